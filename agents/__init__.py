@@ -1,0 +1,1 @@
+"""gtqa agents (see README)."""

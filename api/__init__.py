@@ -1,0 +1,1 @@
+"""gtqa api (see README)."""

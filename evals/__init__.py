@@ -1,0 +1,1 @@
+"""gtqa evals (see README)."""

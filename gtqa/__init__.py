@@ -1,0 +1,1 @@
+"""gtqa: agent-assisted QA review of autonomous-driving ground truth."""

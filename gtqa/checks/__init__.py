@@ -1,0 +1,1 @@
+"""Checks: pure scored functions over frames (see base.py); registry.py is the one list."""

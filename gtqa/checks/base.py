@@ -1,0 +1,122 @@
+"""The contract every check follows.
+
+A check is a pure function ``fn(scope, params) -> list[Finding]``: deterministic, no I/O, every finding
+carrying a raw evidence strength in [0, 1]. Turning raw strength into a probability, fusing checks and
+ordering the queue happen later (``gtqa.scoring``). Parameters are a pydantic model whose defaults come
+from the compiled spec; the parameters used are stored on every finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gtqa.checks.scope import ReviewScope
+from gtqa.domain import Finding, IssueType, Label
+from gtqa.spec import CompiledSpec, SpecError
+from gtqa.spec.rules import Thresholds
+
+
+class CheckParams(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+P = TypeVar("P", bound=CheckParams)
+Requirement = str  # "predictions" | "images" | "cuboids" | "calib" | "tracks"
+
+
+@dataclass(frozen=True)
+class Check(Generic[P]):
+    """A registered check. ``spec_defaults`` maps the compiled spec to parameter values (e.g. the size
+    limits), and the spec's ``thresholds`` rule may override any parameter by name."""
+
+    id: str
+    fn: Callable[[ReviewScope, P], list[Finding]]
+    params: type[P]
+    issue_types: tuple[IssueType, ...]
+    family: str
+    description: str
+    requires: frozenset[Requirement] = frozenset()
+    spec_defaults: Callable[[CompiledSpec], Mapping[str, Any]] | None = None
+    rule_ids: tuple[str, ...] = field(default=())
+
+    def params_for(self, spec: CompiledSpec) -> P:
+        values = dict(self.spec_defaults(spec)) if self.spec_defaults else {}
+        values.update(spec.thresholds.checks.get(self.id, {}))
+        try:
+            return self.params.model_validate(values)
+        except ValidationError as exc:
+            rule = spec.rule_id_of(Thresholds)
+            line = spec.rules[rule].line if rule else 0
+            raise SpecError(
+                [
+                    f"{spec.path}:{line}: thresholds for check {self.id!r}: "
+                    f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                    for e in exc.errors()
+                ]
+            ) from None
+
+    def run(self, scope: ReviewScope, params: P | None = None) -> list[Finding]:
+        used = params if params is not None else self.params_for(scope.spec)
+        return self.fn(scope, used)
+
+
+def label_finding(
+    label: Label,
+    issue: IssueType,
+    raw: float,
+    check: str,
+    message: str,
+    params: CheckParams,
+    *,
+    features: Mapping[str, float] | None = None,
+    rule_ids: tuple[str, ...] = (),
+) -> Finding:
+    """A finding about an existing label; ``score`` starts as ``raw`` until priors are applied."""
+    raw = float(min(max(raw, 0.0), 1.0))
+    return Finding(
+        frame=label.frame,
+        label=label.id,
+        type=issue,
+        score=raw,
+        raw=raw,
+        box=(label.box.x1, label.box.y1, label.box.x2, label.box.y2),
+        check=check,
+        message=message,
+        features={k: float(v) for k, v in (features or {}).items()},
+        rule_ids=rule_ids,
+        params=params.model_dump(mode="json"),
+        evidence=(check,),
+    )
+
+
+def missing_finding(
+    frame: str,
+    box: tuple[float, float, float, float],
+    raw: float,
+    check: str,
+    message: str,
+    params: CheckParams,
+    *,
+    features: Mapping[str, float] | None = None,
+    rule_ids: tuple[str, ...] = (),
+) -> Finding:
+    """A proposed missing object: no label, the proposed box."""
+    raw = float(min(max(raw, 0.0), 1.0))
+    return Finding(
+        frame=frame,
+        label=None,
+        type=IssueType.missing_object,
+        score=raw,
+        raw=raw,
+        box=tuple(float(v) for v in box),
+        check=check,
+        message=message,
+        features={k: float(v) for k, v in (features or {}).items()},
+        rule_ids=rule_ids,
+        params=params.model_dump(mode="json"),
+        evidence=(check,),
+    )

@@ -1,0 +1,1 @@
+"""Image-based checks (OpenCV): box edges against image content."""

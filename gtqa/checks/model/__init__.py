@@ -1,0 +1,1 @@
+"""Model-assisted checks: labels against a detector's predictions."""

@@ -1,0 +1,71 @@
+"""Running checks over scopes: chunking a dataset with sequence context, isolating check failures."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from gtqa.checks.base import Check
+from gtqa.checks.scope import CONTEXT_FRAMES, ReviewScope
+from gtqa.checks.stats import DatasetStats
+from gtqa.domain import Finding, Frame
+from gtqa.spec import CompiledSpec
+
+
+@dataclass
+class CheckRun:
+    findings: list[Finding] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # infrastructure errors: a check that crashed
+
+
+def run_checks(scope: ReviewScope, checks: Sequence[Check[Any]]) -> CheckRun:
+    """Run every check on a scope. A check that raises is reported and the others still run, so one
+    odd frame never sinks a batch."""
+    result = CheckRun()
+    for check in checks:
+        params = check.params_for(scope.spec)
+        try:
+            result.findings.extend(check.fn(scope, params))
+        except Exception as exc:  # noqa: BLE001 - reported, never swallowed silently
+            frames = f"{scope.frames[0].id}..{scope.frames[-1].id}" if scope.frames else "-"
+            tail = traceback.format_exception_only(exc)[-1].strip()
+            result.errors.append(f"check {check.id} failed on frames {frames}: {tail}")
+    return result
+
+
+def chunk_scopes(
+    frames: Sequence[Frame],
+    spec: CompiledSpec,
+    stats: DatasetStats,
+    *,
+    chunk_size: int = 64,
+    context_frames: int = CONTEXT_FRAMES,
+) -> Iterator[ReviewScope]:
+    """Consecutive chunks of frames, each with the frames of its sequences within ``context_frames``
+    of the chunk as read-only context."""
+    by_seq: dict[str, list[Frame]] = {}
+    for frame in frames:
+        if frame.sequence is not None:
+            by_seq.setdefault(frame.sequence, []).append(frame)
+    for start in range(0, len(frames), chunk_size):
+        chunk = tuple(frames[start : start + chunk_size])
+        yield ReviewScope(
+            frames=chunk, spec=spec, stats=stats, context=_context(chunk, by_seq, context_frames)
+        )
+
+
+def _context(chunk: tuple[Frame, ...], by_seq: dict[str, list[Frame]], k: int) -> tuple[Frame, ...]:
+    ids = {f.id for f in chunk}
+    spans: dict[str, tuple[int, int]] = {}
+    for f in chunk:
+        if f.sequence is not None:
+            lo, hi = spans.get(f.sequence, (f.index, f.index))
+            spans[f.sequence] = (min(lo, f.index), max(hi, f.index))
+    return tuple(
+        f
+        for seq, (lo, hi) in spans.items()
+        for f in by_seq[seq]
+        if lo - k <= f.index <= hi + k and f.id not in ids
+    )

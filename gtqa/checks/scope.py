@@ -1,0 +1,47 @@
+"""What a check sees: the frames to review, their sequence context, dataset statistics and the spec."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from gtqa.checks.stats import DatasetStats
+from gtqa.domain import Frame, Label
+from gtqa.spec import CompiledSpec
+
+# Temporal checks may look this many frames before and after the frame they report on, and no further:
+# a worker reviewing a chunk passes at least this much context, so findings never depend on chunking.
+CONTEXT_FRAMES = 30
+
+
+@dataclass(frozen=True)
+class ReviewScope:
+    """Checks report only on ``frames``; ``context`` holds other frames of the same sequences, read
+    for temporal evidence only (a worker reviewing a chunk of a sequence passes its neighbours)."""
+
+    frames: tuple[Frame, ...]
+    spec: CompiledSpec
+    stats: DatasetStats
+    context: tuple[Frame, ...] = field(default=())
+
+    @cached_property
+    def frame_ids(self) -> frozenset[str]:
+        return frozenset(f.id for f in self.frames)
+
+    @cached_property
+    def sequences(self) -> dict[str, list[Frame]]:
+        """Frames of scope and context grouped by sequence, ordered by index (sequence-less frames
+        are left out: they have no temporal context)."""
+        seqs: dict[str, dict[int, Frame]] = defaultdict(dict)
+        for frame in (*self.context, *self.frames):
+            if frame.sequence is not None:
+                seqs[frame.sequence][frame.index] = frame
+        return {s: [by_index[i] for i in sorted(by_index)] for s, by_index in seqs.items()}
+
+    def reviewed(self, frame: Frame) -> list[tuple[int, Label]]:
+        """(position in frame.labels, label) of the labels that are objects to review."""
+        return [(i, lab) for i, lab in enumerate(frame.labels) if self.spec.is_reviewed(lab.cls)]
+
+    def dontcare(self, frame: Frame) -> list[Label]:
+        return [lab for lab in frame.labels if self.spec.is_dontcare(lab.cls)]

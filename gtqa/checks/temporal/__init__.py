@@ -1,0 +1,1 @@
+"""Temporal checks over sequences: gaps in tracks, class changes, id switches, jumps."""

@@ -1,0 +1,195 @@
+"""``gtqa`` commands. Long work shows a rich progress bar; errors in input name the file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gtqa.domain import Dataset, Finding, InputFormatError
+from gtqa.formats import known_formats, load_dataset
+from gtqa.formats.findings import write_findings
+from gtqa.review import ReviewResult, review_dataset
+from gtqa.settings import get_settings
+from gtqa.spec import CompiledSpec, SpecError, load_spec
+
+app = typer.Typer(
+    name="gtqa",
+    help="Agent-assisted QA review of autonomous-driving ground truth.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+
+def _spec(path: Path | None) -> CompiledSpec:
+    chosen = path or get_settings().spec_path
+    try:
+        return load_spec(str(chosen) if chosen else None)
+    except SpecError as exc:
+        console.print(f"[red]invalid spec[/red]\n{exc}")
+        raise typer.Exit(2) from None
+
+
+def _load(path: Path, fmt: str | None, predictions: list[Path]) -> Dataset:
+    try:
+        dataset = load_dataset(path, fmt, predictions)
+    except InputFormatError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    for problem in dataset.problems[:20]:
+        console.print(f"[yellow]{problem}[/yellow]", highlight=False)
+    if len(dataset.problems) > 20:
+        console.print(f"[yellow]… and {len(dataset.problems) - 20} more input problems[/yellow]")
+    return dataset
+
+
+def _review(
+    dataset: Dataset, spec: CompiledSpec, checks: list[str] | None, exclude: list[str]
+) -> ReviewResult:
+    with Progress(
+        TextColumn("[bold]reviewing[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(dataset.name, total=len(dataset.frames))
+        result = review_dataset(
+            dataset,
+            spec,
+            checks=checks,
+            exclude=exclude,
+            chunk_size=get_settings().chunk_size,
+            progress=lambda n: bar.advance(task, n),
+        )
+    for error in result.errors:
+        console.print(f"[red]{error}[/red]")
+    return result
+
+
+def print_top(findings: list[Finding], top: int, title: str) -> None:
+    table = Table(title=title, show_lines=False)
+    for column in ("score", "type", "frame", "label", "box", "check", "message"):
+        table.add_column(column, overflow="fold")
+    for f in findings[:top]:
+        box = "[" + ", ".join(f"{v:.0f}" for v in f.box) + "]"
+        table.add_row(
+            f"{f.score:.2f}", f.type.value, f.frame, f.label or "(missing)", box, f.check, f.message
+        )
+    out.print(table)
+
+
+@app.command()
+def scan(
+    dataset: Annotated[Path, typer.Argument(help="dataset folder or file")],
+    format: Annotated[
+        str | None, typer.Option("--format", "-f", help=f"one of: {known_formats()} (default: recognised)")
+    ] = None,
+    predictions: Annotated[
+        list[Path] | None,
+        typer.Option("--predictions", "-p", help="detector output (repeat for several detectors)"),
+    ] = None,
+    spec: Annotated[Path | None, typer.Option(help="QA spec (default: specs/kitti.md)")] = None,
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="findings JSONL to write")] = None,
+    checks: Annotated[list[str] | None, typer.Option("--check", help="run only these checks")] = None,
+    exclude: Annotated[list[str] | None, typer.Option("--exclude", help="skip these checks")] = None,
+    top: Annotated[int, typer.Option(help="how many flags to print")] = 15,
+) -> None:
+    """Review a dataset against the QA spec and write one JSON line per flag."""
+    compiled = _spec(spec)
+    data = _load(dataset, format, predictions or [])
+    result = _review(data, compiled, checks, exclude or [])
+    if result.checks_skipped:
+        skipped = ", ".join(f"{k} ({v})" for k, v in result.checks_skipped.items())
+        console.print(f"skipped checks: {skipped}", highlight=False)
+    if output:
+        n = write_findings(output, result.findings)
+        console.print(f"wrote {n} findings to {output}")
+    print_top(
+        result.findings,
+        top,
+        f"{data.name}: top {min(top, len(result.findings))} of "
+        f"{len(result.findings)} flags (spec {compiled.name} {compiled.hash[:12]})",
+    )
+
+
+@app.command()
+def demo(
+    dataset: Annotated[
+        Path | None, typer.Argument(help="a dataset to scan when the bundled data is absent")
+    ] = None,
+    top: Annotated[int, typer.Option(help="how many flags to print per dataset")] = 10,
+) -> None:
+    """Scan the bundled KITTI data (../shared/data) and print the top flagged defects."""
+    compiled = _spec(None)
+    targets = _demo_targets(dataset)
+    out_dir = Path(".gtqa") / "demo"
+    for path, preds in targets:
+        data = _load(path, None, preds)
+        result = _review(data, compiled, None, [])
+        written = out_dir / f"{data.name}.findings.jsonl"
+        write_findings(written, result.findings)
+        print_top(
+            result.findings,
+            top,
+            f"{data.name}: {len(result.findings)} flags over "
+            f"{sum(len(f.labels) for f in data.frames)} labels -> {written}",
+        )
+
+
+def _demo_targets(dataset: Path | None) -> list[tuple[Path, list[Path]]]:
+    if dataset is not None:
+        return [(dataset, [])]
+    root = get_settings().data_dir
+    if not root.is_dir():
+        console.print(
+            f"[red]The bundled KITTI data is not at {root}.[/red] Give a dataset path "
+            "(`gtqa demo PATH`) or set GTQA_DATA_DIR to the folder holding kitti_object/, "
+            "kitti_tracking/ and kitti_rechecked/."
+        )
+        raise typer.Exit(2)
+    candidates = [
+        (root / "kitti_object", [root / "kitti_object" / "predictions" / "box2d.list"]),
+        (root / "kitti_tracking", [root / "kitti_tracking" / "detections"]),
+        (root / "kitti_rechecked", [root / "kitti_rechecked" / "pred_2"]),
+    ]
+    return [(p, [q for q in preds if q.exists()]) for p, preds in candidates if p.exists()]
+
+
+@app.command("checks")
+def list_checks() -> None:
+    """List the registered checks."""
+    from gtqa.checks.registry import CHECKS
+
+    table = Table(title="registered checks")
+    for column in ("id", "family", "types", "needs", "description"):
+        table.add_column(column)
+    for c in CHECKS:
+        table.add_row(
+            c.id,
+            c.family,
+            ", ".join(t.value for t in c.issue_types),
+            ", ".join(sorted(c.requires)) or "-",
+            c.description,
+        )
+    out.print(table)
+
+
+@app.command("spec")
+def show_spec(path: Annotated[Path | None, typer.Argument(help="spec file")] = None) -> None:
+    """Compile a spec and show its rules and hash (exit 2 with file:line errors if it is invalid)."""
+    compiled = _spec(path)
+    out.print(f"{compiled.name} v{compiled.version}  hash {compiled.hash}")
+    for rule in compiled.rules.values():
+        out.print(f"  {rule.id:<28} {rule.kind:<20} line {rule.line:<4} {rule.section}")
+
+
+def main() -> None:
+    app()

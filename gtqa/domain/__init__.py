@@ -1,0 +1,23 @@
+"""The domain model: frozen value types shared by every layer (see each module for units and frames)."""
+
+from gtqa.domain.dataset import Dataset, InputFormatError, InputProblem, ProblemLevel
+from gtqa.domain.findings import Finding, IssueType, Severity
+from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
+from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
+
+__all__ = [
+    "Box2D",
+    "Calibration",
+    "Cuboid3D",
+    "Dataset",
+    "Finding",
+    "Frame",
+    "InputFormatError",
+    "InputProblem",
+    "IssueType",
+    "Label",
+    "Prediction",
+    "ProblemLevel",
+    "Severity",
+    "SourceRef",
+]

@@ -1,0 +1,74 @@
+"""Readers and writers for the ground-truth formats gtqa reviews, and for detector outputs.
+
+``load_dataset`` is the one entry point: it reads labels in a named (or recognised) format and
+attaches the predictions of every given detector to their frames. Malformed records never raise:
+they are skipped and listed in ``Dataset.problems`` with their file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Prediction
+from gtqa.formats.kitti import read_kitti, write_kitti
+from gtqa.formats.kitti_tracking import read_kitti_tracking, write_kitti_tracking
+from gtqa.formats.predictions import group_by_frame, read_predictions
+
+Reader = Callable[[Path], Dataset]
+Writer = Callable[[Dataset, Path], dict[str, str]]
+
+READERS: dict[str, Reader] = {
+    "kitti": read_kitti,
+    "kitti-tracking": read_kitti_tracking,
+}
+WRITERS: dict[str, Writer] = {
+    "kitti": write_kitti,
+    "kitti-tracking": write_kitti_tracking,
+}
+
+
+def detect_format(path: Path) -> str:
+    """Recognise a dataset's format from its layout, or raise an error listing the known ones."""
+    if (path / "label_2").is_dir():
+        return "kitti"
+    if (path / "label_02").is_dir():
+        return "kitti-tracking"
+    if path.suffix == ".json" or any(path.glob("*.json")):
+        from gtqa.formats.json_sniff import sniff_json_format
+
+        return sniff_json_format(path)
+    raise InputFormatError(str(path), 0, f"cannot recognise the format; give --format ({known_formats()})")
+
+
+def known_formats() -> str:
+    return ", ".join(sorted(READERS))
+
+
+def load_dataset(path: Path, fmt: str | None = None, predictions: Sequence[Path] = ()) -> Dataset:
+    """Read a dataset and attach predictions from every source given."""
+    if not path.exists():
+        raise InputFormatError(str(path), 0, "no such file or folder")
+    fmt = fmt or detect_format(path)
+    if fmt not in READERS:
+        raise InputFormatError(str(path), 0, f"unknown format {fmt!r}; known: {known_formats()}")
+    dataset = READERS[fmt](path)
+    return attach_predictions(dataset, predictions) if predictions else dataset
+
+
+def attach_predictions(dataset: Dataset, sources: Sequence[Path]) -> Dataset:
+    problems: list[InputProblem] = list(dataset.problems)
+    ids = {f.id for f in dataset.frames}
+    preds: list[Prediction] = []
+    for source in sources:
+        preds.extend(read_predictions(source, problems, ids))
+    by_frame = group_by_frame(preds)
+    frames = tuple(_with_predictions(f, by_frame.get(f.id, [])) for f in dataset.frames)
+    return dataset.model_copy(update={"frames": frames, "problems": tuple(problems)})
+
+
+def _with_predictions(frame: Frame, preds: list[Prediction]) -> Frame:
+    return frame.model_copy(update={"predictions": frame.predictions + tuple(preds)})
+
+
+__all__ = ["READERS", "WRITERS", "attach_predictions", "detect_format", "known_formats", "load_dataset"]

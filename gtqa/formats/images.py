@@ -1,0 +1,47 @@
+"""Image size without decoding the whole image (PNG header), with a decoding fallback."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+class ImageError(ValueError):
+    pass
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` in pixels; raises ImageError for a file that is not a readable image."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(33)
+    except OSError as exc:
+        raise ImageError(f"cannot read image: {exc.strerror}") from None
+    if head.startswith(_PNG_MAGIC):
+        if len(head) < 24 or head[12:16] != b"IHDR":
+            raise ImageError("corrupt PNG header")
+        width, height = struct.unpack(">II", head[16:24])
+        if width == 0 or height == 0:
+            raise ImageError("PNG header has zero size")
+        return int(width), int(height)
+    return _decoded_size(path)
+
+
+def _decoded_size(path: Path) -> tuple[int, int]:
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ImageError("not a readable image")
+    return int(image.shape[1]), int(image.shape[0])
+
+
+def find_image(folder: Path, stem: str) -> Path | None:
+    for suffix in IMAGE_SUFFIXES:
+        candidate = folder / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None

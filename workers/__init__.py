@@ -1,0 +1,1 @@
+"""gtqa workers (see README)."""
