@@ -1,11 +1,15 @@
 """The domain model: frozen value types shared by every layer (see each module for units and frames)."""
 
+from gtqa.domain.audits import Audit, AuditSource, Verdict
 from gtqa.domain.dataset import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.domain.findings import Finding, IssueType, Severity
 from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
 from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
 
 __all__ = [
+    "Audit",
+    "AuditSource",
+    "Verdict",
     "Box2D",
     "Calibration",
     "Cuboid3D",
