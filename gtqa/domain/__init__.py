@@ -9,7 +9,6 @@ from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
 __all__ = [
     "Audit",
     "AuditSource",
-    "Verdict",
     "Box2D",
     "Calibration",
     "Cuboid3D",
@@ -24,4 +23,5 @@ __all__ = [
     "ProblemLevel",
     "Severity",
     "SourceRef",
+    "Verdict",
 ]
