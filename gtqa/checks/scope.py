@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
 
 from gtqa.checks.stats import DatasetStats
 from gtqa.domain import Frame, Label
 from gtqa.spec import CompiledSpec
+
+ImageLoader = Callable[[str], "NDArray[np.uint8] | None"]
+
+
+def _no_images(path: str) -> NDArray[np.uint8] | None:
+    return None
+
 
 # Temporal checks may look this many frames before and after the frame they report on, and no further:
 # a worker reviewing a chunk passes at least this much context, so findings never depend on chunking.
@@ -24,6 +35,9 @@ class ReviewScope:
     spec: CompiledSpec
     stats: DatasetStats
     context: tuple[Frame, ...] = field(default=())
+    # Pixels come through this injected loader (BGR uint8, or None when unreadable), so checks stay
+    # pure functions of their inputs; the runner passes a caching file loader.
+    load_image: ImageLoader = field(default=_no_images, compare=False)
 
     @cached_property
     def frame_ids(self) -> frozenset[str]:
@@ -38,6 +52,26 @@ class ReviewScope:
             if frame.sequence is not None:
                 seqs[frame.sequence][frame.index] = frame
         return {s: [by_index[i] for i in sorted(by_index)] for s, by_index in seqs.items()}
+
+    @cached_property
+    def _sequence_sizes(self) -> dict[str | None, tuple[int, int]]:
+        sizes: dict[str | None, tuple[int, int]] = {}
+        for frame in (*self.context, *self.frames):
+            if frame.width and frame.height:
+                sizes.setdefault(frame.sequence, (frame.width, frame.height))
+        return sizes
+
+    def image_size(self, frame: Frame) -> tuple[int, int] | None:
+        """``(width, height)`` of the frame's image: its own, else that of another frame of its
+        sequence (a camera does not change size mid-sequence), else the dataset's usual size."""
+        if frame.width and frame.height:
+            return frame.width, frame.height
+        if frame.sequence is not None and frame.sequence in self._sequence_sizes:
+            return self._sequence_sizes[frame.sequence]
+        return self.stats.image_size
+
+    def image(self, frame: Frame) -> NDArray[np.uint8] | None:
+        return self.load_image(frame.image) if frame.image else None
 
     def reviewed(self, frame: Frame) -> list[tuple[int, Label]]:
         """(position in frame.labels, label) of the labels that are objects to review."""

@@ -6,7 +6,7 @@ median and the MAD scaled to a standard deviation (x1.4826), so a few bad labels
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -46,6 +46,7 @@ class DatasetStats(BaseModel):
     classes: dict[str, ClassStats]
     focal_px: float | None
     n_labels: int
+    image_size: tuple[int, int] | None = None  # the most common (width, height) of the frames
 
     def for_class(self, cls: str) -> ClassStats | None:
         return self.classes.get(cls)
@@ -68,8 +69,11 @@ def compute_stats(
     sizes: dict[str, list[tuple[float, float]]] = defaultdict(list)
     focal_samples: list[float] = []
     calib_focal: list[float] = []
+    image_sizes: Counter[tuple[int, int]] = Counter()
     n = 0
     for frame in frames:
+        if frame.width and frame.height:
+            image_sizes[(frame.width, frame.height)] += 1
         if frame.calib is not None:
             calib_focal.append(frame.calib.focal_px)
         for label in frame.labels:
@@ -90,7 +94,8 @@ def compute_stats(
         if calib_focal
         else (float(np.median(focal_samples)) if len(focal_samples) >= 10 else None)
     )
-    return DatasetStats(classes=classes, focal_px=focal, n_labels=n)
+    size = image_sizes.most_common(1)[0][0] if image_sizes else None
+    return DatasetStats(classes=classes, focal_px=focal, n_labels=n, image_size=size)
 
 
 def _class_stats(wh: np.ndarray, floor: float) -> ClassStats:

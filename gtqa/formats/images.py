@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -45,3 +50,16 @@ def find_image(folder: Path, stem: str) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
+
+
+def load_image(path: str) -> NDArray[np.uint8] | None:
+    """Decode an image (BGR, uint8); None when the file is missing or not an image."""
+    import cv2
+
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    return None if image is None else np.asarray(image, dtype=np.uint8)
+
+
+def caching_loader(max_images: int = 8) -> Callable[[str], NDArray[np.uint8] | None]:
+    """A loader that keeps the last few decoded images (checks of one chunk share them)."""
+    return lru_cache(maxsize=max_images)(load_image)
