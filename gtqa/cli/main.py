@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from gtqa.checks.registry import UnknownCheckError
 from gtqa.domain import Dataset, Finding, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import write_findings
-from gtqa.review import ReviewResult, review_dataset
+from gtqa.review import ReviewResult, plan_checks, review_dataset
 from gtqa.settings import get_settings
 from gtqa.spec import CompiledSpec, SpecError, load_spec
 
@@ -40,10 +41,10 @@ def _load(path: Path, fmt: str | None, predictions: list[Path]) -> Dataset:
     try:
         dataset = load_dataset(path, fmt, predictions)
     except InputFormatError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     for problem in dataset.problems[:20]:
-        console.print(f"[yellow]{problem}[/yellow]", highlight=False)
+        console.print(f"[yellow]{problem}[/yellow]", highlight=False, soft_wrap=True)
     if len(dataset.problems) > 20:
         console.print(f"[yellow]… and {len(dataset.problems) - 20} more input problems[/yellow]")
     return dataset
@@ -52,6 +53,11 @@ def _load(path: Path, fmt: str | None, predictions: list[Path]) -> Dataset:
 def _review(
     dataset: Dataset, spec: CompiledSpec, checks: list[str] | None, exclude: list[str]
 ) -> ReviewResult:
+    try:
+        plan_checks(dataset, checks, exclude)
+    except UnknownCheckError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     with Progress(
         TextColumn("[bold]reviewing[/bold] {task.description}"),
         BarColumn(),
@@ -70,7 +76,7 @@ def _review(
             progress=lambda n: bar.advance(task, n),
         )
     for error in result.errors:
-        console.print(f"[red]{error}[/red]")
+        console.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
     return result
 
 
