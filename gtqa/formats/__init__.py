@@ -11,6 +11,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Prediction
+from gtqa.formats._json import json_files
+from gtqa.formats.bdd import read_bdd, write_bdd
+from gtqa.formats.coco import CocoIds, coco_ids, read_coco, write_coco
+from gtqa.formats.json_sniff import sniff_json_format
 from gtqa.formats.kitti import read_kitti, write_kitti
 from gtqa.formats.kitti_tracking import read_kitti_tracking, write_kitti_tracking
 from gtqa.formats.predictions import group_by_frame, read_predictions
@@ -21,10 +25,14 @@ Writer = Callable[[Dataset, Path], dict[str, str]]
 READERS: dict[str, Reader] = {
     "kitti": read_kitti,
     "kitti-tracking": read_kitti_tracking,
+    "coco": read_coco,
+    "bdd": read_bdd,
 }
 WRITERS: dict[str, Writer] = {
     "kitti": write_kitti,
     "kitti-tracking": write_kitti_tracking,
+    "coco": write_coco,
+    "bdd": write_bdd,
 }
 
 
@@ -34,9 +42,7 @@ def detect_format(path: Path) -> str:
         return "kitti"
     if (path / "label_02").is_dir():
         return "kitti-tracking"
-    if path.suffix == ".json" or any(path.glob("*.json")):
-        from gtqa.formats.json_sniff import sniff_json_format
-
+    if path.suffix == ".json" or (path.is_dir() and json_files(path)):
         return sniff_json_format(path)
     raise InputFormatError(str(path), 0, f"cannot recognise the format; give --format ({known_formats()})")
 
@@ -59,12 +65,21 @@ def load_dataset(path: Path, fmt: str | None = None, predictions: Sequence[Path]
 def attach_predictions(dataset: Dataset, sources: Sequence[Path]) -> Dataset:
     problems: list[InputProblem] = list(dataset.problems)
     ids = {f.id for f in dataset.frames}
+    tables = _coco_tables(dataset, sources)
     preds: list[Prediction] = []
     for source in sources:
-        preds.extend(read_predictions(source, problems, ids))
+        preds.extend(read_predictions(source, problems, ids, coco_ids=tables))
     by_frame = group_by_frame(preds)
     frames = tuple(_with_predictions(f, by_frame.get(f.id, [])) for f in dataset.frames)
     return dataset.model_copy(update={"frames": frames, "problems": tuple(problems)})
+
+
+def _coco_tables(dataset: Dataset, sources: Sequence[Path]) -> CocoIds | None:
+    """The image and category ids COCO results refer to: those of a COCO dataset, read again from its
+    files, and only when some source is a JSON file."""
+    if dataset.format != "coco" or not any(s.suffix == ".json" for s in sources):
+        return None
+    return coco_ids(Path(dataset.root))
 
 
 def _with_predictions(frame: Frame, preds: list[Prediction]) -> Frame:

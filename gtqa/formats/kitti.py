@@ -78,8 +78,11 @@ def parse_object_fields(
 
 
 def _cuboid(v: list[float]) -> Cuboid3D | None:
+    """The 3D box, or None when it is KITTI's "unknown": any field at its sentinel, a size of -1 or a
+    -1000 wherever it stands (the tracking labels write a DontCare's 3D fields as
+    ``-1000 -1000 -1000 -10 -1 -1 -1``, not in the object benchmark's order)."""
     h, w, l, x, y, z, ry = v  # noqa: E741 - KITTI names
-    if min(h, w, l) == -1 or z <= -1000 or ry <= -10:
+    if min(h, w, l) == -1 or min(h, w, l, x, y, z) <= -1000 or ry <= -10:
         return None
     return Cuboid3D(h=h, w=w, l=l, x=x, y=y, z=z, rotation_y=ry)
 
@@ -105,18 +108,26 @@ def read_kitti(root: Path, *, frames: Sequence[str] | None = None) -> Dataset:
     if not label_dir.is_dir():
         raise InputFormatError(str(root), 0, "no label_2/ folder: not a KITTI object dataset")
     problems: list[InputProblem] = []
-    ids = list(frames) if frames is not None else _frame_ids(root, label_dir)
+    ids = list(frames) if frames is not None else _frame_ids(root, label_dir, problems)
     out = [_read_frame(root, frame_id, problems) for frame_id in ids]
     return Dataset(
         name=root.name, format="kitti", root=str(root), frames=tuple(out), problems=tuple(problems)
     )
 
 
-def _frame_ids(root: Path, label_dir: Path) -> list[str]:
+def _frame_ids(root: Path, label_dir: Path, problems: list[InputProblem]) -> list[str]:
     listed = root / "frames.txt"
-    if listed.is_file():
-        return [t for t in listed.read_text(encoding="utf-8").split() if t]
-    return sorted(p.stem for p in label_dir.glob("*.txt"))
+    if not listed.is_file():
+        return sorted(p.stem for p in label_dir.glob("*.txt"))
+    ids: list[str] = []
+    for index, text in iter_lines(listed, problems):
+        for token in text.split():
+            if token in (".", "..") or "/" in token or "\\" in token:
+                message = f"not a frame id: {token!r} (a file name stem, without folders)"
+                problems.append(InputProblem(path=str(listed), line=index + 1, message=message))
+            elif token not in ids:
+                ids.append(token)
+    return ids
 
 
 def _read_frame(root: Path, frame_id: str, problems: list[InputProblem]) -> Frame:
@@ -185,7 +196,13 @@ def format_object_fields(label: Label, *, truncation_levels: bool = False) -> st
     )
     trunc_text = f"{int(trunc)}" if truncation_levels else _num(trunc)
     nums = " ".join(_num(v) for v in (b.x1, b.y1, b.x2, b.y2, *dims))
-    return f"{label.cls} {trunc_text} {occ} {_num(alpha)} {nums}"
+    return f"{type_token(label.cls)} {trunc_text} {occ} {_num(alpha)} {nums}"
+
+
+def type_token(cls: str) -> str:
+    """A class name as one KITTI token: whitespace would split the line into extra fields (a BDD
+    ``traffic light`` is written ``traffic_light``)."""
+    return "_".join(cls.split()) or "_"
 
 
 def _num(value: float) -> str:
@@ -195,13 +212,15 @@ def _num(value: float) -> str:
 
 
 def write_kitti(dataset: Dataset, out: Path) -> dict[str, str]:
-    """Write ``label_2/<frame>.txt`` files; returns {label id in dataset: label id in the written copy}."""
+    """Write ``label_2/<frame>.txt`` files; returns {label id in dataset: label id in the written copy}.
+    A frame id with a ``/`` (a sequence frame from another format) is written as ``<seq>_<index>``."""
     (out / "label_2").mkdir(parents=True, exist_ok=True)
     ids: dict[str, str] = {}
     for frame in dataset.frames:
+        stem = frame.id.replace("/", "_")
         lines = []
         for i, label in enumerate(frame.labels):
-            ids[label.id] = f"{frame.id}:{i}"
+            ids[label.id] = f"{stem}:{i}"
             lines.append(format_object_fields(label))
-        (out / "label_2" / f"{frame.id}.txt").write_text("".join(f"{s}\n" for s in lines), encoding="utf-8")
+        (out / "label_2" / f"{stem}.txt").write_text("".join(f"{s}\n" for s in lines), encoding="utf-8")
     return ids

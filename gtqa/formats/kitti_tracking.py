@@ -55,7 +55,11 @@ def _read_sequence(root: Path, seq: str, problems: list[InputProblem]) -> list[F
     calib_path = root / "calib" / f"{seq}.txt"
     calib = read_calib(calib_path, problems) if calib_path.is_file() else None
     image_dir = root / "image_02" / seq
-    image_indices = {int(p.stem) for p in image_dir.glob("*.png") if p.stem.isdigit()}
+    image_indices = {
+        int(p.stem)
+        for p in image_dir.glob("*.png")
+        if p.stem.isascii() and p.stem.isdigit() and int(p.stem) <= MAX_FRAME_INDEX
+    }
     frames = []
     for i in _frame_indices(set(by_frame) | image_indices):
         image, size = (None, None)

@@ -1,4 +1,5 @@
-"""Detector outputs, as shipped: KITTI result files, ``box2d.list`` and PointRCNN CSV detections.
+"""Detector outputs, as shipped: KITTI result files, ``box2d.list``, PointRCNN CSV detections, COCO
+results JSON and BDD100K / Scalabel JSON with scores.
 
 Every reader returns predictions with ``score`` in [0, 1]: scores already in that range are kept,
 otherwise (PointRCNN writes logits, some negative) the whole source is mapped with a logistic function.
@@ -19,6 +20,9 @@ from gtqa.domain import (
     SourceRef,
 )
 from gtqa.formats._text import expect_fields, iter_lines, parse_floats
+from gtqa.formats.bdd import read_bdd_predictions
+from gtqa.formats.coco import CocoIds, read_coco_results
+from gtqa.formats.json_sniff import sniff_json_file
 from gtqa.formats.kitti import parse_object_fields
 from gtqa.formats.kitti_tracking import frame_id as tracking_frame_id
 
@@ -28,14 +32,23 @@ _BOX = ["x1", "y1", "x2", "y2"]
 
 
 def read_predictions(
-    path: Path, problems: list[InputProblem], frame_ids: Container[str] | None = None
+    path: Path,
+    problems: list[InputProblem],
+    frame_ids: Container[str] | None = None,
+    *,
+    coco_ids: CocoIds | None = None,
 ) -> list[Prediction]:
     """Read one prediction source, recognising its format by its layout. ``frame_ids`` keeps only the
-    predictions of those frames (``box2d.list`` covers all 7,481 KITTI frames)."""
+    predictions of those frames (``box2d.list`` covers all 7,481 KITTI frames). ``coco_ids`` are the
+    image and category tables a COCO results file refers to (the dataset's, see ``coco.coco_ids``)."""
     if path.is_file() and path.suffix == ".list":
         preds = read_box2d_list(path, problems, frame_ids)
-    elif path.is_file() and path.suffix in (".txt", ".csv") and _looks_like_csv(path):
+    elif path.is_file() and (path.suffix == ".csv" or (path.suffix == ".txt" and _looks_like_csv(path))):
         preds = read_pointrcnn_csv(path, path.stem, problems)
+    elif path.is_file() and path.suffix == ".txt":
+        preds = read_kitti_results(path, problems)
+    elif path.is_file() and path.suffix == ".json":
+        preds = _read_json_predictions(path, problems, coco_ids)
     elif path.is_dir() and any(path.glob("*/*.txt")) and not any(path.glob("*.txt")):
         preds = [p for f in sorted(path.glob("*/*.txt")) for p in read_pointrcnn_csv(f, f.stem, problems)]
     elif path.is_dir():
@@ -44,9 +57,22 @@ def read_predictions(
         raise InputFormatError(
             str(path),
             0,
-            "not a prediction file or folder gtqa knows (KITTI result folder, box2d.list, PointRCNN CSV)",
+            "not a prediction file or folder gtqa knows (KITTI result folder or file, box2d.list, "
+            "PointRCNN CSV, COCO results JSON, BDD100K JSON with scores)",
         )
     return normalise_scores(preds)
+
+
+def _read_json_predictions(path: Path, problems: list[InputProblem], ids: CocoIds | None) -> list[Prediction]:
+    """COCO results or BDD100K JSON; a file neither is read as the dataset's kind, to name its problem."""
+    kind = sniff_json_file(path)
+    if kind == "bdd" or (kind != "coco-results" and ids is None):
+        return read_bdd_predictions(path, problems)
+    if ids is None:
+        raise InputFormatError(
+            str(path), 0, "COCO results name images and categories by id: they need a COCO dataset"
+        )
+    return read_coco_results(path, problems, ids)
 
 
 def normalise_scores(preds: list[Prediction]) -> list[Prediction]:

@@ -1,0 +1,213 @@
+"""Reading COCO instances: frames from the image table, labels from the annotations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gtqa.domain import Box2D, Dataset, Frame, InputProblem, Label, ProblemLevel
+from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Scalar, gc_paused, json_files, load_json
+from gtqa.formats._json_fields import (
+    arr,
+    dedupe_ids,
+    int_field,
+    integer,
+    numbers_field,
+    obj,
+    reading_order,
+    scalar_items,
+)
+from gtqa.formats.coco.tables import ImageEntry, Tables, Warn, read_tables
+from gtqa.formats.images import ImageError, image_size
+
+DONTCARE = "DontCare"
+CROWD_KEYS = ("iscrowd", "category")  # the attributes a crowd label gains on reading
+
+
+@gc_paused
+def read_coco(root: Path) -> Dataset:
+    problems: list[InputProblem] = []
+    frames: list[Frame] = []
+    seen_frames: set[str] = set()
+    seen_labels: set[str] = set()
+    for path in json_files(root):
+        doc = load_json(path, problems)
+        tables = read_tables(doc, problems, seen_frames) if doc else None
+        if tables is not None:
+            frames.extend(_frames(tables, problems, seen_labels))
+    return Dataset(
+        name=root.stem if root.is_file() else root.name,
+        format="coco",
+        root=str(root),
+        frames=tuple(reading_order(frames)),
+        problems=tuple(problems),
+    )
+
+
+def _frames(tables: Tables, problems: list[InputProblem], seen_labels: set[str]) -> list[Frame]:
+    located = {i: _locate(tables.doc, image, problems) for i, image in tables.images.items()}
+    labels = _labels(tables, problems, seen_labels)
+    frames = []
+    for image_id, image in tables.images.items():
+        path, width, height = located[image_id]
+        frames.append(
+            Frame(
+                id=image.frame,
+                sequence=image.sequence,
+                index=image.index if image.index is not None else image.image_id,
+                image=path,
+                width=width,
+                height=height,
+                labels=tuple(labels.get(image.image_id, ())),
+            )
+        )
+    return frames
+
+
+def _labels(tables: Tables, problems: list[InputProblem], seen_labels: set[str]) -> dict[int, list[Label]]:
+    doc = tables.doc
+
+    def warn(where: JsonPath, message: str) -> None:
+        problems.append(doc.problem(where, message, ProblemLevel.warning))
+
+    try:
+        items = arr(doc.data.get("annotations") or [], ("annotations",))
+    except JsonSchemaError as exc:
+        problems.append(doc.schema_problem(exc))
+        return {}
+    parsed: list[tuple[int, Label, JsonPath]] = []
+    for i, item in enumerate(items):
+        where: JsonPath = ("annotations", i)
+        try:
+            found = _annotation(tables, item, where, warn)
+        except JsonSchemaError as exc:
+            problems.append(doc.schema_problem(exc))
+            continue
+        if found is not None:
+            parsed.append((*found, where))
+    return _with_unique_ids(parsed, seen_labels, warn)
+
+
+def _with_unique_ids(
+    parsed: list[tuple[int, Label, JsonPath]], seen_labels: set[str], warn: Warn
+) -> dict[int, list[Label]]:
+    ids = dedupe_ids([*seen_labels, *(label.id for _, label, _ in parsed)])[len(seen_labels) :]
+    out: dict[int, list[Label]] = {}
+    for (image_id, label, where), ident in zip(parsed, ids, strict=True):
+        if ident != label.id:
+            warn((*where, "id"), f"annotation id {label.id} is used twice: this one is read as {ident}")
+            label = label.model_copy(update={"id": ident})
+        seen_labels.add(ident)
+        out.setdefault(image_id, []).append(label)
+    return out
+
+
+def _annotation(tables: Tables, item: Any, where: JsonPath, warn: Warn) -> tuple[int, Label] | None:
+    entry = obj(item, where)
+    ann_id = _ident(entry, where)
+    image_id = int_field(entry, "image_id", where)
+    if image_id in tables.skipped:
+        return None
+    image = tables.images.get(image_id)
+    if image is None:
+        raise JsonSchemaError((*where, "image_id"), f"image {image_id} is not in images")
+    cat_id = int_field(entry, "category_id", where)
+    if cat_id not in tables.categories:
+        raise JsonSchemaError((*where, "category_id"), f"category {cat_id} is not in categories")
+    x, y, w, h = numbers_field(entry, "bbox", where, 4)
+    crowd = _crowd(entry, where)
+    attrs: dict[str, Scalar] = {}
+    if entry.get("attributes") is not None:
+        attrs, dropped = scalar_items(entry["attributes"], (*where, "attributes"))
+        if dropped:
+            warn((*where, "attributes"), f"not scalars, so not read: {', '.join(dropped)}")
+    cls = tables.categories[cat_id]
+    if crowd:
+        attrs.update(iscrowd=True, category=cls)
+        cls = DONTCARE
+    return image_id, Label(
+        id=ann_id,
+        frame=image.frame,
+        cls=cls,
+        box=corners(x, y, w, h),
+        occlusion=_level(attrs.get("occluded")),
+        truncation=None if (t := _level(attrs.get("truncated"))) is None else float(t),
+        track_id=_track(entry, attrs, where),
+        attributes=attrs,
+        source=tables.source,
+    )
+
+
+def corners(x: float, y: float, w: float, h: float) -> Box2D:
+    """A COCO ``[x, y, w, h]`` box as corners. ``x + w`` carries float noise (143.0 + 164.92 is
+    307.91999999999996); rounding to 1e-6 px, far below any labelling precision, removes it."""
+    return Box2D(x1=x, y1=y, x2=round(x + w, 6), y2=round(y + h, 6))
+
+
+def _ident(entry: dict[str, Any], where: JsonPath) -> str:
+    """The annotation id as text: an integer (COCO's) or a non-empty string."""
+    value = entry.get("id")
+    if type(value) is int or (type(value) is str and value):
+        return str(value)
+    return str(int_field(entry, "id", where))
+
+
+def _crowd(entry: dict[str, Any], where: JsonPath) -> bool:
+    value = entry.get("iscrowd", 0)
+    if type(value) in (int, bool) and value in (0, 1):
+        return bool(value)
+    raise JsonSchemaError((*where, "iscrowd"), f"expected 0 or 1, found {value!r}")
+
+
+def _level(value: object) -> int | None:
+    """A boolean occluded/truncated attribute as a 1/0 level; anything else is unknown."""
+    return int(value) if isinstance(value, bool) else None
+
+
+def _track(entry: dict[str, Any], attrs: dict[str, Any], where: JsonPath) -> int | None:
+    track: int | None = None
+    for key in ("track_id", "instance_id"):
+        if entry.get(key) is not None:
+            track = integer(entry[key], (*where, key))
+            break
+    else:
+        value = attrs.get("track_id")
+        track = value if isinstance(value, int) and not isinstance(value, bool) else None
+    return track if track is not None and track >= 0 else None
+
+
+def _locate(
+    doc: JsonDoc, image: ImageEntry, problems: list[InputProblem]
+) -> tuple[str | None, int | None, int | None]:
+    """The image path and size; the file's own size wins over the JSON's when both are known."""
+    width, height = image.width, image.height
+    folder = images_folder(doc.path)
+    if folder is None:
+        return None, width, height
+    path = folder / image.file_name
+    if not path.is_file():
+        path = folder / Path(image.file_name).name
+    if not path.is_file():
+        problems.append(
+            doc.problem(
+                image.where, f"image file not found: {folder / image.file_name}", ProblemLevel.warning
+            )
+        )
+        return None, width, height
+    try:
+        real = image_size(path)
+    except ImageError as exc:
+        problems.append(doc.problem(image.where, f"{path}: {exc}", ProblemLevel.warning))
+        return None, width, height
+    if width is not None and height is not None and (width, height) != real:
+        message = f"size {width}x{height} differs from the image's {real[0]}x{real[1]}; the image's is used"
+        problems.append(doc.problem(image.where, message, ProblemLevel.warning))
+    return str(path), real[0], real[1]
+
+
+def images_folder(json_path: Path) -> Path | None:
+    """``images/`` next to the JSON, or next to the ``annotations/`` folder holding it."""
+    candidates = [json_path.parent / "images"]
+    if json_path.parent.name == "annotations":
+        candidates.append(json_path.parent.parent / "images")
+    return next((c for c in candidates if c.is_dir()), None)
