@@ -15,7 +15,7 @@ from gtqa.checks.registry import applicable, select
 from gtqa.checks.runner import chunk_scopes, run_checks
 from gtqa.checks.stats import DatasetStats, compute_stats
 from gtqa.domain import Dataset, Finding
-from gtqa.scoring import apply_priors, fuse
+from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.spec import CompiledSpec
 
 Progress = Callable[[int], None]  # called with the number of frames just reviewed
@@ -52,6 +52,7 @@ def review_dataset(
     exclude: Sequence[str] = (),
     chunk_size: int = 64,
     progress: Progress | None = None,
+    scorer: Scorer | None = None,
 ) -> ReviewResult:
     usable, skipped = plan_checks(dataset, checks, exclude)
     stats = dataset_stats(dataset, spec)
@@ -63,7 +64,7 @@ def review_dataset(
         errors.extend(run.errors)
         if progress:
             progress(len(scope.frames))
-    findings = fuse(apply_priors(raw, spec), spec_hash=spec.hash)
+    findings = (scorer or PriorScorer()).score(raw, spec)
     return ReviewResult(
         findings=findings,
         checks_run=[c.id for c in usable],

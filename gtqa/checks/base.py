@@ -80,6 +80,7 @@ def label_finding(
     return Finding(
         frame=label.frame,
         label=label.id,
+        cls=label.cls,
         type=issue,
         score=raw,
         raw=raw,
@@ -103,12 +104,14 @@ def missing_finding(
     *,
     features: Mapping[str, float] | None = None,
     rule_ids: tuple[str, ...] = (),
+    cls: str | None = None,
 ) -> Finding:
-    """A proposed missing object: no label, the proposed box."""
+    """A proposed missing object: no label, the proposed box (and the class proposed, when known)."""
     raw = float(min(max(raw, 0.0), 1.0))
     return Finding(
         frame=frame,
         label=None,
+        cls=cls,
         type=IssueType.missing_object,
         score=raw,
         raw=raw,

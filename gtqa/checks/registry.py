@@ -9,12 +9,59 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gtqa.checks.base import Check
-from gtqa.checks.geometry import degenerate, duplicate
+from gtqa.checks.geometry import (
+    degenerate,
+    duplicate,
+    in_dontcare,
+    min_size,
+    occlusion_overlap,
+    out_of_image,
+    required_attributes,
+    size_outlier,
+    truncation_border,
+    unknown_class,
+)
+from gtqa.checks.image import edge_fit, textureless
+from gtqa.checks.model import missing_object, pred_bad_box, pred_wrong_class, unsupported_label
+from gtqa.checks.temporal import (
+    attribute_flip,
+    dims_jump,
+    short_track,
+    track_class_change,
+    track_gap,
+    track_id_switch,
+    track_jump,
+)
+from gtqa.checks.three_d import depth_height, dims_prior, projection
 from gtqa.domain import Dataset, Frame
 
 CHECKS: tuple[Check[Any], ...] = (
     degenerate.CHECK,
     duplicate.CHECK,
+    out_of_image.CHECK,
+    min_size.CHECK,
+    size_outlier.CHECK,
+    in_dontcare.CHECK,
+    unknown_class.CHECK,
+    required_attributes.CHECK,
+    truncation_border.CHECK,
+    occlusion_overlap.CHECK,
+    missing_object.CHECK,
+    pred_bad_box.CHECK,
+    pred_wrong_class.CHECK,
+    unsupported_label.CHECK,
+    edge_fit.CHECK,
+    textureless.CHECK,
+    dims_prior.CHECK,
+    projection.CHECK,
+    depth_height.CHECK,
+    track_gap.CHECK,
+    track_class_change.CHECK,
+    track_id_switch.CHECK,
+    track_jump.CHECK,
+    dims_jump.CHECK,
+    attribute_flip.CHECK,
+    short_track.CHECK,
 )
 
 _BY_ID = {c.id: c for c in CHECKS}

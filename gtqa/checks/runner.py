@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gtqa.checks.base import Check
-from gtqa.checks.scope import CONTEXT_FRAMES, ReviewScope
+from gtqa.checks.scope import CONTEXT_FRAMES, ImageLoader, ReviewScope
 from gtqa.checks.stats import DatasetStats
 from gtqa.domain import Finding, Frame
+from gtqa.formats.images import caching_loader
 from gtqa.spec import CompiledSpec
 
 
@@ -35,6 +36,29 @@ def run_checks(scope: ReviewScope, checks: Sequence[Check[Any]]) -> CheckRun:
     return result
 
 
+class SequenceIndex:
+    """Frames grouped by sequence, to hand a chunk the neighbouring frames it needs as context."""
+
+    def __init__(self, frames: Iterable[Frame]) -> None:
+        self._by_seq: dict[str, list[Frame]] = {}
+        for frame in frames:
+            if frame.sequence is not None:
+                self._by_seq.setdefault(frame.sequence, []).append(frame)
+
+    def context(self, chunk: Sequence[Frame], window: int) -> tuple[Frame, ...]:
+        """Frames of the chunk's sequences within ``window`` frames of it, the chunk itself excluded."""
+        ids = {f.id for f in chunk}
+        spans: dict[str, tuple[int, int]] = {}
+        for f in chunk:
+            if f.sequence is not None:
+                lo, hi = spans.get(f.sequence, (f.index, f.index))
+                spans[f.sequence] = (min(lo, f.index), max(hi, f.index))
+        return tuple(
+            f for seq, (lo, hi) in spans.items() for f in self._by_seq.get(seq, [])
+            if lo - window <= f.index <= hi + window and f.id not in ids
+        )  # fmt: skip
+
+
 def chunk_scopes(
     frames: Sequence[Frame],
     spec: CompiledSpec,
@@ -42,30 +66,18 @@ def chunk_scopes(
     *,
     chunk_size: int = 64,
     context_frames: int = CONTEXT_FRAMES,
+    load_image: ImageLoader | None = None,
 ) -> Iterator[ReviewScope]:
     """Consecutive chunks of frames, each with the frames of its sequences within ``context_frames``
     of the chunk as read-only context."""
-    by_seq: dict[str, list[Frame]] = {}
-    for frame in frames:
-        if frame.sequence is not None:
-            by_seq.setdefault(frame.sequence, []).append(frame)
+    index = SequenceIndex(frames)
+    loader = load_image or caching_loader()
     for start in range(0, len(frames), chunk_size):
         chunk = tuple(frames[start : start + chunk_size])
         yield ReviewScope(
-            frames=chunk, spec=spec, stats=stats, context=_context(chunk, by_seq, context_frames)
+            frames=chunk,
+            spec=spec,
+            stats=stats,
+            load_image=loader,
+            context=index.context(chunk, context_frames),
         )
-
-
-def _context(chunk: tuple[Frame, ...], by_seq: dict[str, list[Frame]], k: int) -> tuple[Frame, ...]:
-    ids = {f.id for f in chunk}
-    spans: dict[str, tuple[int, int]] = {}
-    for f in chunk:
-        if f.sequence is not None:
-            lo, hi = spans.get(f.sequence, (f.index, f.index))
-            spans[f.sequence] = (min(lo, f.index), max(hi, f.index))
-    return tuple(
-        f
-        for seq, (lo, hi) in spans.items()
-        for f in by_seq[seq]
-        if lo - k <= f.index <= hi + k and f.id not in ids
-    )

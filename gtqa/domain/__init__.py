@@ -2,7 +2,7 @@
 
 from gtqa.domain.audits import Audit, AuditSource, Verdict
 from gtqa.domain.dataset import Dataset, InputFormatError, InputProblem, ProblemLevel
-from gtqa.domain.findings import Finding, IssueType, Severity
+from gtqa.domain.findings import Finding, IssueType, JudgeOpinion, Severity
 from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
 from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
 
@@ -18,6 +18,7 @@ __all__ = [
     "InputFormatError",
     "InputProblem",
     "IssueType",
+    "JudgeOpinion",
     "Label",
     "Prediction",
     "ProblemLevel",

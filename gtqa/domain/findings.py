@@ -33,6 +33,29 @@ class Severity(StrEnum):
         return {"low": 0.25, "medium": 0.5, "high": 0.75, "critical": 1.0}[self.value]
 
 
+class JudgeOpinion(BaseModel):
+    """What the LLM judge said about a flag (or why it could not say), with its provenance.
+
+    ``verdict`` is None when the call ended in "needs human" (``failure`` then says why: budget,
+    timeout, refusal…). ``verdict`` uses the audit vocabulary: defect / not_defect / unsure.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    verdict: str | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0)
+    reasoning: str = ""
+    failure: str | None = None
+    rule_ids: tuple[str, ...] = ()
+    model: str = ""
+    prompt_id: str = ""
+    prompt_version: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    cached: bool = False
+
+
 class Finding(BaseModel):
     """A flag: one suspected defect of one label (or one missing object), with its evidence.
 
@@ -51,12 +74,21 @@ class Finding(BaseModel):
     box: tuple[float, float, float, float]
     check: str
     message: str
+    cls: str | None = Field(default=None, description="the label's class, or the proposed object's")
+    proposed_box: tuple[float, float, float, float] | None = Field(
+        default=None, description="where the object probably is instead (a detector's box), if known"
+    )
     raw: float = Field(default=0.0, ge=0.0, le=1.0)
     features: dict[str, float] = Field(default_factory=dict)
     rule_ids: tuple[str, ...] = ()
     params: dict[str, object] = Field(default_factory=dict)
     spec_hash: str = ""
     evidence: tuple[str, ...] = Field(default=(), description="ids of every check that supported it")
+    heuristic_score: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="the score before the judge's opinion was fused in"
+    )
+    judge: JudgeOpinion | None = None
+    needs_human: bool = Field(default=False, description="the judge was wanted but could not answer")
 
     @property
     def key(self) -> tuple[str, str | None, IssueType]:

@@ -57,10 +57,15 @@ class Dimensions3D(_Strict):
     classes: dict[str, DimsPrior]
 
 
-AttributeName = Literal["truncation", "occlusion", "alpha", "cuboid", "track_id"]
+# A key of a label's free attributes (``Label.attributes``), e.g. BDD's ``occluded`` or ``truncated``.
+# Not a label *field*: truncation, occlusion, alpha, cuboid and track_id are positional in KITTI, and
+# None there means "unknown", which is never a defect.
+AttributeName = str
 
 
 class RequiredAttributes(_Strict):
+    """Free-attribute keys every label of a class must carry (``default`` for unlisted classes)."""
+
     kind: Literal["required_attributes"] = "required_attributes"
     default: list[AttributeName] = Field(default_factory=list)
     classes: dict[str, list[AttributeName]] = Field(default_factory=dict)
@@ -120,6 +125,9 @@ class JudgeRule(_Strict):
     applies_to: list[str] = Field(description="classes whose labels this rule concerns")
     issue_type: IssueType = IssueType.spec_violation
     question: str = Field(description="the yes/no question put to the judge, in the spec's own words")
+    ask_when: Literal["flagged", "always"] = Field(
+        default="flagged", description="flagged: only labels some check flagged; always: every such label"
+    )
 
 
 RuleParams = (

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gtqa.checks.base import CheckParams
 from gtqa.checks.registry import CHECKS
 from gtqa.checks.runner import chunk_scopes, run_checks
-from gtqa.domain import Box2D, Frame, Label
+from gtqa.checks.scope import ReviewScope
+from gtqa.checks.stats import DatasetStats
+from gtqa.domain import Box2D, Dataset, Finding, Frame, Label
 from gtqa.formats import load_dataset
 from gtqa.review import dataset_stats, plan_checks, review_dataset
 from gtqa.spec import load_spec
@@ -57,11 +60,9 @@ def test_a_crashing_check_is_reported_and_the_others_still_run() -> None:
     assert any(f.check == "degenerate_box" for f in run.findings)
 
 
-def _boom(scope: object, params: object) -> list[object]:
+def _boom(scope: ReviewScope, params: CheckParams) -> list[Finding]:
     raise RuntimeError("kaput")
 
 
-def dataset_stats_for(frames: list[Frame]):  # type: ignore[no-untyped-def]
-    from gtqa.domain import Dataset
-
+def dataset_stats_for(frames: list[Frame]) -> DatasetStats:
     return dataset_stats(Dataset(name="t", format="kitti", root=".", frames=tuple(frames)), load_spec())
