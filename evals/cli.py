@@ -1,0 +1,151 @@
+"""``gtqa evals …``: defect injection and scoring. Evals are not tests: they measure the reviewer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from evals.inject import InjectionError, inject_folder
+from evals.manifest import Family, parse_families, read_manifest
+from evals.recheck import RecheckScore, read_recheck, recheck_errors, score_recheck
+from evals.report import print_injected, print_recheck
+from evals.score import InjectedScore, score_injected
+from gtqa.domain import Dataset, Finding, InputFormatError
+from gtqa.formats import known_formats, load_dataset
+from gtqa.formats.findings import read_findings
+from gtqa.spec import CompiledSpec, SpecError, load_spec
+
+evals_app = typer.Typer(
+    name="evals",
+    help="Inject defects into a copy of a dataset, and score findings against injected or audited defects.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+FormatOpt = Annotated[
+    str | None, typer.Option("--format", "-f", help=f"one of: {known_formats()} (default: recognised)")
+]
+SpecOpt = Annotated[Path | None, typer.Option(help="QA spec (default: specs/kitti.md)")]
+
+
+def _fail(message: str) -> typer.Exit:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+def _spec(path: Path | None) -> CompiledSpec:
+    try:
+        return load_spec(str(path) if path else None)
+    except SpecError as exc:
+        raise _fail(f"invalid spec\n{exc}") from None
+
+
+def _dataset(path: Path, fmt: str | None) -> Dataset:
+    try:
+        return load_dataset(path, fmt)
+    except InputFormatError as exc:
+        raise _fail(str(exc)) from None
+
+
+@evals_app.command("inject")
+def inject_cmd(
+    dataset: Annotated[Path, typer.Argument(help="the dataset to corrupt (read only)")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="folder for the corrupted copy")],
+    format: FormatOpt = None,
+    rate: Annotated[float, typer.Option(help="share of reviewed objects to corrupt")] = 0.08,
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same copy")] = 0,
+    families: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--families", help=f"families to inject (repeat or comma-separate): {', '.join(Family)}"
+        ),
+    ] = None,
+    spec: SpecOpt = None,
+    overwrite: Annotated[bool, typer.Option(help="replace an earlier injected copy in --out")] = False,
+) -> None:
+    """Write a corrupted copy of DATASET and OUT/manifest.json listing every injected defect."""
+    try:
+        chosen = parse_families(families)
+        manifest = inject_folder(
+            dataset,
+            output,
+            _spec(spec),
+            fmt=format,
+            rate=rate,
+            seed=seed,
+            families=chosen,
+            overwrite=overwrite,
+        )
+    except (InjectionError, InputFormatError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"{len(manifest.entries)} defects in {output} (seed {seed}, rate {rate:g})")
+    for column in ("family", "issue type", "requested", "injected"):
+        table.add_column(column)
+    for family, count in manifest.families.items():
+        table.add_row(family.value, family.issue_type.value, str(count.requested), str(count.injected))
+    for family, why in manifest.unsupported.items():
+        table.add_row(family.value, family.issue_type.value, "-", f"skipped: {why}")
+    out.print(table)
+
+
+@evals_app.command("score")
+def score_cmd(
+    findings: Annotated[Path, typer.Argument(help="findings JSONL (gtqa scan --out)")],
+    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="the dataset the findings are about")],
+    manifest: Annotated[Path | None, typer.Option(help="manifest.json of an injected copy")] = None,
+    recheck: Annotated[
+        Path | None, typer.Option(help="re-check CSV of a real audit (kitti_rechecked)")
+    ] = None,
+    format: FormatOpt = None,
+    spec: SpecOpt = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="also write the scores as JSON")] = None,
+) -> None:
+    """Score FINDINGS against an injected manifest (--manifest) or a real re-check (--recheck)."""
+    if (manifest is None) == (recheck is None):
+        raise _fail("give exactly one of --manifest or --recheck")
+    try:
+        flags = read_findings(findings)
+    except (OSError, InputFormatError) as exc:
+        raise _fail(str(exc)) from None
+    data = _dataset(dataset, format)
+    if manifest is not None:
+        result: InjectedScore | RecheckScore = _score_manifest(flags, manifest, data, _spec(spec))
+    else:
+        assert recheck is not None
+        try:
+            errors = recheck_errors(read_recheck(recheck), data)
+        except (OSError, InputFormatError) as exc:
+            raise _fail(str(exc)) from None
+        result = score_recheck(flags, errors)
+        print_recheck(out, {"findings": result})
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+
+
+def _score_manifest(
+    flags: list[Finding], manifest_path: Path, data: Dataset, spec: CompiledSpec
+) -> InjectedScore:
+    try:
+        manifest = read_manifest(manifest_path)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"cannot read manifest {manifest_path}: {exc}") from None
+    ids = {lab.id for lab in data.labels()}
+    unresolved = [
+        e.id for e in manifest.entries for i in (e.label, *e.related) if i is not None and i not in ids
+    ]
+    if unresolved:
+        console.print(
+            f"[yellow]{len(unresolved)} manifest ids are not labels of {data.root}: wrong --dataset?[/]"
+        )
+    n_reviewed = sum(spec.is_reviewed(lab.cls) for lab in data.labels())
+    result = score_injected(flags, manifest, n_reviewed)
+    print_injected(out, result)
+    return result
