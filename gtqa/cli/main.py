@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from evals.cli import evals_app
 from gtqa.checks.registry import UnknownCheckError
 from gtqa.domain import Dataset, Finding, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import write_findings
-from gtqa.review import ReviewResult, plan_checks, review_dataset
+from gtqa.review import plan_checks
 from gtqa.settings import get_settings
 from gtqa.spec import CompiledSpec, SpecError, load_spec
+
+if TYPE_CHECKING:
+    from agents.run import AgentResult
 
 app = typer.Typer(
     name="gtqa",
@@ -24,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(evals_app, name="evals")
 console = Console(stderr=True)
 out = Console()
 
@@ -51,8 +56,17 @@ def _load(path: Path, fmt: str | None, predictions: list[Path]) -> Dataset:
 
 
 def _review(
-    dataset: Dataset, spec: CompiledSpec, checks: list[str] | None, exclude: list[str]
-) -> ReviewResult:
+    dataset: Dataset,
+    spec: CompiledSpec,
+    checks: list[str] | None,
+    exclude: list[str],
+    *,
+    use_judge: bool = False,
+) -> AgentResult:
+    """Run the reviewer agent (heuristics, plus the LLM judge on uncertain flags with ``use_judge``)."""
+    from agents.judge import build_judge
+    from agents.run import review
+
     try:
         plan_checks(dataset, checks, exclude)
     except UnknownCheckError as exc:
@@ -67,13 +81,26 @@ def _review(
         transient=True,
     ) as bar:
         task = bar.add_task(dataset.name, total=len(dataset.frames))
-        result = review_dataset(
-            dataset,
-            spec,
-            checks=checks,
-            exclude=exclude,
-            chunk_size=get_settings().chunk_size,
-            progress=lambda n: bar.advance(task, n),
+        judge = build_judge(get_settings()) if use_judge else None
+        try:
+            result = review(
+                dataset,
+                spec,
+                judge=judge,
+                checks=checks,
+                exclude=exclude,
+                chunk_size=get_settings().chunk_size,
+                progress=lambda n: bar.advance(task, n),
+            )
+        finally:
+            if judge is not None:
+                judge.close()
+    if result.judge is not None:
+        j = result.judge
+        console.print(
+            f"judge: {result.judge_tasks} questions, {j.calls} calls, {j.cache_hits} from cache, "
+            f"{j.needs_human} need a human, ${j.cost_usd:.4f} "
+            f"(${j.cost_per_1000_labels_usd:.4f} per 1,000 labels)"
         )
     for error in result.errors:
         console.print(f"[red]{error}[/red]", highlight=False, soft_wrap=True)
@@ -107,11 +134,15 @@ def scan(
     checks: Annotated[list[str] | None, typer.Option("--check", help="run only these checks")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="skip these checks")] = None,
     top: Annotated[int, typer.Option(help="how many flags to print")] = 15,
+    judge: Annotated[
+        bool,
+        typer.Option("--judge", help="ask the LLM judge about uncertain flags (OPENAI_* / GTQA_JUDGE_*)"),
+    ] = False,
 ) -> None:
     """Review a dataset against the QA spec and write one JSON line per flag."""
     compiled = _spec(spec)
     data = _load(dataset, format, predictions or [])
-    result = _review(data, compiled, checks, exclude or [])
+    result = _review(data, compiled, checks, exclude or [], use_judge=judge)
     if result.checks_skipped:
         skipped = ", ".join(f"{k} ({v})" for k, v in result.checks_skipped.items())
         console.print(f"skipped checks: {skipped}", highlight=False)

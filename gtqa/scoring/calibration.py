@@ -1,0 +1,268 @@
+"""Calibrated defect probabilities learned from past audits.
+
+``fit_calibration`` trains a gradient-boosted model (LightGBM) on the evidence of flags whose outcome
+auditors know (``gtqa.scoring.targets``), then maps its output to probabilities with isotonic
+regression fitted on out-of-fold predictions (grouped by frame, so a frame never calibrates itself),
+one map per issue type with enough audits and a shared one for the rest. The model file is JSON:
+versioned, carrying the booster as LightGBM's own text, the spec hash it was fitted under, a hash of
+its training data and its own validation metrics. Applying it under another spec raises
+``CalibrationSpecMismatchError`` unless the caller says so explicitly.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from gtqa.domain import Finding, IssueType
+from gtqa.scoring.features import FeatureSpace
+from gtqa.scoring.reliability import brier, expected_calibration_error
+from gtqa.scoring.scorer import PriorScorer
+from gtqa.spec import CompiledSpec, content_hash
+
+MODEL_KIND: Literal["gtqa-calibration"] = "gtqa-calibration"
+MODEL_VERSION = 1
+# Small trees, strong regularisation: audits are scarce (hundreds of positives), features are many.
+LGB_PARAMS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 15,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "verbose": -1,
+    "seed": 0,
+    "num_threads": 2,
+    "deterministic": True,
+    "force_row_wise": True,
+}
+ROUNDS = 200
+MIN_TYPE_ITEMS, MIN_TYPE_CLASS = 60, 10  # a type gets its own isotonic map above these counts
+
+
+class CalibrationSpecMismatchError(ValueError):
+    """A calibration fitted under one spec applied to flags of another."""
+
+
+class IsotonicMap(BaseModel):
+    """A monotone piecewise-linear map from model output to probability."""
+
+    model_config = ConfigDict(frozen=True)
+
+    x: tuple[float, ...]
+    y: tuple[float, ...]
+
+    def __call__(self, p: np.ndarray) -> np.ndarray:
+        return np.asarray(np.interp(p, self.x, self.y), dtype=np.float64)
+
+    @classmethod
+    def fit(cls, p: np.ndarray, y: np.ndarray) -> IsotonicMap:
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
+        return cls(x=tuple(float(v) for v in iso.X_thresholds_), y=tuple(float(v) for v in iso.y_thresholds_))
+
+
+class CalibrationModel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["gtqa-calibration"] = MODEL_KIND
+    version: int = MODEL_VERSION
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    spec_name: str
+    spec_hash: str
+    training_hash: str = Field(description="hash of the training flags' evidence and targets")
+    features: FeatureSpace
+    booster: str = Field(description="the LightGBM model, in LightGBM's own text format")
+    calibrators: dict[str, IsotonicMap] = Field(description="issue type (or '*') -> isotonic map")
+    types: tuple[IssueType, ...] = Field(description="issue types seen in training; others keep priors")
+    counts: dict[str, dict[str, int]] = Field(description="issue type -> {items, positives}")
+    validation: dict[str, float] = Field(description="out-of-fold metrics on the training audits")
+    params: dict[str, Any]
+    rounds: int
+
+    def raw_scores(self, findings: Sequence[Finding]) -> np.ndarray:
+        import lightgbm as lgb
+
+        booster = lgb.Booster(model_str=self.booster)
+        return np.asarray(booster.predict(self.features.matrix(findings)), dtype=np.float64)
+
+    def predict(self, findings: Sequence[Finding]) -> np.ndarray:
+        """Calibrated probabilities; NaN for flags of issue types the model never saw."""
+        if not findings:
+            return np.zeros(0)
+        raw = self.raw_scores(findings)
+        out = np.full(len(findings), np.nan)
+        for t in {f.type for f in findings}:
+            if t not in self.types:
+                continue
+            mask = np.array([f.type is t for f in findings])
+            out[mask] = self.calibrators.get(t.value, self.calibrators["*"])(raw[mask])
+        return out
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> CalibrationModel:
+        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def _train(x: np.ndarray, y: np.ndarray, rounds: int, seed: int) -> Any:
+    import lightgbm as lgb
+
+    params = {**LGB_PARAMS, "seed": seed}
+    return lgb.train(params, lgb.Dataset(x, label=y, free_raw_data=False), num_boost_round=rounds)
+
+
+def group_folds(groups: Sequence[str], folds: int, seed: int) -> np.ndarray:
+    """A fold number per item, whole groups kept together (shuffled, balanced by size)."""
+    names = sorted(set(groups))
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(names))
+    fold_of = {names[i]: k % folds for k, i in enumerate(order)}
+    return np.array([fold_of[g] for g in groups], dtype=int)
+
+
+def _oof(x: np.ndarray, y: np.ndarray, fold: np.ndarray, rounds: int, seed: int) -> np.ndarray:
+    out = np.zeros(len(y))
+    for k in np.unique(fold):
+        test = fold == k
+        if len(np.unique(y[~test])) < 2:
+            out[test] = y[~test].mean() if (~test).any() else 0.5
+            continue
+        out[test] = _train(x[~test], y[~test], rounds, seed).predict(x[test])
+    return out
+
+
+def fit_calibration(
+    findings: Sequence[Finding],
+    targets: Sequence[float | None],
+    groups: Sequence[str],
+    spec: CompiledSpec,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    rounds: int = ROUNDS,
+) -> CalibrationModel:
+    """Fit on the flags whose target is known; ``groups`` (one per flag, e.g. its frame) keep related
+    flags in one fold when fitting the isotonic maps."""
+    known = [i for i, t in enumerate(targets) if t is not None]
+    items = [findings[i] for i in known]
+    y = np.array([targets[i] for i in known], dtype=np.float64)
+    if len(np.unique(y)) < 2:
+        raise ValueError("calibration needs audits with both real defects and false alarms")
+    space = FeatureSpace.fit(items)
+    x = space.matrix(items)
+    fold = group_folds([groups[i] for i in known], folds, seed)
+    oof = _oof(x, y, fold, rounds, seed)
+    types = np.array([f.type.value for f in items])
+    calibrators = {"*": IsotonicMap.fit(oof, y)}
+    counts: dict[str, dict[str, int]] = {}
+    for t in sorted(set(types)):
+        mask = types == t
+        pos = int(y[mask].sum())
+        counts[t] = {"items": int(mask.sum()), "positives": pos}
+        if mask.sum() >= MIN_TYPE_ITEMS and min(pos, int(mask.sum()) - pos) >= MIN_TYPE_CLASS:
+            calibrators[t] = IsotonicMap.fit(oof[mask], y[mask])
+    calibrated = oof.copy()
+    for t in set(types):
+        mask = types == t
+        calibrated[mask] = calibrators.get(t, calibrators["*"])(oof[mask])
+    validation = {
+        "items": float(len(y)),
+        "positives": float(y.sum()),
+        "ece_oof": expected_calibration_error(calibrated, y),
+        "brier_oof": brier(calibrated, y),
+    }
+    return CalibrationModel(
+        spec_name=spec.name,
+        spec_hash=spec.hash,
+        training_hash=content_hash([x.round(6).tolist(), y.tolist()]),
+        features=space,
+        booster=_train(x, y, rounds, seed).model_to_string(),
+        calibrators=calibrators,
+        types=tuple(IssueType(t) for t in sorted(set(types))),
+        counts=counts,
+        validation=validation,
+        params={**LGB_PARAMS, "seed": seed},
+        rounds=rounds,
+    )
+
+
+def cross_validated_scores(
+    findings: Sequence[Finding],
+    targets: Sequence[float | None],
+    groups: Sequence[str],
+    spec: CompiledSpec,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    rounds: int = ROUNDS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every flag's calibrated score from a model fitted without its group (outer grouped K-fold), and
+    the fold of each flag. Flags of types a fold's model never saw keep their prior score."""
+    fold = group_folds(groups, folds, seed)
+    scores = np.array([f.score for f in findings], dtype=np.float64)
+    for k in range(folds):
+        test = [int(i) for i in np.flatnonzero(fold == k)]
+        train = [int(i) for i in np.flatnonzero(fold != k)]
+        model = fit_calibration(
+            [findings[i] for i in train],
+            [targets[i] for i in train],
+            [groups[i] for i in train],
+            spec,
+            folds=folds,
+            seed=seed,
+            rounds=rounds,
+        )
+        p = model.predict([findings[i] for i in test])
+        scores[test] = np.where(np.isnan(p), scores[test], p)
+    return scores, fold
+
+
+class CalibratedScorer:
+    """Priors and fusion first, then the calibration's probability for the types it was fitted on."""
+
+    name = "calibrated"
+
+    def __init__(self, model: CalibrationModel, *, allow_spec_mismatch: bool = False) -> None:
+        self.model = model
+        self.allow_spec_mismatch = allow_spec_mismatch
+
+    def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
+        self.check_spec(spec)
+        fused = PriorScorer().score(raw, spec)
+        return sorted(
+            apply_model(self.model, fused), key=lambda f: (-f.score, f.frame, f.label or "", f.type.value)
+        )
+
+    def check_spec(self, spec: CompiledSpec) -> None:
+        if spec.hash == self.model.spec_hash:
+            return
+        message = (
+            f"calibration was fitted under spec {self.model.spec_name} {self.model.spec_hash[:12]} but the "
+            f"flags are scored under {spec.name} {spec.hash[:12]}: its probabilities may not hold"
+        )
+        if not self.allow_spec_mismatch:
+            raise CalibrationSpecMismatchError(message + " (refit it, or allow the mismatch explicitly)")
+        warnings.warn(message, stacklevel=2)
+
+
+def apply_model(model: CalibrationModel, fused: Sequence[Finding]) -> list[Finding]:
+    p = model.predict(fused)
+    return [f if np.isnan(pi) else _calibrated(f, float(pi)) for f, pi in zip(fused, p, strict=True)]
+
+
+def _calibrated(f: Finding, p: float) -> Finding:
+    # The prior stays among the features: it is the model's own input, and evidence for auditors.
+    return f.model_copy(update={"score": p, "features": {**f.features, "prior": f.score}})

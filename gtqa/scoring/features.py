@@ -1,0 +1,64 @@
+"""The evidence of a fused flag as a fixed-length vector, for the calibration model.
+
+Every flag contributes generic features (its prior probability, how many checks agree, its box's size
+and shape, its issue type and class as one-hot columns) and every feature its checks recorded
+(``raw.<check>`` and ``<check>.<name>``). The columns are fixed when a model is fitted; a feature a
+flag lacks is NaN (gradient boosting treats it as missing), one the model never saw is ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from gtqa.domain import Finding
+
+GENERIC = ("prior", "n_evidence", "box_width", "box_height", "log_box_height", "log_aspect", "is_missing")
+
+
+def flag_features(f: Finding) -> dict[str, float]:
+    x1, y1, x2, y2 = f.box
+    w, h = max(x2 - x1, 0.0), max(y2 - y1, 0.0)
+    prior = f.heuristic_score if f.heuristic_score is not None else f.score
+    generic = {
+        "prior": prior,
+        "n_evidence": float(len(f.evidence)),
+        "box_width": w,
+        "box_height": h,
+        "log_box_height": math.log(h + 1.0),
+        "log_aspect": math.log((h + 1.0) / (w + 1.0)),
+        "is_missing": float(f.label is None),
+        f"type={f.type.value}": 1.0,
+        f"cls={f.cls}": 1.0,
+    }
+    return {**generic, **f.features}
+
+
+class FeatureSpace(BaseModel):
+    """The model's columns, in order."""
+
+    model_config = ConfigDict(frozen=True)
+
+    names: tuple[str, ...]
+
+    @classmethod
+    def fit(cls, findings: Sequence[Finding], *, min_count: int = 5) -> FeatureSpace:
+        counts: Counter[str] = Counter(k for f in findings for k in flag_features(f))
+        extra = sorted(k for k, n in counts.items() if n >= min_count and k not in GENERIC)
+        return cls(names=(*GENERIC, *extra))
+
+    def matrix(self, findings: Sequence[Finding]) -> np.ndarray:
+        index = {name: i for i, name in enumerate(self.names)}
+        out = np.full((len(findings), len(self.names)), np.nan, dtype=np.float64)
+        one_hot = [i for i, n in enumerate(self.names) if n.startswith(("type=", "cls="))]
+        out[:, one_hot] = 0.0
+        for row, f in enumerate(findings):
+            for name, value in flag_features(f).items():
+                col = index.get(name)
+                if col is not None and math.isfinite(value):
+                    out[row, col] = value
+        return out

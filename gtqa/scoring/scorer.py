@@ -1,0 +1,28 @@
+"""A scorer turns the checks' raw findings into one calibrated flag per defect.
+
+``PriorScorer`` uses the spec's documented priors; ``gtqa.scoring.calibration`` fits a model on past
+audits that replaces them. Both fuse first (one flag per label and type, merged missing proposals).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from gtqa.domain import Finding
+from gtqa.scoring.fuse import fuse
+from gtqa.scoring.priors import apply_priors
+from gtqa.spec import CompiledSpec
+
+
+class Scorer(Protocol):
+    name: str
+
+    def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]: ...
+
+
+class PriorScorer:
+    name = "priors"
+
+    def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
+        return fuse(apply_priors(raw, spec), spec_hash=spec.hash)
