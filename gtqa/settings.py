@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +23,10 @@ def _default_cache_dir() -> Path:
     return Path(base) / "gtqa"
 
 
+def _default_judge_cache_dir(data: dict[str, Any]) -> Path:
+    return Path(data["cache_dir"]) / "judge"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GTQA_", env_file=".env", extra="ignore")
 
@@ -32,6 +37,44 @@ class Settings(BaseSettings):
     spec_path: Path | None = Field(default=None, description="QA spec; the shipped KITTI spec if unset")
     cache_dir: Path = Field(default_factory=_default_cache_dir)
     chunk_size: int = Field(default=64, ge=1, description="frames per review chunk / worker task")
+    home: Path = Field(
+        default=Path(".gtqa"), description="gtqa's own state (embedded database, outputs), from the cwd"
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty = the embedded SQLite file <home>/gtqa.sqlite. Production: "
+        "postgresql+psycopg://user:password@host/db",
+    )
+    spot_check_share: float = Field(
+        default=0.02, ge=0.0, le=1.0, description="share of unflagged labels queued as random spot checks"
+    )
+    review_lease_s: float = Field(default=900.0, gt=0, description="how long an auditor's claim holds")
+    chunk_lease_s: float = Field(default=900.0, gt=0, description="how long a worker's chunk lease holds")
+    chunk_max_attempts: int = Field(default=3, ge=1, description="claims of a chunk before it is failed")
+    # The LLM judge. Base URL and key: None defers to the openai client's OPENAI_BASE_URL / OPENAI_API_KEY;
+    # when neither gives one, the judge is disabled (and says so).
+    judge_model: str = Field(default="gpt-4o-mini")
+    judge_base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint")
+    judge_api_key: SecretStr | None = None
+    judge_timeout_s: float = Field(default=60.0, gt=0, description="per HTTP attempt")
+    judge_max_retries: int = Field(default=2, ge=0, description="retries of 408/409/429/5xx, timeouts")
+    judge_concurrency: int = Field(default=8, ge=1, description="judge calls in flight at once")
+    judge_max_calls: int = Field(default=2000, ge=0, description="API requests per run")
+    judge_max_cost_usd: float = Field(default=5.0, ge=0, description="US dollars per run")
+    judge_price_input_per_mtok: float = Field(default=0.15, ge=0, description="USD per 1M prompt tokens")
+    judge_price_output_per_mtok: float = Field(default=0.60, ge=0, description="USD per 1M completion tokens")
+    judge_cache_dir: Path = Field(default_factory=_default_judge_cache_dir)
+    judge_crop_margin: float = Field(default=0.5, ge=0, description="context each side, times the box size")
+    judge_crop_max_px: int = Field(default=512, ge=32, description="longer side of the crop sent, pixels")
+    judge_prompt_pins: dict[str, int] = Field(
+        default_factory=dict, description='prompt id -> pinned version, e.g. {"review-flag": 1}; else latest'
+    )
+
+    @model_validator(mode="after")
+    def _embedded_database(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.home / 'gtqa.sqlite').resolve()}"
+        return self
 
 
 @lru_cache(maxsize=1)
