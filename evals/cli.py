@@ -1,4 +1,5 @@
-"""``gtqa evals …``: defect injection and scoring. Evals are not tests: they measure the reviewer."""
+"""``gtqa evals …``: defect injection and scoring, and the eval harness (``run``, ``compare``, ``runs``:
+see ``evals.harness``). Evals are not tests: they measure the reviewer."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from evals.harness.commands import register
 from evals.inject import InjectionError, inject_folder
 from evals.manifest import Family, parse_families, read_manifest
 from evals.recheck import RecheckScore, read_recheck, recheck_errors, score_recheck
@@ -22,7 +24,8 @@ from gtqa.spec import CompiledSpec, SpecError, load_spec
 
 evals_app = typer.Typer(
     name="evals",
-    help="Inject defects into a copy of a dataset, and score findings against injected or audited defects.",
+    help="Inject defects into a copy of a dataset, score findings against injected or audited defects, and "
+    "replay the reviewer on past audits to compare spec, prompt and calibration changes.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -149,3 +152,6 @@ def _score_manifest(
     result = score_injected(flags, manifest, n_reviewed)
     print_injected(out, result)
     return result
+
+
+register(evals_app)  # run, compare, runs: the eval harness (evals/harness/commands.py)

@@ -209,6 +209,7 @@ class JudgeFailure(StrEnum):
     refusal = "refusal"
     content_filter = "content_filter"
     truncated = "truncated"  # finish_reason "length"
+    offline = "offline"  # an offline eval replay and the verdict is not in the cache
 
 
 class JudgeResult(_Frozen):

@@ -1,0 +1,138 @@
+"""Paired comparison of two eval runs on the same audits (``gtqa evals compare``).
+
+On the union of both runs' items with a known outcome (``evals.harness.pairing``): the difference
+candidate - base of every metric of ``evals.harness.metrics`` with a paired cluster-bootstrap interval
+(whole frames or sequences resampled, ``evals.stats``); McNemar's test on the per-item decisions at the
+threshold (``evals.harness.deltas``); the same per slice (issue type, class, vendor) with Holm's
+correction over all slices (``evals.harness.slices``); the items whose decision or judge verdict
+changed (``evals.harness.changes``); and the gates (``evals.harness.gate``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from evals.harness.changes import ChangedItem, changed_items
+from evals.harness.deltas import (
+    CompareOptions,
+    McNemarResult,
+    MetricDelta,
+    mcnemar_of,
+    metric_delta,
+    slice_mask,
+)
+from evals.harness.gate import Gate, GateResult, judge_gate
+from evals.harness.pairing import PairedArrays, pair_items
+from evals.harness.runfile import EvalRun
+from evals.harness.slices import SliceDelta, slice_deltas
+
+__all__ = ["CompareOptions", "Comparison", "ComparisonError", "MetricDelta", "RunRef", "compare_runs"]
+
+
+class ComparisonError(ValueError):
+    """Two runs that cannot be compared (different audit sets)."""
+
+
+class RunRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    spec: str
+    prompts: dict[str, int]
+    calibration: str
+    judge: str
+    audits: str
+    infra_errors: int
+
+
+class Comparison(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: Literal["gtqa-eval-comparison"] = "gtqa-eval-comparison"
+    base: RunRef
+    candidate: RunRef
+    threshold: float
+    budgets: tuple[int, ...]
+    level: float
+    n_boot: int
+    cluster: str
+    items: int
+    known: int
+    clusters: int
+    outcome_conflicts: int
+    metrics: list[MetricDelta]
+    mcnemar: McNemarResult
+    slices: list[SliceDelta]
+    changed: list[ChangedItem]
+    gates: list[GateResult] = []
+    warnings: list[str] = []
+
+    @property
+    def failed_gates(self) -> list[GateResult]:
+        return [g for g in self.gates if not g.passed]
+
+
+def metric_names(budgets: tuple[int, ...]) -> list[str]:
+    return ["precision", "recall", "f1", "ap", *(f"precision_at_{k}" for k in budgets), "ece"]
+
+
+def compare_runs(
+    base: EvalRun, cand: EvalRun, options: CompareOptions | None = None, gates: tuple[Gate, ...] = ()
+) -> Comparison:
+    opts = options or CompareOptions()
+    warnings = _warnings(base, cand, opts)
+    pairs, conflicts = pair_items(base.items, cand.items)
+    arrays = PairedArrays.of(pairs, opts.cluster)
+    slices = slice_deltas(arrays, opts)
+    return Comparison(
+        base=_ref(base), candidate=_ref(cand), threshold=opts.threshold, budgets=opts.budgets,
+        level=opts.level, n_boot=opts.n_boot, cluster=opts.cluster, items=len(pairs),
+        known=len(arrays.items), clusters=arrays.n_clusters, outcome_conflicts=conflicts,
+        metrics=[metric_delta(arrays, m, opts) for m in metric_names(opts.budgets)],
+        mcnemar=mcnemar_of(arrays, opts.threshold), slices=slices,
+        changed=changed_items(pairs, opts.threshold),
+        gates=[_gate(arrays, g, opts) for g in gates], warnings=warnings,
+    )  # fmt: skip
+
+
+def _warnings(base: EvalRun, cand: EvalRun, opts: CompareOptions) -> list[str]:
+    a, b = base.provenance.audits, cand.provenance.audits
+    out = []
+    if a.checksum != b.checksum:
+        message = f"the runs were measured on different audits ({a.checksum[:12]} vs {b.checksum[:12]})"
+        if not opts.allow_different_audits:
+            raise ComparisonError(message + "; compare runs of one eval dataset")
+        out.append(message)
+    for name, run in (("base", base), ("candidate", cand)):
+        if run.infra.total:
+            out.append(f"{name} run had {run.infra.total} infrastructure errors ({_infra(run)})")
+    return out
+
+
+def _infra(run: EvalRun) -> str:
+    parts = [f"{v} judge {k}" for k, v in run.infra.judge.items()]
+    if run.infra.check_errors:
+        parts.append(f"{run.infra.check_errors} check crashes")
+    return ", ".join(parts)
+
+
+def _ref(run: EvalRun) -> RunRef:
+    p = run.provenance
+    return RunRef(
+        id=run.id, spec=f"{p.spec_name}@{p.spec_hash[:12]}", prompts=p.prompt_versions,
+        calibration=p.calibration, judge=p.judge_mode, audits=p.audits.checksum, infra_errors=run.infra.total,
+    )  # fmt: skip
+
+
+def _gate(arrays: PairedArrays, gate: Gate, opts: CompareOptions) -> GateResult:
+    metric = gate.resolved_metric(opts.budgets)
+    part = arrays.subset(slice_mask(arrays, *gate.slice)) if gate.slice else arrays
+    d = metric_delta(part, metric, opts)
+    nan = float("nan")
+    return judge_gate(gate, metric, _f(d.delta, nan), _f(d.lo, nan), _f(d.hi, nan))
+
+
+def _f(x: float | None, default: float) -> float:
+    return default if x is None else x

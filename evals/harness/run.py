@@ -1,0 +1,161 @@
+"""Replaying the reviewer agent on the audited frames of an eval dataset (``gtqa evals run``).
+
+The agent (``agents.run.areview``) runs on the sequences that hold an audited frame, with the given
+spec, scorer (priors, or a calibration file) and, optionally, the LLM judge (live, or offline from its
+cache). Every flag becomes an item with its audit outcome; the run records its provenance and counts
+infrastructure errors apart from wrong answers (``evals.harness.runfile``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from openai import AsyncOpenAI
+
+from agents.context import TriagePolicy
+from agents.judge.prompts import PROMPTS_DIR
+from agents.run import AgentResult, areview
+from evals.harness import collect
+from evals.harness.dataset import EvalDataset, audited_frames
+from evals.harness.judge import EvalJudge, build_eval_judge
+from evals.harness.metrics import DEFAULT_BUDGETS, DEFAULT_THRESHOLD, run_metrics
+from evals.harness.runfile import AuditSetInfo, DatasetInfo, EvalRun, InfraErrors, Provenance
+from gtqa.domain import Dataset
+from gtqa.scoring.calibration import CalibratedScorer, CalibrationModel
+from gtqa.scoring.scorer import PriorScorer, Scorer
+from gtqa.settings import Settings
+from gtqa.spec import CompiledSpec, content_hash
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to replay. ``dataset`` is read already (with its predictions, listed in ``predictions``)."""
+
+    dataset: Dataset
+    evals: EvalDataset
+    spec: CompiledSpec
+    predictions: tuple[str, ...] = ()
+    calibration: Path | None = None
+    judge: bool = False
+    offline: bool = False
+    cache_dir: Path | None = None
+    prompts_dir: Path = PROMPTS_DIR
+    checks: Sequence[str] | None = None
+    exclude: Sequence[str] = ()
+    triage: TriagePolicy = field(default_factory=TriagePolicy)
+    threshold: float = DEFAULT_THRESHOLD
+    budgets: tuple[int, ...] = DEFAULT_BUDGETS
+
+
+def run_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenAI | None = None) -> EvalRun:
+    """``arun_eval`` for synchronous callers."""
+    return asyncio.run(arun_eval(config, settings, client=client))
+
+
+async def arun_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenAI | None = None) -> EvalRun:
+    started = datetime.now(UTC)
+    subset = audited_frames(config.dataset, config.evals)
+    judge = _judge(config, settings, client)
+    try:
+        result = await areview(
+            subset, config.spec, judge=judge, scorer=_scorer(config), checks=config.checks,
+            exclude=config.exclude, chunk_size=settings.chunk_size, triage=config.triage,
+        )  # fmt: skip
+    finally:
+        if judge is not None:
+            await judge.aclose()
+    return _assemble(config, settings, subset, result, judge, started)
+
+
+def _judge(config: RunConfig, settings: Settings, client: AsyncOpenAI | None) -> EvalJudge | None:
+    if not (config.judge or config.offline):
+        return None
+    return build_eval_judge(
+        settings, offline=config.offline, cache_dir=config.cache_dir, prompts_dir=config.prompts_dir,
+        client=client,
+    )  # fmt: skip
+
+
+def _scorer(config: RunConfig) -> Scorer:
+    if config.calibration is None:
+        return PriorScorer()
+    return CalibratedScorer(CalibrationModel.load(config.calibration))
+
+
+def _assemble(
+    config: RunConfig,
+    settings: Settings,
+    subset: Dataset,
+    result: AgentResult,
+    judge: EvalJudge | None,
+    started: datetime,
+) -> EvalRun:
+    items = collect.eval_items(result.findings, config.evals)
+    results = judge.results if judge is not None else []
+    provenance = _provenance(config, settings, subset, result, judge, started)
+    run_hash = content_hash([provenance.model_dump(mode="json"), [i.model_dump(mode="json") for i in items]])
+    return EvalRun(
+        id=f"{started:%Y%m%dT%H%M%S}-{run_hash[:8]}",
+        provenance=provenance,
+        metrics=run_metrics(items, threshold=config.threshold, budgets=config.budgets),
+        infra=InfraErrors.of(result.errors, collect.failures(results)),
+        judge=collect.judge_stats(items, results, result.judge) if judge is not None else None,
+        items=tuple(items),
+    )
+
+
+def _provenance(
+    config: RunConfig,
+    settings: Settings,
+    subset: Dataset,
+    result: AgentResult,
+    judge: EvalJudge | None,
+    started: datetime,
+) -> Provenance:
+    sha, dirty = collect.git_state()
+    spec = config.spec
+    run_settings = {"offline": config.offline, "exclude": list(config.exclude), "threshold": config.threshold}
+    return Provenance(
+        git_sha=sha, git_dirty=dirty, spec_name=spec.name, spec_version=spec.version, spec_hash=spec.hash,
+        spec_path=spec.path, prompts=collect.prompt_refs(judge.prompts) if judge else (),
+        judge_model=settings.judge_model, judge_mode=_judge_mode(judge),
+        calibration=_calibration(config.calibration),
+        calibration_path=str(config.calibration) if config.calibration else None,
+        checks=tuple(result.checks_run), checks_skipped=result.checks_skipped,
+        settings={**collect.settings_snapshot(settings, config.triage), **run_settings},
+        audits=_audit_info(config), dataset=_dataset_info(config, subset),
+        started_at=started, finished_at=datetime.now(UTC),
+    )  # fmt: skip
+
+
+def _audit_info(config: RunConfig) -> AuditSetInfo:
+    evals, known = config.evals, {f.id for f in config.dataset.frames}
+    return AuditSetInfo(
+        name=evals.name, checksum=evals.checksum, audits=len(evals.audits), frames=len(evals.frames),
+        exhaustive_frames=len(evals.exhaustive), sources=evals.sources,
+        frames_not_in_dataset=len(evals.frames - known),
+    )  # fmt: skip
+
+
+def _dataset_info(config: RunConfig, subset: Dataset) -> DatasetInfo:
+    data = config.dataset
+    return DatasetInfo(
+        name=data.name, root=data.root, format=data.format, predictions=config.predictions,
+        frames=len(data.frames), frames_replayed=len(subset.frames),
+    )  # fmt: skip
+
+
+def _judge_mode(judge: EvalJudge | None) -> str:
+    if judge is None:
+        return "off"
+    if not judge.enabled:
+        return f"disabled: {judge.disabled_reason}"
+    return "offline" if judge.offline else "live"
+
+
+def _calibration(path: Path | None) -> str:
+    return "priors" if path is None else f"sha256:{collect.file_sha256(path)}"
