@@ -1,0 +1,84 @@
+"""Audits: listing, exporting (as gtqa Audits, what calibration learns from) and importing past ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+
+from sqlalchemy import Select, insert, select
+from sqlalchemy.orm import Session
+
+from gtqa.domain import Audit, AuditSource, IssueType, Verdict
+from gtqa.storage.mapping import audit_values, to_audit
+from gtqa.storage.models import AuditRow
+
+
+def list_audits(
+    session: Session,
+    *,
+    batch_id: int | None = None,
+    spec_hash: str | None = None,
+    auditor: str | None = None,
+    verdict: Verdict | None = None,
+    issue_type: IssueType | None = None,
+    source: AuditSource | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[Audit]:
+    """Audits matching every filter given, oldest first; ``since`` inclusive, ``until`` exclusive."""
+    query = _filtered(batch_id, spec_hash, auditor, verdict, issue_type, source, since, until)
+    query = query.offset(offset).limit(limit)
+    return [to_audit(row) for row in session.scalars(query)]
+
+
+def export_audits(
+    session: Session, *, spec_hash: str | None = None, batch_id: int | None = None, batch_size: int = 1000
+) -> Iterator[Audit]:
+    """Every audit (of one spec, or one batch), oldest first, streamed ``batch_size`` rows at a time."""
+    query = _filtered(batch_id, spec_hash, None, None, None, None, None, None)
+    for row in session.scalars(query.execution_options(yield_per=batch_size)):
+        yield to_audit(row)
+
+
+def import_audits(session: Session, audits: Iterable[Audit], *, batch_id: int | None = None) -> int:
+    """Store audits made elsewhere (a past audit file); ids already stored are left alone. How many
+    were new."""
+    fresh: dict[str, Audit] = {}
+    for audit in audits:
+        fresh.setdefault(audit.id, audit)
+    ids = list(fresh)
+    for start in range(0, len(ids), 1000):
+        known = session.scalars(select(AuditRow.id).where(AuditRow.id.in_(ids[start : start + 1000])))
+        for audit_id in known:
+            del fresh[audit_id]
+    if fresh:
+        session.execute(insert(AuditRow), [{**audit_values(a), "batch_id": batch_id} for a in fresh.values()])
+    return len(fresh)
+
+
+def _filtered(
+    batch_id: int | None,
+    spec_hash: str | None,
+    auditor: str | None,
+    verdict: Verdict | None,
+    issue_type: IssueType | None,
+    source: AuditSource | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[AuditRow]:
+    equal = {
+        AuditRow.batch_id: batch_id,
+        AuditRow.spec_hash: spec_hash,
+        AuditRow.auditor: auditor,
+        AuditRow.verdict: verdict,
+        AuditRow.issue_type: issue_type,
+        AuditRow.source: source,
+    }
+    query = select(AuditRow).where(*(column == value for column, value in equal.items() if value is not None))
+    if since is not None:
+        query = query.where(AuditRow.created_at >= since)
+    if until is not None:
+        query = query.where(AuditRow.created_at < until)
+    return query.order_by(AuditRow.created_at, AuditRow.id)

@@ -1,0 +1,212 @@
+"""Batches: storing a gtqa Dataset as one delivery, and reading its frames back as domain models.
+
+Like every repository function here, these take a Session and never commit: the caller owns the
+transaction (``with factory.begin() as session: ...``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gtqa.domain import Dataset, Frame, InputProblem
+from gtqa.spec import CompiledSpec
+from gtqa.storage.errors import IngestError, NotFoundError
+from gtqa.storage.mapping import frame_values, label_values, prediction_values, to_frame
+from gtqa.storage.models import BatchRow, DatasetRow, FrameRow, LabelRow, PredictionRow
+from gtqa.storage.records import BatchRecord
+
+
+def ingest_batch(
+    session: Session,
+    dataset: Dataset,
+    spec: CompiledSpec,
+    *,
+    vendor: str = "",
+    team: str = "",
+    due_date: date | None = None,
+    source_path: str | None = None,
+) -> BatchRecord:
+    """Store ``dataset`` as a new batch: all of it or, on any error, none of it.
+
+    The rows are written inside a SAVEPOINT, so a failure leaves the caller's transaction as it was
+    even if the caller goes on to commit. Records the reader skipped are kept as the batch's
+    ``problems`` (file and line of each); they are reported, not imported.
+    """
+    _check_unique_ids(dataset)
+    try:
+        with session.begin_nested():
+            batch = _new_batch(session, dataset, spec, vendor, team, due_date, source_path)
+            frame_ids = _insert_frames(session, batch.id, dataset.frames)
+            _insert_labels(session, batch.id, dataset.frames, frame_ids)
+            _insert_predictions(session, batch.id, dataset.frames, frame_ids)
+    except IntegrityError as exc:
+        raise IngestError(f"dataset {dataset.name!r} was not stored: {exc.orig}") from exc
+    return batch_record(session, batch.id)
+
+
+def batch_record(session: Session, batch_id: int) -> BatchRecord:
+    row = session.execute(
+        select(BatchRow, DatasetRow.name).join(DatasetRow).where(BatchRow.id == batch_id)
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"no batch {batch_id}")
+    batch, name = row
+    return BatchRecord(
+        id=batch.id,
+        dataset=name,
+        vendor=batch.vendor,
+        team=batch.team,
+        format=batch.format,
+        spec_version=batch.spec_version,
+        spec_hash=batch.spec_hash,
+        due_date=batch.due_date,
+        source_path=batch.source_path,
+        frame_count=batch.frame_count,
+        label_count=batch.label_count,
+        problems=tuple(InputProblem.model_validate(p) for p in batch.problems),
+        created_at=batch.created_at,
+    )
+
+
+def list_batches(session: Session, *, dataset: str | None = None) -> list[BatchRecord]:
+    query = select(BatchRow.id).join(DatasetRow).order_by(BatchRow.id)
+    if dataset is not None:
+        query = query.where(DatasetRow.name == dataset)
+    return [batch_record(session, batch_id) for batch_id in session.scalars(query)]
+
+
+def load_frames(session: Session, batch_id: int, keys: Sequence[str] | None = None) -> list[Frame]:
+    """Frames of a batch in reading order, with their labels and predictions; only ``keys`` if given
+    (gtqa frame ids; unknown ones are an error, so a chunk never silently shrinks)."""
+    query = select(FrameRow).where(FrameRow.batch_id == batch_id).order_by(FrameRow.position)
+    if keys is not None:
+        query = query.where(FrameRow.key.in_(list(keys)))
+    frames = list(session.scalars(query))
+    if keys is not None and len(frames) != len(set(keys)):
+        missing = sorted(set(keys) - {f.key for f in frames})
+        raise NotFoundError(f"batch {batch_id} has no frames {', '.join(missing[:10])}")
+    labels, predictions = _children(session, batch_id, [f.id for f in frames], keys is None)
+    return [to_frame(f, labels[f.id], predictions[f.id]) for f in frames]
+
+
+def load_dataset(session: Session, batch_id: int) -> Dataset:
+    """A batch as the gtqa Dataset it was ingested from (root = its source path)."""
+    record = batch_record(session, batch_id)
+    return Dataset(
+        name=record.dataset,
+        format=record.format,
+        root=record.source_path,
+        frames=tuple(load_frames(session, batch_id)),
+        problems=record.problems,
+    )
+
+
+def _check_unique_ids(dataset: Dataset) -> None:
+    for what, ids in (
+        ("frame", [f.id for f in dataset.frames]),
+        ("label", [lb.id for lb in dataset.labels()]),
+    ):
+        dupes = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if dupes:
+            raise IngestError(
+                f"dataset {dataset.name!r} was not stored: duplicate {what} ids {', '.join(dupes[:10])}"
+            )
+
+
+def _dataset_id(session: Session, name: str) -> int:
+    found = session.scalar(select(DatasetRow.id).where(DatasetRow.name == name))
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():  # another ingest may be creating the same dataset right now
+            row = DatasetRow(name=name)
+            session.add(row)
+        return row.id
+    except IntegrityError:
+        return session.scalars(select(DatasetRow.id).where(DatasetRow.name == name)).one()
+
+
+def _new_batch(
+    session: Session,
+    dataset: Dataset,
+    spec: CompiledSpec,
+    vendor: str,
+    team: str,
+    due_date: date | None,
+    source_path: str | None,
+) -> BatchRow:
+    batch = BatchRow(
+        dataset_id=_dataset_id(session, dataset.name),
+        vendor=vendor,
+        team=team,
+        format=dataset.format,
+        spec_name=spec.name,
+        spec_version=spec.version,
+        spec_hash=spec.hash,
+        due_date=due_date,
+        source_path=source_path if source_path is not None else dataset.root,
+        frame_count=len(dataset.frames),
+        label_count=sum(len(f.labels) for f in dataset.frames),
+        problems=[p.model_dump(mode="json") for p in dataset.problems],
+    )
+    session.add(batch)
+    session.flush()
+    return batch
+
+
+def _insert_frames(session: Session, batch_id: int, frames: Sequence[Frame]) -> list[int]:
+    if not frames:
+        return []
+    rows = [frame_values(frame, batch_id, i) for i, frame in enumerate(frames)]
+    stmt = insert(FrameRow).returning(FrameRow.id, sort_by_parameter_order=True)
+    return list(session.scalars(stmt, rows))
+
+
+def _insert_labels(session: Session, batch_id: int, frames: Sequence[Frame], frame_ids: list[int]) -> None:
+    rows = [
+        label_values(label, batch_id, frame_id, i)
+        for frame, frame_id in zip(frames, frame_ids, strict=True)
+        for i, label in enumerate(frame.labels)
+    ]
+    _bulk(session, LabelRow, rows)
+
+
+def _insert_predictions(
+    session: Session, batch_id: int, frames: Sequence[Frame], frame_ids: list[int]
+) -> None:
+    rows = [
+        prediction_values(pred, batch_id, frame_id, i)
+        for frame, frame_id in zip(frames, frame_ids, strict=True)
+        for i, pred in enumerate(frame.predictions)
+    ]
+    _bulk(session, PredictionRow, rows)
+
+
+def _bulk(session: Session, table: type[LabelRow | PredictionRow], rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(table), rows)
+
+
+def _children(
+    session: Session, batch_id: int, frame_ids: list[int], whole_batch: bool
+) -> tuple[dict[int, list[LabelRow]], dict[int, list[PredictionRow]]]:
+    # A whole batch is read by batch id rather than by a list of thousands of frame ids.
+    labels: dict[int, list[LabelRow]] = defaultdict(list)
+    where = LabelRow.batch_id == batch_id if whole_batch else LabelRow.frame_id.in_(frame_ids)
+    for label in session.scalars(
+        select(LabelRow).where(where).order_by(LabelRow.frame_id, LabelRow.position)
+    ):
+        labels[label.frame_id].append(label)
+    predictions: dict[int, list[PredictionRow]] = defaultdict(list)
+    where = PredictionRow.batch_id == batch_id if whole_batch else PredictionRow.frame_id.in_(frame_ids)
+    query = select(PredictionRow).where(where).order_by(PredictionRow.frame_id, PredictionRow.position)
+    for pred in session.scalars(query):
+        predictions[pred.frame_id].append(pred)
+    return labels, predictions

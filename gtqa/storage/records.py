@@ -1,0 +1,144 @@
+"""What the repositories hand back: small frozen records and the states of the storage-side workflows.
+
+Domain data (frames, labels, findings, audits) comes back as gtqa domain models; these records carry
+the bookkeeping around them (ids, statuses, leases, counts). Times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from gtqa.domain import Finding, InputProblem, Label
+
+
+class Role(StrEnum):
+    auditor = "auditor"
+    spec_author = "spec_author"
+    ops = "ops"
+    admin = "admin"
+
+
+class JobStatus(StrEnum):
+    pending = "pending"  # no chunk claimed yet
+    running = "running"
+    done = "done"  # every chunk done
+    failed = "failed"  # every chunk finished, at least one failed for good
+
+
+class ChunkStatus(StrEnum):
+    pending = "pending"
+    running = "running"  # leased by a worker until lease_expires_at
+    done = "done"
+    failed = "failed"  # out of attempts
+
+
+class ItemKind(StrEnum):
+    flag = "flag"  # a finding of the reviewer
+    spot_check = "spot_check"  # a random unflagged label, to estimate what the reviewer misses
+
+
+class ItemStatus(StrEnum):
+    pending = "pending"
+    claimed = "claimed"  # by claimed_by until lease_expires_at
+    decided = "decided"
+    skipped = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    name: str
+    role: Role
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class BatchRecord:
+    id: int
+    dataset: str
+    vendor: str
+    team: str
+    format: str
+    spec_version: str
+    spec_hash: str
+    due_date: date | None
+    source_path: str
+    frame_count: int
+    label_count: int
+    problems: tuple[InputProblem, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: int
+    batch_id: int
+    spec_hash: str
+    status: JobStatus
+    chunk_size: int
+    options: dict[str, object]
+    chunks_total: int
+    chunks_done: int
+    chunks_failed: int
+    frames_total: int
+    frames_done: int
+    findings_count: int
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkLease:
+    """A chunk a worker holds: review ``frame_keys`` (gtqa frame ids) of ``batch_id`` under ``spec_hash``."""
+
+    id: int
+    job_id: int
+    batch_id: int
+    seq: int
+    frame_keys: tuple[str, ...]
+    spec_hash: str
+    owner: str
+    lease_expires_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiredLeases:
+    requeued: tuple[int, ...]  # chunk ids back to pending: re-enqueue them
+    failed: tuple[int, ...]  # chunk ids out of attempts
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewItem:
+    id: int
+    job_id: int
+    batch_id: int
+    kind: ItemKind
+    priority: float
+    status: ItemStatus
+    frame_key: str
+    label_key: str | None
+    finding_id: int | None
+    claimed_by: str | None
+    lease_expires_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemContext:
+    """What an auditor needs to decide an item: the flag (None for a spot check) and the label judged
+    (None for a missing object)."""
+
+    item: ReviewItem
+    dataset: str
+    spec_hash: str
+    finding: Finding | None
+    label: Label | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueBuild:
+    flags: int  # items made from findings
+    spot_checks: int  # items made from unflagged labels
+    removed: int  # pending items dropped by the rebuild
