@@ -18,6 +18,7 @@ from gtqa.storage.engine import engine_from_settings, make_engine, make_session_
 from gtqa.storage.errors import DecisionError, IngestError, LeaseError, NotFoundError, StorageError
 from gtqa.storage.ingest import batch_record, ingest_batch, list_batches, load_dataset, load_frames
 from gtqa.storage.jobs import (
+    batch_jobs,
     chunk_findings,
     chunk_ids,
     claim_chunk,
@@ -40,6 +41,7 @@ from gtqa.storage.queue import (
     release,
     review_item,
     skip,
+    top_pending,
 )
 from gtqa.storage.queue_build import build_review_items
 from gtqa.storage.records import (
@@ -78,6 +80,7 @@ __all__ = [
     "Role",
     "StorageError",
     "UserRecord",
+    "batch_jobs",
     "batch_record",
     "build_review_items",
     "chunk_findings",
@@ -114,6 +117,7 @@ __all__ = [
     "rotate_token",
     "set_active",
     "skip",
+    "top_pending",
     "upgrade",
     "user_by_name",
     "user_by_token",

@@ -89,6 +89,12 @@ def job_record(session: Session, job_id: int) -> JobRecord:
     )
 
 
+def batch_jobs(session: Session, batch_id: int) -> list[JobRecord]:
+    """The review jobs of a batch, oldest first."""
+    query = select(ReviewJobRow.id).where(ReviewJobRow.batch_id == batch_id).order_by(ReviewJobRow.id)
+    return [job_record(session, job_id) for job_id in session.scalars(query)]
+
+
 def chunk_ids(session: Session, job_id: int, status: ChunkStatus | None = ChunkStatus.pending) -> list[int]:
     """Ids of a job's chunks (pending ones by default): what the enqueuer sends to the workers."""
     query = select(JobChunkRow.id).where(JobChunkRow.job_id == job_id).order_by(JobChunkRow.seq)
@@ -327,8 +333,12 @@ def _finding_rows(
 
 def _refresh_job(session: Session, job_id: int, now: datetime) -> None:
     """Recount a job's progress from its chunks, with the job row locked so that concurrent finishes
-    of its chunks count each other (PostgreSQL re-reads the counts after the lock is granted)."""
-    session.execute(select(ReviewJobRow.id).where(ReviewJobRow.id == job_id).with_for_update())
+    of its chunks count each other (PostgreSQL re-reads the counts after the lock is granted).
+
+    FOR NO KEY UPDATE, not FOR UPDATE: inserting findings and review items that reference the job
+    already holds a FOR KEY SHARE lock on its row, which FOR UPDATE would wait for; two chunks of one
+    job finishing together then deadlocked, each waiting for the other's key-share lock."""
+    session.execute(select(ReviewJobRow.id).where(ReviewJobRow.id == job_id).with_for_update(key_share=True))
     session.flush()
     counts = {
         status: (n, frames, found)

@@ -5,7 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gtqa.domain import Audit, Box2D, Calibration, Cuboid3D, Finding, Frame, Label, Prediction, SourceRef
+from gtqa.domain import (
+    Audit,
+    Box2D,
+    Calibration,
+    Cuboid3D,
+    Finding,
+    Frame,
+    JudgeOpinion,
+    Label,
+    Prediction,
+    SourceRef,
+)
 from gtqa.storage.models import AuditRow, FindingRow, FrameRow, LabelRow, PredictionRow
 
 
@@ -139,7 +150,20 @@ def finding_values(finding: Finding, *, priority: float, spec_hash: str) -> dict
         "rule_ids": list(finding.rule_ids),
         "params": _jsonable(finding.params),
         "spec_hash": finding.spec_hash or spec_hash,
+        "cls": finding.cls,
+        "proposed_box": list(finding.proposed_box) if finding.proposed_box is not None else None,
+        "heuristic_score": finding.heuristic_score,
+        "needs_human": finding.needs_human,
+        **_judge_values(finding.judge),
     }
+
+
+def _judge_values(opinion: JudgeOpinion | None) -> dict[str, Any]:
+    """The opinion, and what it cost this review (nothing when it came from the judge's cache)."""
+    if opinion is None:
+        return {"judge": None, "judge_cost_usd": None}
+    paid = 0.0 if opinion.cached else opinion.cost_usd
+    return {"judge": opinion.model_dump(mode="json"), "judge_cost_usd": paid}
 
 
 def to_finding(row: FindingRow) -> Finding:
@@ -157,6 +181,11 @@ def to_finding(row: FindingRow) -> Finding:
         params=row.params,
         spec_hash=row.spec_hash,
         evidence=tuple(row.evidence),
+        cls=row.cls,
+        proposed_box=tuple(row.proposed_box) if row.proposed_box else None,
+        heuristic_score=row.heuristic_score,
+        needs_human=row.needs_human,
+        judge=JudgeOpinion.model_validate(row.judge) if row.judge else None,
     )
 
 

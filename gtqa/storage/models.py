@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy import Enum as SAEnum
@@ -265,6 +266,12 @@ class FindingRow(Base):
     rule_ids: Mapped[list[str]] = mapped_column(Json(), default=list)
     params: Mapped[dict[str, Any]] = mapped_column(Json(), default=dict)
     spec_hash: Mapped[str] = mapped_column(String(64))
+    cls: Mapped[str | None] = mapped_column(String(64))  # the label's class, or a missing object's
+    proposed_box: Mapped[list[float] | None] = mapped_column(Json())  # [x1, y1, x2, y2] pixels
+    heuristic_score: Mapped[float | None] = mapped_column(Float)  # before the judge's opinion
+    needs_human: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    judge: Mapped[dict[str, Any] | None] = mapped_column(Json())  # a JudgeOpinion dump
+    judge_cost_usd: Mapped[float | None] = mapped_column(Float)  # paid for it (0: cached); None: not asked
 
     __table_args__ = (
         Index(None, "batch_id", "type", "score"),

@@ -12,6 +12,7 @@ conditional UPDATE that holds only while the claim does.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime, timedelta
 from functools import cache
@@ -156,6 +157,15 @@ def item_context(session: Session, item_id: int) -> ItemContext:
         finding=to_finding(finding) if finding is not None else None,
         label=to_label(label, item.frame_key) if label is not None else None,
     )
+
+
+def top_pending(session: Session, limit: int, *, job_ids: Sequence[int] | None = None) -> list[ItemContext]:
+    """The first ``limit`` pending items in queue order (what the next auditors will get), read only."""
+    query = select(ReviewItemRow.id).where(IS_PENDING)
+    if job_ids is not None:
+        query = query.where(ReviewItemRow.job_id.in_(list(job_ids)))
+    query = query.order_by(ReviewItemRow.priority.desc(), ReviewItemRow.id.desc()).limit(limit)
+    return [item_context(session, item_id) for item_id in session.scalars(query)]
 
 
 def queue_counts(session: Session, *, job_id: int | None = None) -> dict[ItemStatus, int]:
