@@ -70,6 +70,12 @@ def _boxes(frame: Frame, cls: str) -> np.ndarray:
     return np.array([_box(lab) for lab in frame.labels if lab.cls == cls], dtype=np.float64).reshape(-1, 4)
 
 
+def _pedestrian_predictions(frame: Frame) -> list[Prediction]:
+    """The frame's pedestrian detections (all detectors: a second detector's Cars and Cyclists are not
+    candidates for this pedestrian-only re-check)."""
+    return [p for p in frame.predictions if p.cls == PEDESTRIAN]
+
+
 def detector_rule(dataset: Dataset, spec: CompiledSpec, *, drop_dontcare: bool = False) -> list[Finding]:
     """The benchmark's proposal rule: every prediction whose IoU with every Pedestrian label is below
     0.5, scored by the detector; optionally without proposals at least half inside one DontCare box
@@ -77,12 +83,13 @@ def detector_rule(dataset: Dataset, spec: CompiledSpec, *, drop_dontcare: bool =
     limit = spec.dontcare.ignore_proposals_inside
     out: list[Finding] = []
     for frame in dataset.frames:
-        preds = frame.prediction_boxes()
+        peds = _pedestrian_predictions(frame)
+        preds = np.array([_box(p) for p in peds], dtype=np.float64).reshape(-1, 4)
         best = iou_matrix(preds, _boxes(frame, PEDESTRIAN)).max(axis=1, initial=0.0)
         inside = coverage_matrix(preds, _boxes(frame, spec.taxonomy.dontcare or "DontCare")).max(
             axis=1, initial=0.0
         )
-        for p, iou, cover in zip(frame.predictions, best, inside, strict=True):
+        for p, iou, cover in zip(peds, best, inside, strict=True):
             if iou < 0.5 and not (drop_dontcare and cover >= limit):
                 out.append(_missing(frame.id, _box(p), p.score, "baseline.detector"))
     return out
@@ -96,13 +103,14 @@ def objectlab(dataset: Dataset, spec: CompiledSpec) -> list[Finding]:
     for frame in dataset.frames:
         peds = _boxes(frame, PEDESTRIAN)
         labels.append({"bboxes": peds, "labels": np.zeros(len(peds), dtype=int)})
-        scores = frame.prediction_scores().reshape(-1, 1)
-        predictions.append([np.hstack([frame.prediction_boxes(), scores]).reshape(-1, 5)])
+        peds_pred = _pedestrian_predictions(frame)
+        boxes = np.array([[*_box(p), p.score] for p in peds_pred], dtype=np.float64).reshape(-1, 5)
+        predictions.append([boxes])
     overlooked = compute_overlooked_box_scores(labels=labels, predictions=predictions)
     badloc = compute_badloc_box_scores(labels=labels, predictions=predictions)
     out: list[Finding] = []
     for frame, ov, bl in zip(dataset.frames, overlooked, badloc, strict=True):
-        for p, s in zip(frame.predictions, ov, strict=True):
+        for p, s in zip(_pedestrian_predictions(frame), ov, strict=True):
             if not np.isnan(s):
                 out.append(_missing(frame.id, _box(p), float(1.0 - s), "baseline.objectlab.overlooked"))
         pedestrians = [lab for lab in frame.labels if lab.cls == PEDESTRIAN]

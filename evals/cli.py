@@ -155,3 +155,33 @@ def _score_manifest(
 
 
 register(evals_app)  # run, compare, runs: the eval harness (evals/harness/commands.py)
+
+
+@evals_app.command("suggest")
+def suggest_cmd(
+    findings: Annotated[Path, typer.Argument(help="findings JSONL (gtqa scan --out)")],
+    dataset: Annotated[Path, typer.Option("--dataset", "-d", help="the dataset the findings are about")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="suggestions JSONL to write")],
+    audits: Annotated[Path | None, typer.Option(help="audits already made (JSONL or re-check CSV)")] = None,
+    uncertain: Annotated[int, typer.Option(help="how many uncertain flags to suggest")] = 50,
+    spot: Annotated[int, typer.Option(help="how many unflagged labels to spot-check")] = 50,
+    seed: Annotated[int, typer.Option(help="seed of the spot-check sample")] = 0,
+    format: FormatOpt = None,
+    spec: SpecOpt = None,
+) -> None:
+    """Suggest what to audit next: uncertain flags (most informative) and a random spot-check sample."""
+    from evals.suggest import spot_checks, uncertain_flags
+    from gtqa.formats.audits import load_audits
+
+    data = _dataset(dataset, format)
+    try:
+        flags = read_findings(findings)
+        done = load_audits(audits, data) if audits else []
+    except (OSError, InputFormatError) as exc:
+        raise _fail(str(exc)) from None
+    chosen = uncertain_flags(flags, done, uncertain) + spot_checks(data, flags, done, _spec(spec), spot, seed)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as fh:
+        for s in chosen:
+            fh.write(json.dumps(s.record()) + "\n")
+    console.print(f"wrote {len(chosen)} suggestions to {output}")

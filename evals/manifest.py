@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gtqa.domain import IssueType
+from gtqa.domain import Audit, AuditSource, Box2D, IssueType, Label, Verdict
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -125,3 +125,27 @@ def read_manifest(path: Path) -> Manifest:
     if path.is_dir():
         path = path / MANIFEST_NAME
     return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def manifest_audits(manifest: Manifest, dataset: str = "") -> list[Audit]:
+    """An injected copy's manifest as audits, so calibration can learn from injected defects: every
+    entry is a confirmed defect of its label (or, for a dropped object, of its box); a shifted box
+    carries its original box as the correction. The copy was audited exhaustively: every other label
+    of every frame is fine (callers pass the copy's frames as exhaustive to ``audit_targets``)."""
+    audits = []
+    for e in manifest.entries:
+        original = e.detail.get("original_box") if e.family is Family.shifted else None
+        corrected = None
+        if original is not None:
+            corrected = Label(
+                id=e.label or e.id,
+                frame=e.frame,
+                cls=str(e.detail.get("class", "")),
+                box=Box2D.from_seq(original),
+            )
+        audits.append(Audit(
+            id=f"manifest:{e.id}", dataset=dataset or manifest.source, frame=e.frame, label=e.label,
+            box=Box2D.from_seq(e.box), verdict=Verdict.defect, issue_type=e.issue_type, corrected=corrected,
+            auditor="injector", source=AuditSource.imported, comment=e.family.value,
+        ))  # fmt: skip
+    return audits

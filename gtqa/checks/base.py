@@ -74,13 +74,16 @@ def label_finding(
     *,
     features: Mapping[str, float] | None = None,
     rule_ids: tuple[str, ...] = (),
+    proposed_box: tuple[float, float, float, float] | None = None,
 ) -> Finding:
-    """A finding about an existing label; ``score`` starts as ``raw`` until priors are applied."""
+    """A finding about an existing label; ``score`` starts as ``raw`` until priors are applied.
+    ``proposed_box`` is where the check thinks the object really is, when it has an opinion."""
     raw = float(min(max(raw, 0.0), 1.0))
     return Finding(
         frame=label.frame,
         label=label.id,
         cls=label.cls,
+        proposed_box=proposed_box,
         type=issue,
         score=raw,
         raw=raw,

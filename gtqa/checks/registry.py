@@ -22,7 +22,13 @@ from gtqa.checks.geometry import (
     unknown_class,
 )
 from gtqa.checks.image import edge_fit, textureless
-from gtqa.checks.model import missing_object, pred_bad_box, pred_wrong_class, unsupported_label
+from gtqa.checks.model import (
+    detector_support,
+    missing_object,
+    pred_bad_box,
+    pred_wrong_class,
+    unsupported_label,
+)
 from gtqa.checks.temporal import (
     attribute_flip,
     dims_jump,
@@ -50,6 +56,7 @@ CHECKS: tuple[Check[Any], ...] = (
     pred_bad_box.CHECK,
     pred_wrong_class.CHECK,
     unsupported_label.CHECK,
+    detector_support.CHECK,
     edge_fit.CHECK,
     textureless.CHECK,
     dims_prior.CHECK,

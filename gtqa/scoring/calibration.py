@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gtqa.domain import Finding, IssueType
 from gtqa.scoring.features import FeatureSpace
 from gtqa.scoring.reliability import brier, expected_calibration_error
-from gtqa.scoring.scorer import PriorScorer
+from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.spec import CompiledSpec, content_hash
 
 MODEL_KIND: Literal["gtqa-calibration"] = "gtqa-calibration"
@@ -44,7 +45,8 @@ LGB_PARAMS: dict[str, Any] = {
     "deterministic": True,
     "force_row_wise": True,
 }
-ROUNDS = 200
+ROUNDS = 100
+ENSEMBLE = 5  # boosters with different bagging seeds, averaged: steadier rankings on scarce audits
 MIN_TYPE_ITEMS, MIN_TYPE_CLASS = 60, 10  # a type gets its own isotonic map above these counts
 
 
@@ -79,9 +81,11 @@ class CalibrationModel(BaseModel):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     spec_name: str
     spec_hash: str
+    formats: tuple[str, ...] = Field(default=(), description="data formats of the training datasets")
+    detectors: tuple[str, ...] = Field(default=(), description="detector names seen in training")
     training_hash: str = Field(description="hash of the training flags' evidence and targets")
     features: FeatureSpace
-    booster: str = Field(description="the LightGBM model, in LightGBM's own text format")
+    boosters: tuple[str, ...] = Field(description="LightGBM models in LightGBM's text format, averaged")
     calibrators: dict[str, IsotonicMap] = Field(description="issue type (or '*') -> isotonic map")
     types: tuple[IssueType, ...] = Field(description="issue types seen in training; others keep priors")
     counts: dict[str, dict[str, int]] = Field(description="issue type -> {items, positives}")
@@ -92,8 +96,9 @@ class CalibrationModel(BaseModel):
     def raw_scores(self, findings: Sequence[Finding]) -> np.ndarray:
         import lightgbm as lgb
 
-        booster = lgb.Booster(model_str=self.booster)
-        return np.asarray(booster.predict(self.features.matrix(findings)), dtype=np.float64)
+        x = self.features.matrix(findings)
+        runs = [lgb.Booster(model_str=text).predict(x) for text in self.boosters]
+        return np.asarray(np.mean(runs, axis=0), dtype=np.float64)
 
     def predict(self, findings: Sequence[Finding]) -> np.ndarray:
         """Calibrated probabilities; NaN for flags of issue types the model never saw."""
@@ -117,11 +122,18 @@ class CalibrationModel(BaseModel):
         return cls.model_validate_json(path.read_text(encoding="utf-8"))
 
 
-def _train(x: np.ndarray, y: np.ndarray, rounds: int, seed: int) -> Any:
+def _train(x: np.ndarray, y: np.ndarray, rounds: int, seed: int) -> list[Any]:
     import lightgbm as lgb
 
-    params = {**LGB_PARAMS, "seed": seed}
-    return lgb.train(params, lgb.Dataset(x, label=y, free_raw_data=False), num_boost_round=rounds)
+    data = lgb.Dataset(x, label=y, free_raw_data=False)
+    return [
+        lgb.train({**LGB_PARAMS, "seed": seed * ENSEMBLE + k}, data, num_boost_round=rounds)
+        for k in range(ENSEMBLE)
+    ]
+
+
+def _predict(boosters: list[Any], x: np.ndarray) -> np.ndarray:
+    return np.asarray(np.mean([b.predict(x) for b in boosters], axis=0), dtype=np.float64)
 
 
 def group_folds(groups: Sequence[str], folds: int, seed: int) -> np.ndarray:
@@ -140,7 +152,7 @@ def _oof(x: np.ndarray, y: np.ndarray, fold: np.ndarray, rounds: int, seed: int)
         if len(np.unique(y[~test])) < 2:
             out[test] = y[~test].mean() if (~test).any() else 0.5
             continue
-        out[test] = _train(x[~test], y[~test], rounds, seed).predict(x[test])
+        out[test] = _predict(_train(x[~test], y[~test], rounds, seed), x[test])
     return out
 
 
@@ -153,6 +165,8 @@ def fit_calibration(
     folds: int = 5,
     seed: int = 0,
     rounds: int = ROUNDS,
+    formats: Sequence[str] = (),
+    detectors: Sequence[str] = (),
 ) -> CalibrationModel:
     """Fit on the flags whose target is known; ``groups`` (one per flag, e.g. its frame) keep related
     flags in one fold when fitting the isotonic maps."""
@@ -174,10 +188,7 @@ def fit_calibration(
         counts[t] = {"items": int(mask.sum()), "positives": pos}
         if mask.sum() >= MIN_TYPE_ITEMS and min(pos, int(mask.sum()) - pos) >= MIN_TYPE_CLASS:
             calibrators[t] = IsotonicMap.fit(oof[mask], y[mask])
-    calibrated = oof.copy()
-    for t in set(types):
-        mask = types == t
-        calibrated[mask] = calibrators.get(t, calibrators["*"])(oof[mask])
+    calibrated = _cross_fitted(oof, y, types, fold, calibrators)
     validation = {
         "items": float(len(y)),
         "positives": float(y.sum()),
@@ -187,9 +198,11 @@ def fit_calibration(
     return CalibrationModel(
         spec_name=spec.name,
         spec_hash=spec.hash,
+        formats=tuple(sorted(set(formats))),
+        detectors=tuple(sorted(set(detectors))),
         training_hash=content_hash([x.round(6).tolist(), y.tolist()]),
         features=space,
-        booster=_train(x, y, rounds, seed).model_to_string(),
+        boosters=tuple(b.model_to_string() for b in _train(x, y, rounds, seed)),
         calibrators=calibrators,
         types=tuple(IssueType(t) for t in sorted(set(types))),
         counts=counts,
@@ -197,6 +210,24 @@ def fit_calibration(
         params={**LGB_PARAMS, "seed": seed},
         rounds=rounds,
     )
+
+
+def _cross_fitted(
+    oof: np.ndarray, y: np.ndarray, types: np.ndarray, fold: np.ndarray, fitted: dict[str, IsotonicMap]
+) -> np.ndarray:
+    """Out-of-fold calibrated probabilities: each fold's flags mapped by isotonic maps fitted on the other
+    folds' out-of-fold scores (an isotonic map scored on its own data would look perfect)."""
+    out = np.zeros(len(y))
+    for k in np.unique(fold):
+        test = fold == k
+        train = ~test
+        shared = IsotonicMap.fit(oof[train], y[train])
+        for t in np.unique(types[test]):
+            mask = test & (types == t)
+            own = train & (types == t)
+            use = IsotonicMap.fit(oof[own], y[own]) if t in fitted and len(np.unique(y[own])) == 2 else shared
+            out[mask] = use(oof[mask])
+    return out
 
 
 def cross_validated_scores(
@@ -238,6 +269,7 @@ class CalibratedScorer:
     def __init__(self, model: CalibrationModel, *, allow_spec_mismatch: bool = False) -> None:
         self.model = model
         self.allow_spec_mismatch = allow_spec_mismatch
+        self._warned: set[str] = set()
 
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
         self.check_spec(spec)
@@ -247,7 +279,8 @@ class CalibratedScorer:
         )
 
     def check_spec(self, spec: CompiledSpec) -> None:
-        if spec.hash == self.model.spec_hash:
+        """Raise on a spec mismatch, or warn once when the mismatch is allowed."""
+        if spec.hash == self.model.spec_hash or spec.hash in self._warned:
             return
         message = (
             f"calibration was fitted under spec {self.model.spec_name} {self.model.spec_hash[:12]} but the "
@@ -255,6 +288,7 @@ class CalibratedScorer:
         )
         if not self.allow_spec_mismatch:
             raise CalibrationSpecMismatchError(message + " (refit it, or allow the mismatch explicitly)")
+        self._warned.add(spec.hash)
         warnings.warn(message, stacklevel=2)
 
 
@@ -266,3 +300,38 @@ def apply_model(model: CalibrationModel, fused: Sequence[Finding]) -> list[Findi
 def _calibrated(f: Finding, p: float) -> Finding:
     # The prior stays among the features: it is the model's own input, and evidence for auditors.
     return f.model_copy(update={"score": p, "features": {**f.features, "prior": f.score}})
+
+
+def default_calibration_path(spec: CompiledSpec) -> Path:
+    """Where a spec's default calibration lives: ``<spec>.calibration.json`` next to the spec file."""
+    path = Path(spec.path)
+    return path.with_name(f"{path.stem}.calibration.json")
+
+
+@dataclass(frozen=True)
+class ScorerChoice:
+    scorer: Scorer
+    note: str  # which scorer, and why
+    stale: bool  # a default calibration exists but was fitted under another version of the spec
+
+
+def default_scorer(spec: CompiledSpec, data_format: str) -> ScorerChoice:
+    """The spec's default calibration when it was fitted on ``data_format`` data under this very spec,
+    else the spec's priors (a calibration from another spec version scores against rules that changed)."""
+    path = default_calibration_path(spec)
+    if not path.is_file():
+        return ScorerChoice(PriorScorer(), f"no default calibration at {path}: the spec's priors", False)
+    model = CalibrationModel.load(path)
+    if data_format not in model.formats:
+        note = f"{path} was fitted on {', '.join(model.formats)}, not {data_format}: the spec's priors"
+        return ScorerChoice(PriorScorer(), note, False)
+    if model.spec_hash != spec.hash:
+        note = (
+            f"the default calibration {path} was fitted under another version of spec {spec.name} "
+            f"({model.spec_hash[:12]}, now {spec.hash[:12]}): using the spec's priors; rebuild it with "
+            "scripts/build_calibration.sh"
+        )
+        return ScorerChoice(PriorScorer(), note, True)
+    return ScorerChoice(
+        CalibratedScorer(model), f"calibration: {path} (fitted on {', '.join(model.formats)})", False
+    )

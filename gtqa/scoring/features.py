@@ -20,7 +20,22 @@ from gtqa.domain import Finding
 GENERIC = ("prior", "n_evidence", "box_width", "box_height", "log_box_height", "log_aspect", "is_missing")
 
 
-def flag_features(f: Finding) -> dict[str, float]:
+def label_evidence(findings: Sequence[Finding]) -> dict[tuple[str, str], dict[str, float]]:
+    """Every label's evidence pooled over all its flags (the agreement between checks): a label flagged
+    as a duplicate is judged with what the detectors and geometry checks said of it too."""
+    pooled: dict[tuple[str, str], dict[str, float]] = {}
+    for f in findings:
+        if f.label is not None:
+            into = pooled.setdefault((f.frame, f.label), {"n_label_flags": 0.0})
+            into.update(f.features)
+            into[f"flagged_as={f.type.value}"] = 1.0
+            into["n_label_flags"] += 1.0
+    return pooled
+
+
+def flag_features(
+    f: Finding, pooled: dict[tuple[str, str], dict[str, float]] | None = None
+) -> dict[str, float]:
     x1, y1, x2, y2 = f.box
     w, h = max(x2 - x1, 0.0), max(y2 - y1, 0.0)
     prior = f.heuristic_score if f.heuristic_score is not None else f.score
@@ -35,7 +50,8 @@ def flag_features(f: Finding) -> dict[str, float]:
         f"type={f.type.value}": 1.0,
         f"cls={f.cls}": 1.0,
     }
-    return {**generic, **f.features}
+    shared = pooled.get((f.frame, f.label), {}) if pooled is not None and f.label is not None else {}
+    return {**generic, **shared, **f.features}
 
 
 class FeatureSpace(BaseModel):
@@ -47,17 +63,19 @@ class FeatureSpace(BaseModel):
 
     @classmethod
     def fit(cls, findings: Sequence[Finding], *, min_count: int = 5) -> FeatureSpace:
-        counts: Counter[str] = Counter(k for f in findings for k in flag_features(f))
+        pooled = label_evidence(findings)
+        counts: Counter[str] = Counter(k for f in findings for k in flag_features(f, pooled))
         extra = sorted(k for k, n in counts.items() if n >= min_count and k not in GENERIC)
         return cls(names=(*GENERIC, *extra))
 
     def matrix(self, findings: Sequence[Finding]) -> np.ndarray:
         index = {name: i for i, name in enumerate(self.names)}
         out = np.full((len(findings), len(self.names)), np.nan, dtype=np.float64)
-        one_hot = [i for i, n in enumerate(self.names) if n.startswith(("type=", "cls="))]
+        one_hot = [i for i, n in enumerate(self.names) if n.startswith(("type=", "cls=", "flagged_as="))]
         out[:, one_hot] = 0.0
+        pooled = label_evidence(findings)
         for row, f in enumerate(findings):
-            for name, value in flag_features(f).items():
+            for name, value in flag_features(f, pooled).items():
                 col = index.get(name)
                 if col is not None and math.isfinite(value):
                     out[row, col] = value

@@ -4,10 +4,6 @@ Several checks may flag the same label for the same type; they are fused by nois
 probabilities (each check an independent witness, which overstates agreement a little: calibration
 fitted on audits corrects it). Proposed missing objects from several checks or detectors are merged when
 their boxes overlap (IoU >= ``merge_iou``), keeping the strongest box.
-
-A proposed object that overlaps a label flagged as a bad box (IoU at least ``absorb_iou`` but below
-``merge_iou``) is most likely that label's object, drawn badly: it is folded into the label's flag as
-its ``proposed_box`` rather than queued as a second defect, so one object is one review item.
 """
 
 from __future__ import annotations
@@ -21,9 +17,7 @@ from gtqa.domain import Finding, IssueType
 from gtqa.domain.boxes import iou_matrix
 
 
-def fuse(
-    findings: Iterable[Finding], *, spec_hash: str = "", merge_iou: float = 0.5, absorb_iou: float = 0.1
-) -> list[Finding]:
+def fuse(findings: Iterable[Finding], *, spec_hash: str = "", merge_iou: float = 0.5) -> list[Finding]:
     groups: dict[tuple[str, str | None, IssueType], list[Finding]] = defaultdict(list)
     missing: dict[str, list[Finding]] = defaultdict(list)
     for f in findings:
@@ -31,45 +25,10 @@ def fuse(
             missing[f.frame].append(f)
         else:
             groups[f.key].append(f)
-    fused = {key: _merge(g, spec_hash) for key, g in groups.items()}
-    bad_boxes: dict[str, list[tuple[str, str | None, IssueType]]] = defaultdict(list)
-    for key in fused:
-        if key[2] is IssueType.bad_box:
-            bad_boxes[key[0]].append(key)
-    proposals: list[Finding] = []
-    for frame, items in missing.items():
-        for cluster in _clusters(items, merge_iou):
-            proposal = _merge(cluster, spec_hash)
-            host = _host(proposal, [fused[k] for k in bad_boxes[frame]], absorb_iou, merge_iou)
-            if host is None:
-                proposals.append(proposal)
-            else:
-                fused[host.key] = _absorb(fused[host.key], proposal)
-    out = [*fused.values(), *proposals]
-    return sorted(out, key=lambda f: (-f.score, f.frame, f.label or "", f.type.value))
-
-
-def _host(proposal: Finding, bad: list[Finding], lo: float, hi: float) -> Finding | None:
-    """The bad-box flag whose label the proposal most overlaps, within [lo, hi) IoU."""
-    if not bad:
-        return None
-    iou = iou_matrix(np.array([proposal.box]), np.array([f.box for f in bad]))[0]
-    best = int(iou.argmax())
-    return bad[best] if lo <= iou[best] < hi and bad[best].proposed_box is None else None
-
-
-def _absorb(host: Finding, proposal: Finding) -> Finding:
-    score = 1.0 - (1.0 - host.score) * (1.0 - proposal.score)
-    box = ", ".join(f"{v:.0f}" for v in proposal.box)
-    return host.model_copy(
-        update={
-            "score": score,
-            "proposed_box": proposal.box,
-            "evidence": tuple(dict.fromkeys((*host.evidence, *proposal.evidence))),
-            "features": {**host.features, **proposal.features},
-            "message": f"{host.message}; a detector sees the object at [{box}] ({proposal.check})",
-        }
-    )
+    fused = [_merge(g, spec_hash) for g in groups.values()]
+    for items in missing.values():
+        fused.extend(_merge(c, spec_hash) for c in _clusters(items, merge_iou))
+    return sorted(fused, key=lambda f: (-f.score, f.frame, f.label or "", f.type.value))
 
 
 def _clusters(items: list[Finding], merge_iou: float) -> list[list[Finding]]:

@@ -1,12 +1,20 @@
 """Which flags were real defects, according to past audits: the training targets of the calibration.
 
-A flag on a label is a real defect (1) when an auditor confirmed a defect on that label, and not one (0)
-when an auditor found the label fine; a proposed missing object is a real defect when its box overlaps
-(IoU above ``match_iou``) the box of a confirmed defect audit of its frame (the object's true box: a
-correction's box when there is one), and not one when it lands on a place auditors said holds no
-object. Anything else is *unknown* (None) — unless its frame was audited exhaustively (every object of
-the frame was judged, as in a re-check), where a flag no defect explains is a false alarm (0).
-``unsure`` audits are ignored.
+Audits speak of objects; flags are what the reviewer raised. The mapping:
+
+* a confirmed defect (``defect`` audit) is credited to **one** flag: among the flags on the label it
+  names and the flags whose box overlaps the object's true box (the correction's box when there is
+  one, else the audited box; IoU above ``match_iou``), the one whose box overlaps it best. That flag is
+  a real defect (1). The other flags on the same object are neither right nor wrong (None): the
+  auditor would have found the defect through them too, but one object is one defect, and counting
+  each of them as a find would teach the model to queue the same object twice;
+* a label an auditor found fine (``not_defect`` on a label) makes that label's flags false alarms (0);
+  a place auditors said holds no object (``not_defect`` with a box and no label) makes proposals on it
+  (IoU at least ``empty_iou``) false alarms;
+* every other flag is unknown (None) — unless its frame was audited exhaustively (every object of the
+  frame judged, as in a re-check), where a flag no audit explains is a false alarm (0).
+
+``unsure`` audits are ignored. Flags on one label share their target (they are one review item).
 """
 
 from __future__ import annotations
@@ -16,10 +24,8 @@ from collections.abc import Collection, Sequence
 
 import numpy as np
 
-from gtqa.domain import Audit, Finding, IssueType, Verdict
+from gtqa.domain import Audit, Finding, Verdict
 from gtqa.domain.boxes import iou_matrix
-
-_OBJECT_DEFECTS = {IssueType.missing_object, IssueType.bad_box}
 
 
 def audit_targets(
@@ -30,54 +36,54 @@ def audit_targets(
     match_iou: float = 0.1,
     empty_iou: float = 0.5,
 ) -> list[float | None]:
-    by_label: dict[str, list[Audit]] = defaultdict(list)
-    by_frame: dict[str, list[Audit]] = defaultdict(list)
+    targets: list[float | None] = [0.0 if f.frame in exhaustive_frames else None for f in findings]
+    by_frame: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(findings):
+        by_frame[f.frame].append(i)
     for audit in audits:
-        if audit.verdict is Verdict.unsure:
-            continue
-        if audit.label is not None:
-            by_label[audit.label].append(audit)
-        by_frame[audit.frame].append(audit)
-    return [_target(f, by_label, by_frame, exhaustive_frames, match_iou, empty_iou) for f in findings]
+        if audit.verdict is Verdict.not_defect:
+            _mark_fine(audit, findings, by_frame[audit.frame], targets, empty_iou)
+    for audit in audits:
+        if audit.verdict is Verdict.defect:
+            _credit(audit, findings, by_frame[audit.frame], targets, match_iou)
+    return targets
 
 
-def _target(
-    f: Finding,
-    by_label: dict[str, list[Audit]],
-    by_frame: dict[str, list[Audit]],
-    exhaustive: Collection[str],
-    match_iou: float,
-    empty_iou: float,
-) -> float | None:
-    if f.label is not None:
-        verdicts = {a.verdict for a in by_label.get(f.label, [])}
-        if Verdict.defect in verdicts:
-            return 1.0
-        if Verdict.not_defect in verdicts:
-            return 0.0
-    else:
-        found = _missing_target(f, by_frame.get(f.frame, []), match_iou, empty_iou)
-        if found is not None:
-            return found
-    return 0.0 if f.frame in exhaustive else None
+def _mark_fine(
+    audit: Audit, findings: Sequence[Finding], idx: list[int], targets: list[float | None], empty_iou: float
+) -> None:
+    for i in idx:
+        if _is_fine(findings[i], audit, empty_iou):
+            targets[i] = 0.0
 
 
-def _missing_target(f: Finding, audits: list[Audit], match_iou: float, empty_iou: float) -> float | None:
-    defects = [
-        _true_box(a) for a in audits if a.verdict is Verdict.defect and a.issue_type in _OBJECT_DEFECTS
-    ]
-    empties = [
-        a.box.as_list()
-        for a in audits
-        if a.verdict is Verdict.not_defect and a.label is None and a.box is not None
-    ]
-    box = np.array([f.box], dtype=np.float64)
-    found = [b for b in defects if b is not None]
-    if found and iou_matrix(box, np.array(found)).max() > match_iou:
-        return 1.0
-    if empties and iou_matrix(box, np.array(empties)).max() >= empty_iou:
-        return 0.0
-    return None
+def _is_fine(f: Finding, audit: Audit, empty_iou: float) -> bool:
+    """The flag's label was found fine, or it proposes an object where auditors saw none."""
+    if audit.label is not None:
+        return f.label == audit.label
+    return f.label is None and audit.box is not None and _iou(f.box, audit.box.as_list()) >= empty_iou
+
+
+def _credit(
+    audit: Audit, findings: Sequence[Finding], idx: list[int], targets: list[float | None], match_iou: float
+) -> None:
+    truth = _true_box(audit)
+    overlap = {i: _iou(findings[i].box, truth) if truth is not None else 0.0 for i in idx}
+    on_label = [i for i in idx if audit.label is not None and findings[i].label == audit.label]
+    touching = [i for i in idx if overlap[i] > match_iou or i in on_label]
+    if not touching:
+        return
+    best = max(touching, key=lambda i: (overlap[i], i in on_label))
+    winner = findings[best].label
+    for i in touching:
+        if targets[i] == 1.0:
+            continue  # already credited to another defect: keep it
+        same_item = winner is not None and findings[i].label == winner
+        targets[i] = 1.0 if i == best or same_item else None
+
+
+def _iou(a: Sequence[float], b: Sequence[float]) -> float:
+    return float(iou_matrix(np.array([a], dtype=np.float64), np.array([b], dtype=np.float64))[0, 0])
 
 
 def _true_box(audit: Audit) -> list[float] | None:

@@ -54,7 +54,11 @@ def test_two_check_settings_compared_on_the_real_recheck(
     assert p.dataset.frames == 393 and p.dataset.frames_replayed == p.audits.frames == 290
     assert p.calibration == "priors" and p.judge_mode == "off" and p.spec_hash == load_spec().hash
     assert "pred_bad_box" in p.checks and "pred_bad_box" not in cand.provenance.checks
-    assert base.infra.total == 0 and all(i.outcome in (0, 1) for i in base.items)  # re-check: exhaustive
+    assert base.infra.total == 0
+    # The re-check is exhaustive: every flag is a find or a false alarm, except the few that land on an
+    # object already credited to another flag (neither right nor wrong, see gtqa.scoring.targets).
+    unknown = [i for i in base.items if i.outcome is None]
+    assert all(i.outcome in (0, 1, None) for i in base.items) and len(unknown) < 0.1 * len(base.items)
     assert base.metrics.overall.positives > 100 and not any(i.check == "pred_bad_box" for i in cand.items)
     assert [r.id for r in list_runs(home)] == [base.id, cand.id]
 
@@ -64,12 +68,19 @@ def test_two_check_settings_compared_on_the_real_recheck(
     assert result.exit_code == 0, result.output
     c = json.loads(out.read_text())
     recall = next(m for m in c["metrics"] if m["metric"] == "recall")
-    assert recall["lo"] <= recall["delta"] <= recall["hi"] and recall["delta"] < 0  # fewer bad boxes raised
+    # dropping a check can only lose raised defects, never gain them
+    assert recall["lo"] <= recall["delta"] <= recall["hi"] <= 0
+    p100 = next(m for m in c["metrics"] if m["metric"] == "precision_at_100")
+    assert p100["lo"] <= p100["delta"] <= p100["hi"] and p100["hi"] > p100["lo"]
     assert c["gates"][0]["passed"] and c["changed"]
     assert html.read_text().count("data:image/png;base64,") >= 3 and "http" not in html.read_text()
 
-    strict = runner.invoke(app, [*compare, "--fail-if", "recall<0"])
-    assert strict.exit_code == 1 and "FAIL recall<0" in strict.output
+    # A gate passes exactly when the whole interval lies at or above its margin.
+    ap = next(m for m in c["metrics"] if m["metric"] == "ap")
+    above, below = f"ap<{ap['lo'] - 0.001:.6f}", f"ap<{ap['lo'] + 0.001:.6f}"
+    assert runner.invoke(app, [*compare, "--fail-if", above]).exit_code == 0
+    strict = runner.invoke(app, [*compare, "--fail-if", below])
+    assert strict.exit_code == 1 and f"FAIL {below}" in strict.output
 
 
 def test_items_carry_the_audit_targets_of_the_replayed_flags(shared_data: Path) -> None:

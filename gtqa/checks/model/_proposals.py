@@ -39,6 +39,7 @@ class Proposals:
     best: FloatArray
     n_detectors: IntArray
     n_members: IntArray
+    per_detector: tuple[dict[str, float], ...] = ()  # each proposal's best score by detector name
 
     def __len__(self) -> int:
         return len(self.boxes)
@@ -63,14 +64,16 @@ def merge_predictions(preds: Sequence[Prediction], *, min_score: float, merge_io
     iou = iou_matrix(boxes, boxes)
     alive = np.ones(len(kept), dtype=bool)
     rows: list[tuple[int, float, int, int]] = []
+    per_detector: list[dict[str, float]] = []
     for i in range(len(kept)):  # one pass over leaders; membership is vectorised
         if not alive[i]:
             continue
         members = alive & (classes == classes[i]) & (iou[i] >= merge_iou)
         members[i] = True
         alive &= ~members
-        per_det = _best_per_detector(detectors[members], scores[members])
+        names, per_det = _best_per_detector(detectors[members], scores[members])
         rows.append((i, 1.0 - float(np.prod(1.0 - per_det)), len(per_det), int(members.sum())))
+        per_detector.append({str(n): float(v) for n, v in zip(names, per_det, strict=True)})
     lead = np.array([r[0] for r in rows], dtype=np.int64)
     return Proposals(
         boxes=boxes[lead],
@@ -79,14 +82,15 @@ def merge_predictions(preds: Sequence[Prediction], *, min_score: float, merge_io
         best=scores[lead],
         n_detectors=np.array([r[2] for r in rows], dtype=np.int64),
         n_members=np.array([r[3] for r in rows], dtype=np.int64),
+        per_detector=tuple(per_detector),
     )
 
 
-def _best_per_detector(detectors: StrArray, scores: FloatArray) -> FloatArray:
+def _best_per_detector(detectors: StrArray, scores: FloatArray) -> tuple[StrArray, FloatArray]:
     names, inverse = np.unique(detectors, return_inverse=True)
     best = np.zeros(len(names))
     np.maximum.at(best, inverse, scores)
-    return best
+    return names, best
 
 
 def _empty() -> Proposals:

@@ -101,6 +101,9 @@ def _frame_findings(
         raw = _raw(feats, params)
         for k, i in enumerate(idx):
             f = {name: float(values[k]) for name, values in feats.items() if not np.isnan(values[k])}
+            # Each detector's own score (0 when it ran on the frame but missed the object): detectors
+            # differ in calibration and in what they miss, so the calibration model weighs them apart.
+            f |= {f"score.{d}": proposals.per_detector[i].get(d, 0.0) for d in detectors}
             out.append(_finding(frame, ctx, int(i), cls, float(raw[k]), f, params))
     return out
 

@@ -92,6 +92,12 @@ def _frame_findings(
                 _message(proposals, j, float(best_iou[k]), feats),
                 params,
                 features=feats,
+                proposed_box=(
+                    float(proposals.boxes[j][0]),
+                    float(proposals.boxes[j][1]),
+                    float(proposals.boxes[j][2]),
+                    float(proposals.boxes[j][3]),
+                ),
             )
         )
     return out

@@ -1,0 +1,102 @@
+"""Calibration: fitted on audits, probabilities that rank and are calibrated on held-out data, a model
+file that round-trips, and a spec-hash guard that cannot be bypassed silently."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gtqa.domain import Finding, IssueType
+from gtqa.scoring.calibration import (
+    CalibratedScorer,
+    CalibrationModel,
+    CalibrationSpecMismatchError,
+    cross_validated_scores,
+    fit_calibration,
+)
+from gtqa.scoring.priors import prior_probability
+from gtqa.scoring.reliability import expected_calibration_error
+from gtqa.spec import compile_text, load_spec
+
+
+def _synthetic(n: int, seed: int) -> tuple[list[Finding], list[float | None], list[str]]:
+    """Flags whose evidence ``x`` raises the defect probability as sigmoid(4x - 2); a noise feature."""
+    rng = np.random.default_rng(seed)
+    findings: list[Finding] = []
+    targets: list[float | None] = []
+    groups: list[str] = []
+    for i in range(n):
+        x, noise = float(rng.uniform(0, 1)), float(rng.normal())
+        p = 1.0 / (1.0 + np.exp(-(6 * x - 4)))
+        issue = IssueType.bad_box if i % 2 else IssueType.missing_object
+        findings.append(
+            Finding(
+                frame=f"fr{i // 4}",
+                label=None if issue is IssueType.missing_object else f"fr{i // 4}:{i}",
+                type=issue,
+                score=0.3,
+                raw=0.3,
+                box=(0, 0, 10, 10),
+                check="c",
+                message="",
+                features={"c.x": x, "c.noise": noise},
+            )
+        )
+        targets.append(float(rng.uniform() < p))
+        groups.append(f"fr{i // 4}")
+    return findings, targets, groups
+
+
+def test_fitted_probabilities_rank_by_evidence_and_are_calibrated_out_of_fold() -> None:
+    findings, targets, groups = _synthetic(1000, 0)
+    spec = load_spec()
+    scores, _ = cross_validated_scores(findings, targets, groups, spec, seed=0)
+    x = np.array([f.features["c.x"] for f in findings])
+    y = np.array(targets, dtype=float)
+    assert np.corrcoef(scores, x)[0, 1] > 0.8
+    assert expected_calibration_error(scores, y) < 0.05
+    # unknown outcomes are not trained on, but still scored
+    targets[0] = None
+    model = fit_calibration(findings, targets, groups, spec)
+    assert model.validation["items"] == len(findings) - 1
+    assert not np.isnan(model.predict(findings[:1])[0])
+
+
+def test_the_model_file_round_trips_and_carries_its_provenance(tmp_path: Path) -> None:
+    findings, targets, groups = _synthetic(400, 1)
+    spec = load_spec()
+    model = fit_calibration(findings, targets, groups, spec, formats=["kitti"], detectors=["pred_2"])
+    path = tmp_path / "m.json"
+    model.save(path)
+    back = CalibrationModel.load(path)
+    assert back.spec_hash == spec.hash and back.formats == ("kitti",)
+    assert len(back.training_hash) == 64 and "ece_oof" in back.validation
+    assert np.allclose(back.predict(findings), model.predict(findings))
+
+
+def test_types_never_seen_in_training_keep_their_prior() -> None:
+    findings, targets, groups = _synthetic(400, 2)
+    model = fit_calibration(findings, targets, groups, load_spec())
+    other = findings[0].model_copy(update={"type": IssueType.track_id, "label": "x:1"})
+    spec = load_spec()
+    [scored] = CalibratedScorer(model).score([other], spec)
+    assert scored.score == pytest.approx(prior_probability(spec.priors.for_check("c"), other.raw))
+
+
+def test_a_calibration_applied_under_another_spec_fails_unless_allowed() -> None:
+    findings, targets, groups = _synthetic(400, 3)
+    spec = load_spec()
+    model = fit_calibration(findings, targets, groups, spec)
+    edited = compile_text(
+        Path(spec.path).read_text().replace("max_inside: 0.5", "max_inside: 0.4"), spec.path
+    )
+    assert edited.hash != spec.hash
+    with pytest.raises(CalibrationSpecMismatchError, match="fitted under spec kitti"):
+        CalibratedScorer(model).score(findings[:3], edited)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scored = CalibratedScorer(model, allow_spec_mismatch=True).score(findings[:3], edited)
+    assert scored and any("may not hold" in str(w.message) for w in caught)
