@@ -1,9 +1,11 @@
 """Deciding what the judge looks at (pure functions of the scored flags, the frames and the spec).
 
 Uncertain flags (calibrated probability between the policy's bounds) go to the judge with the rules
-their checks enforce. Prose rules the heuristics cannot express (``kind: judge`` in the spec) go to the
-judge for the labels of the classes they concern: only flagged ones by default (``ask_when: flagged``),
-or every such label (``ask_when: always``).
+their checks enforce; with ``one_question_per_label``, only a label's highest flag, when it is
+uncertain. Prose rules the heuristics cannot express (``kind: judge`` in the spec) go to the judge for
+the labels of the classes they concern: only flagged ones by default (``ask_when: flagged``; with
+``prose_needs_issue``, flagged uncertainly for the rule's own issue type), or every such label
+(``ask_when: always``). See ``TriagePolicy`` for why.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 
 from agents.context import TriagePolicy
 from agents.state import JudgeTask
-from gtqa.domain import Finding, Frame, Label
+from gtqa.domain import Finding, Frame, IssueType, Label
 from gtqa.spec import CompiledSpec, Rule
 from gtqa.spec.rules import JudgeRule
 
@@ -21,10 +23,34 @@ def plan_tasks(
     findings: Sequence[Finding], frames: Sequence[Frame], spec: CompiledSpec, policy: TriagePolicy
 ) -> list[JudgeTask]:
     labels = {lab.id: (frame, lab) for frame in frames for lab in frame.labels}
-    tasks = [t for f in findings if (t := _flag_task(f, labels, spec, policy)) is not None]
-    flagged = {f.label for f in findings if f.label is not None}
-    tasks.extend(_prose_tasks(frames, spec, flagged))
+    asked = _top_flags(findings) if policy.one_question_per_label else findings
+    tasks = [t for f in asked if (t := _flag_task(f, labels, spec, policy)) is not None]
+    tasks.extend(_prose_tasks(frames, spec, _prose_flagged(findings, policy)))
     return tasks
+
+
+def _top_flags(findings: Sequence[Finding]) -> list[Finding]:
+    """Each label's highest flag (the first of equals), in the order of the findings."""
+    top: dict[str, Finding] = {}
+    for f in findings:
+        if f.label is not None and (f.label not in top or f.score > top[f.label].score):
+            top[f.label] = f
+    return [f for f in findings if f.label is not None and top[f.label] is f]
+
+
+def _prose_flagged(findings: Sequence[Finding], policy: TriagePolicy) -> dict[str, set[IssueType] | None]:
+    """Flagged label ids, each with the issue types it is uncertainly flagged for (None: any rule)."""
+    flagged: dict[str, set[IssueType] | None] = {}
+    for f in findings:
+        if f.label is None:
+            continue
+        if not policy.prose_needs_issue:
+            flagged[f.label] = None
+            continue
+        types = flagged.setdefault(f.label, set())
+        if types is not None and policy.uncertain(f.score):
+            types.add(f.type)
+    return flagged
 
 
 def _flag_task(
@@ -47,20 +73,31 @@ def _rules_for(finding: Finding, spec: CompiledSpec) -> tuple[Rule, ...]:
     return tuple(spec.rules[r] for r in fallback) or tuple(spec.rules.values())[:1]
 
 
-def _prose_tasks(frames: Sequence[Frame], spec: CompiledSpec, flagged: set[str]) -> list[JudgeTask]:
+def _prose_tasks(
+    frames: Sequence[Frame], spec: CompiledSpec, flagged: dict[str, set[IssueType] | None]
+) -> list[JudgeTask]:
     tasks = []
     for rule in spec.judge_rules:
         params = rule.params
         assert isinstance(params, JudgeRule)
         for frame in frames:
             for label in frame.labels:
-                if label.cls in params.applies_to and (params.ask_when == "always" or label.id in flagged):
+                if label.cls in params.applies_to and _asks(params, flagged, label.id):
                     tasks.append(
                         JudgeTask(
                             key=f"{label.id}|{rule.id}", frame=frame, label=label, rules=(rule,), finding=None
                         )
                     )
     return tasks
+
+
+def _asks(params: JudgeRule, flagged: dict[str, set[IssueType] | None], label_id: str) -> bool:
+    if params.ask_when == "always":
+        return True
+    if label_id not in flagged:
+        return False
+    types = flagged[label_id]
+    return types is None or params.issue_type in types
 
 
 def flag_key(finding: Finding) -> str:

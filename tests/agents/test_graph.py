@@ -54,7 +54,10 @@ def _judged(tmp_path: Path, decide: Any, **settings: Any) -> tuple[Any, respx.Ro
     with respx.mock(assert_all_called=False) as mock:
         route = mock.post(COMPLETIONS).mock(side_effect=scripted_responder(decide))
         judge = build_judge(fake_settings(tmp_path, **settings))
-        policy = TriagePolicy(low=0.05, high=0.95, judge_accuracy=0.9)
+        # Every uncertain flag, and the prose rule on any flagged label: the fan-out at its widest.
+        policy = TriagePolicy(
+            low=0.05, high=0.95, judge_accuracy=0.9, one_question_per_label=False, prose_needs_issue=False
+        )
         result = review(data, spec, judge=judge, triage=policy)
         judge.close()
     return result, route, reference
