@@ -48,9 +48,34 @@ class Settings(BaseSettings):
     spot_check_share: float = Field(
         default=0.02, ge=0.0, le=1.0, description="share of unflagged labels queued as random spot checks"
     )
+    # The service's ingestion (api/): archives are unpacked under <home>/ingest/, paths read in place.
+    ingest_root: Path | None = Field(
+        default=None, description="datasets may be ingested by path only from under here; unset = off"
+    )
+    max_upload_bytes: int = Field(default=1 << 30, ge=1, description="largest dataset archive, bytes")
+    max_extract_bytes: int = Field(
+        default=8 << 30, ge=1, description="largest total unpacked size of an archive, bytes (zip bombs)"
+    )
+    max_archive_members: int = Field(default=200_000, ge=1, description="files and folders per archive")
     review_lease_s: float = Field(default=900.0, gt=0, description="how long an auditor's claim holds")
     chunk_lease_s: float = Field(default=900.0, gt=0, description="how long a worker's chunk lease holds")
     chunk_max_attempts: int = Field(default=3, ge=1, description="claims of a chunk before it is failed")
+    # The workers (workers/): Celery over a broker; the database, not the broker, holds the truth.
+    broker_url: str = Field(
+        default="",
+        description="Celery broker; empty = kombu's filesystem transport under <home>/broker (one "
+        "machine). Production: redis://host:6379/0",
+    )
+    task_soft_time_limit_s: float = Field(default=1800.0, gt=0, description="a chunk task is asked to stop")
+    task_time_limit_s: float = Field(default=2100.0, gt=0, description="a chunk task's process is killed")
+    reconcile_interval_s: float = Field(default=60.0, gt=0, description="how often beat runs the reconciler")
+    reconcile_stale_s: float = Field(
+        default=300.0, gt=0, description="a pending chunk untouched this long may have lost its message"
+    )
+    judge_rate_per_s: float = Field(
+        default=5.0, ge=0, description="judge HTTP requests per second across all workers; 0 = no limit"
+    )
+    judge_rate_burst: int = Field(default=10, ge=1, description="requests the shared judge bucket holds")
     # The LLM judge. Base URL and key: None defers to the openai client's OPENAI_BASE_URL / OPENAI_API_KEY;
     # when neither gives one, the judge is disabled (and says so).
     judge_model: str = Field(default="gpt-4o-mini")

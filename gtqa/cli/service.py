@@ -1,0 +1,202 @@
+"""The service's commands: ``gtqa worker`` and ``gtqa beat`` (Celery, see ``workers/``) and ``gtqa
+submit`` (ingest a dataset as a batch, create its review job, send it to the workers).
+
+The database: with the embedded SQLite default these commands migrate it themselves (one machine,
+nothing else would); a PostgreSQL database is migrated at deploy time (``python -m gtqa.storage
+upgrade``; the compose file's ``migrate`` service), and the commands refuse to start on an old schema.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from gtqa.cli._database import MIGRATE_HELP, prepare_database
+from gtqa.domain import Dataset, InputFormatError
+from gtqa.settings import Settings, get_settings
+from gtqa.spec import CompiledSpec, SpecError, load_spec
+
+if TYPE_CHECKING:
+    from gtqa.storage import BatchRecord, JobRecord
+
+console = Console(stderr=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+    app.command("beat")(beat)
+    app.command("submit")(submit)
+
+
+def worker(
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", help="child processes (default: CPUs)")
+    ] = None,
+    queues: Annotated[
+        str, typer.Option("--queues", "-Q", help="queues to consume")
+    ] = "gtqa.review,gtqa.control",
+    name: Annotated[str | None, typer.Option("--name", "-n", help="node name (default: gtqa@host)")] = None,
+    loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
+    with_beat: Annotated[
+        bool, typer.Option("--beat", help="also run the reconciler's schedule in this worker (one machine)")
+    ] = False,
+    migrate: Annotated[bool | None, typer.Option(help=MIGRATE_HELP)] = None,
+) -> None:
+    """Run a Celery worker reviewing chunks (prefork: one process per chunk at a time)."""
+    settings = get_settings()
+    prepare_database(settings, migrate)
+    from workers.app import get_app, is_filesystem_broker
+
+    argv = ["worker", "--pool=prefork", f"--loglevel={loglevel}", "-Q", queues]
+    argv += ["-n", name or f"gtqa@{socket.gethostname()}"]
+    if concurrency is not None:
+        argv += ["-c", str(concurrency)]
+    if with_beat:
+        argv += ["-B", "--schedule", str(_beat_schedule(settings))]
+    if is_filesystem_broker(settings):
+        argv += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+    get_app().worker_main(argv)
+
+
+def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
+    """Send the reconciler every GTQA_RECONCILE_INTERVAL_S (run exactly one per deployment)."""
+    from workers.app import get_app
+
+    get_app().start(["beat", f"--loglevel={loglevel}", "--schedule", str(_beat_schedule(get_settings()))])
+
+
+def submit(
+    dataset: Annotated[Path, typer.Argument(help="dataset folder or file")],
+    format: Annotated[str | None, typer.Option("--format", "-f", help="default: recognised")] = None,
+    predictions: Annotated[
+        list[Path] | None, typer.Option("--predictions", "-p", help="detector output (repeatable)")
+    ] = None,
+    vendor: Annotated[str, typer.Option(help="the labelling vendor")] = "",
+    team: Annotated[str, typer.Option(help="the labelling team")] = "",
+    due: Annotated[str | None, typer.Option(help="due date, YYYY-MM-DD")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH or specs/kitti.md)")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="refuse the dataset when any record cannot be read (default: skip it)")
+    ] = False,
+    migrate: Annotated[bool | None, typer.Option(help=MIGRATE_HELP)] = None,
+) -> None:
+    """Ingest a dataset as one batch (all of it or nothing), create its review job and queue it.
+
+    Records a reader cannot read are skipped and reported (kept with the batch as its input problems),
+    or, with --strict, make the whole dataset refused; a dataset with no readable frame is refused."""
+    from gtqa.formats import load_dataset
+    from gtqa.storage import IngestError
+
+    settings = get_settings()
+    due_date = _due(due)
+    compiled = _spec(spec or settings.spec_path)
+    try:
+        data = load_dataset(dataset, format, predictions or [])
+    except InputFormatError as exc:
+        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    _report_problems([str(p) for p in data.problems])
+    if not data.frames or (strict and data.problems):
+        why = (
+            "no frame could be read" if not data.frames else f"{len(data.problems)} input problems (--strict)"
+        )
+        console.print(f"[red]not imported:[/red] {dataset}: {why}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    prepare_database(settings, migrate)
+    try:
+        batch, job = store_batch(
+            settings, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=str(dataset)
+        )
+    except IngestError as exc:
+        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(
+        f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
+        f"({len(batch.problems)} input problems) under spec {compiled.name} {compiled.hash[:12]}",
+        highlight=False,
+    )
+    enqueue(job.id, job.chunks_total)
+
+
+def store_batch(
+    settings: Settings,
+    data: Dataset,
+    compiled: CompiledSpec,
+    *,
+    vendor: str = "",
+    team: str = "",
+    due_date: date | None = None,
+    source_path: str = "",
+) -> tuple[BatchRecord, JobRecord]:
+    """Ingest ``data`` as one batch and create its review job, in one transaction (both, or nothing:
+    an ``IngestError`` leaves the database as it was)."""
+    from gtqa.spec.store import pin_spec, spec_folder
+    from gtqa.storage import create_review_job, engine_from_settings, ingest_batch, make_session_factory
+
+    compiled = pin_spec(compiled, spec_folder(settings.home))  # workers resolve the job's spec by hash
+    engine = engine_from_settings(settings, pool_size=1)
+    try:
+        with make_session_factory(engine).begin() as session:
+            batch = ingest_batch(
+                session, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=source_path
+            )
+            job = create_review_job(
+                session, batch.id, spec_hash=compiled.hash, chunk_size=settings.chunk_size
+            )
+    finally:
+        engine.dispose()
+    return batch, job
+
+
+def enqueue(job_id: int, chunks: int) -> None:
+    from kombu.exceptions import OperationalError
+
+    from workers.dispatch import enqueue_job
+
+    try:
+        sent = enqueue_job(job_id)
+    except OperationalError as exc:
+        console.print(
+            f"[yellow]job {job_id} is stored but the broker is unreachable ({exc}); the reconciler will "
+            "send its chunks once it is back[/yellow]",
+            soft_wrap=True,
+        )
+        return
+    print(f"job {job_id}: {sent} of {chunks} chunks sent to the workers")
+
+
+def _beat_schedule(settings: Settings) -> Path:
+    home = settings.home.resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home / "celerybeat-schedule"
+
+
+def _spec(path: Path | None) -> CompiledSpec:
+    try:
+        return load_spec(str(path) if path else None)
+    except SpecError as exc:
+        console.print(f"[red]invalid spec[/red]\n{exc}")
+        raise typer.Exit(2) from None
+
+
+def _due(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"--due {value!r}: give a date as YYYY-MM-DD") from None
+
+
+def _report_problems(problems: list[str]) -> None:
+    for problem in problems[:20]:
+        console.print(f"[yellow]skipped: {problem}[/yellow]", highlight=False, soft_wrap=True)
+    if len(problems) > 20:
+        console.print(f"[yellow]… and {len(problems) - 20} more input problems[/yellow]")

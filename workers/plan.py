@@ -1,0 +1,145 @@
+"""What a job needs before any of its chunks can be reviewed, worked out once per worker process.
+
+A job's **plan** is the spec it was submitted under, the checks that apply to its data (a check needing
+predictions is skipped when the batch has none), the dataset statistics the checks compare against
+(per-class box sizes over the *whole* batch, so a chunk is judged like the whole dataset), and the scorer
+(the spec's default calibration when it was fitted on this data format under this spec, else the
+spec's priors). The statistics are computed from the batch once per worker process per job and kept in
+a small LRU cache (``PlanCache``): each process reads the whole batch once per job (about 2 ms a frame
+on the 2-core development machine, 1.4 s for 627 frames, about what one chunk of 64 costs to review),
+and nothing has to be kept in step with a stored copy; every process computes the same plan from the
+same rows. Past some tens of thousands of frames per batch that read (and its memory) would be worth
+replacing by statistics stored with the batch at ingest, which needs a storage column.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from gtqa.checks.base import Check
+from gtqa.checks.stats import DatasetStats
+from gtqa.review import dataset_stats, plan_checks
+from gtqa.scoring.calibration import default_scorer
+from gtqa.scoring.scorer import Scorer
+from gtqa.settings import Settings
+from gtqa.spec import CompiledSpec, SpecError, load_spec
+from gtqa.spec.store import UnknownSpecError, spec_by_hash, spec_folder
+from gtqa.storage import job_record, load_dataset
+from workers.errors import SpecNotAvailableError
+
+log = logging.getLogger(__name__)
+
+
+class SpecBook:
+    """The specs a worker can review under, found by content hash: the service's spec store
+    (``<home>/specs``, where every batch's spec is pinned at ingest), ``GTQA_SPEC_PATH``, the shipped
+    specs, and the other ``*.md`` specs beside ``GTQA_SPEC_PATH`` (compiled on first need)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._folder = spec_folder(settings.home)
+        self._configured = str(settings.spec_path) if settings.spec_path else None
+        self._by_hash: dict[str, CompiledSpec] = {}
+        self._lock = threading.Lock()
+
+    def get(self, spec_hash: str) -> CompiledSpec:
+        with self._lock:
+            if spec_hash not in self._by_hash:
+                self._by_hash[spec_hash] = self._find(spec_hash)
+            return self._by_hash[spec_hash]
+
+    def _find(self, spec_hash: str) -> CompiledSpec:
+        configured = self._compiled(self._configured) if self._configured else None
+        try:
+            return spec_by_hash(spec_hash, self._folder, extra=[configured] if configured else [])
+        except UnknownSpecError:
+            pass
+        if self._configured:
+            for path in sorted(Path(self._configured).parent.glob("*.md")):
+                spec = self._compiled(str(path))
+                if spec is not None and spec.hash == spec_hash:
+                    return spec
+        raise SpecNotAvailableError(
+            f"the job's spec {spec_hash[:12]} is not in {self._folder}, GTQA_SPEC_PATH or the shipped "
+            "specs; give the worker the service's home folder (GTQA_HOME) or GTQA_SPEC_PATH set to the "
+            "spec the batch was submitted under"
+        )
+
+    @staticmethod
+    def _compiled(path: str) -> CompiledSpec | None:
+        try:
+            return load_spec(path)
+        except (SpecError, OSError, ValueError):
+            return None  # a README or a draft next to the specs
+
+
+def choose_scorer(spec: CompiledSpec, data_format: str) -> Scorer:
+    """The spec's default calibration when it was fitted on this format under this very spec, else the
+    spec's priors (``gtqa.scoring.calibration.default_scorer``); a stale calibration is logged."""
+    choice = default_scorer(spec, data_format)
+    if choice.stale:
+        log.warning("%s", choice.note)
+    return choice.scorer
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    job_id: int
+    batch_id: int
+    spec: CompiledSpec
+    checks: Sequence[Check[Any]]
+    checks_skipped: dict[str, str]
+    stats: DatasetStats
+    scorer: Scorer
+    data_format: str
+
+
+class PlanCache:
+    """Plans of the most recent jobs this process worked on."""
+
+    def __init__(self, reads: sessionmaker[Session], specs: SpecBook, *, size: int = 4) -> None:
+        self._reads, self._specs, self._size = reads, specs, size
+        self._plans: OrderedDict[int, JobPlan] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, job_id: int) -> JobPlan:
+        with self._lock:
+            if job_id in self._plans:
+                self._plans.move_to_end(job_id)
+                return self._plans[job_id]
+        plan = self._make(job_id)
+        with self._lock:
+            self._plans[job_id] = plan
+            while len(self._plans) > self._size:
+                self._plans.popitem(last=False)
+        return plan
+
+    def _make(self, job_id: int) -> JobPlan:
+        with self._reads() as session:
+            job = job_record(session, job_id)
+            spec = self._specs.get(job.spec_hash)
+            dataset = load_dataset(session, job.batch_id)
+        only, exclude = _ids(job.options.get("checks")), _ids(job.options.get("exclude"))
+        checks, skipped = plan_checks(dataset, only, exclude or [])
+        return JobPlan(
+            job_id=job_id,
+            batch_id=job.batch_id,
+            spec=spec,
+            checks=checks,
+            checks_skipped=skipped,
+            stats=dataset_stats(dataset, spec),
+            scorer=choose_scorer(spec, dataset.format),
+            data_format=dataset.format,
+        )
+
+
+def _ids(value: object) -> list[str] | None:
+    """Check ids from a job's options (``{"checks": [...], "exclude": [...]}``)."""
+    return [str(v) for v in value] if isinstance(value, list | tuple) else None
