@@ -12,6 +12,11 @@ from rich.table import Table
 
 from evals.cli import evals_app
 from gtqa.checks.registry import UnknownCheckError
+from gtqa.cli.calibrate import calibrate
+from gtqa.cli.scoring import choose_scorer
+from gtqa.cli.serve import register as register_serve
+from gtqa.cli.service import register as register_service
+from gtqa.cli.users import users_app
 from gtqa.domain import Dataset, Finding, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import write_findings
@@ -21,6 +26,7 @@ from gtqa.spec import CompiledSpec, SpecError, load_spec
 
 if TYPE_CHECKING:
     from agents.run import AgentResult
+    from gtqa.scoring.scorer import Scorer
 
 app = typer.Typer(
     name="gtqa",
@@ -29,6 +35,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(evals_app, name="evals")
+app.command("calibrate")(calibrate)
+register_service(app)
+register_serve(app)
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 out = Console()
 
@@ -62,6 +72,7 @@ def _review(
     exclude: list[str],
     *,
     use_judge: bool = False,
+    scorer: Scorer | None = None,
 ) -> AgentResult:
     """Run the reviewer agent (heuristics, plus the LLM judge on uncertain flags with ``use_judge``)."""
     from agents.judge import build_judge
@@ -87,6 +98,7 @@ def _review(
                 dataset,
                 spec,
                 judge=judge,
+                scorer=scorer,
                 checks=checks,
                 exclude=exclude,
                 chunk_size=get_settings().chunk_size,
@@ -138,11 +150,27 @@ def scan(
         bool,
         typer.Option("--judge", help="ask the LLM judge about uncertain flags (OPENAI_* / GTQA_JUDGE_*)"),
     ] = False,
+    calibration: Annotated[
+        Path | None, typer.Option(help="calibration model (default: the spec's own, for its formats)")
+    ] = None,
+    default_calibration: Annotated[
+        bool, typer.Option(help="use the spec's default calibration when no --calibration is given")
+    ] = True,
+    allow_spec_mismatch: Annotated[
+        bool, typer.Option(help="apply a calibration fitted under another spec version (warns)")
+    ] = False,
 ) -> None:
     """Review a dataset against the QA spec and write one JSON line per flag."""
     compiled = _spec(spec)
     data = _load(dataset, format, predictions or [])
-    result = _review(data, compiled, checks, exclude or [], use_judge=judge)
+    scorer = choose_scorer(
+        compiled,
+        data.format,
+        calibration,
+        use_default=default_calibration and spec is None,
+        allow_spec_mismatch=allow_spec_mismatch,
+    )
+    result = _review(data, compiled, checks, exclude or [], use_judge=judge, scorer=scorer)
     if result.checks_skipped:
         skipped = ", ".join(f"{k} ({v})" for k, v in result.checks_skipped.items())
         console.print(f"skipped checks: {skipped}", highlight=False)
@@ -160,17 +188,32 @@ def scan(
 @app.command()
 def demo(
     dataset: Annotated[
-        Path | None, typer.Argument(help="a dataset to scan when the bundled data is absent")
+        Path | None, typer.Argument(help="a dataset to review when the bundled data is absent")
     ] = None,
-    top: Annotated[int, typer.Option(help="how many flags to print per dataset")] = 10,
+    top: Annotated[int, typer.Option(help="how many flags to print")] = 10,
+    scan_only: Annotated[
+        bool, typer.Option(help="only scan and print the top flags of each dataset (no service)")
+    ] = False,
+    exit_when_done: Annotated[
+        bool, typer.Option(help="stop the service once the data is reviewed (default: serve until ^C)")
+    ] = False,
+    port: Annotated[int, typer.Option(help="the API's TCP port")] = 8000,
 ) -> None:
-    """Scan the bundled KITTI data (../shared/data) and print the top flagged defects."""
-    compiled = _spec(None)
+    """The main job: start the service on this machine (API, worker, reconciler; embedded SQLite and
+    file broker), ingest the bundled KITTI data (../shared/data), review it, and show the review queue
+    and where to look. ``--scan-only`` scans without the service."""
     targets = _demo_targets(dataset)
+    if not scan_only:
+        from gtqa.cli.serve import Target, run_service
+
+        service_targets = [Target(path, tuple(preds)) for path, preds in targets]
+        raise typer.Exit(run_service(service_targets, "127.0.0.1", port, None, exit_when_done, True, top))
+    compiled = _spec(None)
     out_dir = Path(".gtqa") / "demo"
     for path, preds in targets:
         data = _load(path, None, preds)
-        result = _review(data, compiled, None, [])
+        scorer = choose_scorer(compiled, data.format, None, use_default=True, allow_spec_mismatch=False)
+        result = _review(data, compiled, None, [], scorer=scorer)
         written = out_dir / f"{data.name}.findings.jsonl"
         write_findings(written, result.findings)
         print_top(
@@ -195,7 +238,11 @@ def _demo_targets(dataset: Path | None) -> list[tuple[Path, list[Path]]]:
     candidates = [
         (root / "kitti_object", [root / "kitti_object" / "predictions" / "box2d.list"]),
         (root / "kitti_tracking", [root / "kitti_tracking" / "detections"]),
-        (root / "kitti_rechecked", [root / "kitti_rechecked" / "pred_2"]),
+        # box2d.list covers the re-checked frames too: a second detector for them.
+        (
+            root / "kitti_rechecked",
+            [root / "kitti_rechecked" / "pred_2", root / "kitti_object" / "predictions" / "box2d.list"],
+        ),
     ]
     return [(p, [q for q in preds if q.exists()]) for p, preds in candidates if p.exists()]
 

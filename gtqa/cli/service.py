@@ -140,7 +140,7 @@ def store_batch(
     from gtqa.spec.store import pin_spec, spec_folder
     from gtqa.storage import create_review_job, engine_from_settings, ingest_batch, make_session_factory
 
-    compiled = pin_spec(compiled, spec_folder(settings.home))  # workers resolve the job's spec by hash
+    pin_spec(compiled, spec_folder(settings.home))  # kept, so that workers can resolve the job's spec by hash
     engine = engine_from_settings(settings, pool_size=1)
     try:
         with make_session_factory(engine).begin() as session:

@@ -92,13 +92,15 @@ def find_spec(ref: str, folder: Path, extra: Sequence[CompiledSpec] = ()) -> Com
 
 
 def spec_by_hash(spec_hash: str, folder: Path, extra: Sequence[CompiledSpec] = ()) -> CompiledSpec:
-    """The spec a job was created under (what a worker reviews it with)."""
-    path = folder / f"{spec_hash[:64]}.md"
-    if _HASH.fullmatch(spec_hash) and path.is_file():
-        return load_spec(str(path))
+    """The spec a job was created under (what a worker reviews it with): ``extra`` or a shipped spec
+    when one has that hash (the same text, at the path its default calibration sits beside), else the
+    stored copy."""
     for spec in [*extra, *shipped_specs()]:
         if spec.hash == spec_hash:
             return spec
+    path = folder / f"{spec_hash[:64]}.md"
+    if _HASH.fullmatch(spec_hash) and path.is_file():
+        return load_spec(str(path))
     raise UnknownSpecError(f"no spec with hash {spec_hash[:12]}… in {folder} or the shipped specs")
 
 

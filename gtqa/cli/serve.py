@@ -1,0 +1,348 @@
+"""``gtqa api`` (the HTTP API and the auditors' pages) and ``gtqa serve`` (the whole service on one
+machine: API, a worker with the reconciler's schedule, and optionally the bundled KITTI data ingested
+and reviewed, as ``gtqa demo`` does).
+
+``serve`` is a supervisor, not a second implementation: it runs ``gtqa worker --beat`` and ``gtqa api``
+as child processes (logs under ``<home>/logs/``), submits its datasets exactly as ``gtqa submit`` does,
+follows the jobs in the database, then shows where to look. A dataset already ingested under the same
+spec from the same path is not ingested again: its job is followed (re-sent when unfinished; the
+database decides what a message means, so a second message costs nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from gtqa.cli._database import MIGRATE_HELP, prepare_database
+from gtqa.domain import InputFormatError
+from gtqa.settings import Settings, get_settings
+from gtqa.spec import CompiledSpec
+
+console = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 160)  # a pipe or a file: no wrapping at 80
+
+# The users a demonstration creates (name, role); their tokens are written to <home>/demo-tokens.txt.
+DEMO_USERS = (("auditor", "auditor"), ("ops", "ops"), ("spec-author", "spec_author"), ("admin", "admin"))
+HEALTH_TIMEOUT_S = 90.0
+POLL_S = 1.0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("api")(api)
+    app.command("serve")(serve)
+
+
+def api(
+    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    migrate: Annotated[bool | None, typer.Option(help=MIGRATE_HELP)] = None,
+) -> None:
+    """Serve the HTTP API, its OpenAPI docs (/docs), /metrics and the auditors' pages (/ui)."""
+    import uvicorn
+
+    prepare_database(get_settings(), migrate)
+    uvicorn.run(
+        "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="warning"
+    )
+
+
+def serve(
+    datasets: Annotated[
+        list[Path] | None, typer.Argument(help="datasets to ingest and review once the service is up")
+    ] = None,
+    host: Annotated[str, typer.Option(help="the API's interface")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="the API's TCP port")] = 8000,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-c", help="worker processes (default: CPUs)")
+    ] = None,
+    exit_when_done: Annotated[
+        bool, typer.Option(help="stop the service once every job is reviewed (default: serve until ^C)")
+    ] = False,
+    demo_users: Annotated[
+        bool, typer.Option(help=f"create the users {', '.join(n for n, _ in DEMO_USERS)} with new tokens")
+    ] = False,
+    top: Annotated[int, typer.Option(help="queue items to print when the jobs are done")] = 10,
+) -> None:
+    """Run the whole service on this machine (API + worker + reconciler; the embedded SQLite database
+    and file broker unless GTQA_DATABASE_URL / GTQA_BROKER_URL say otherwise)."""
+    targets = [Target(path, ()) for path in datasets or []]
+    raise typer.Exit(run_service(targets, host, port, concurrency, exit_when_done, demo_users, top))
+
+
+@dataclass(frozen=True)
+class Target:
+    path: Path
+    predictions: tuple[Path, ...]
+
+
+def run_service(
+    targets: Sequence[Target],
+    host: str,
+    port: int,
+    concurrency: int | None,
+    exit_when_done: bool,
+    demo_users: bool,
+    top: int,
+) -> int:
+    """Start the service, submit ``targets``, follow their jobs; the exit code (1: a job failed or a
+    process of the service died)."""
+    from gtqa.cli.service import _spec
+
+    settings = get_settings()
+    prepare_database(settings, None)
+    compiled = _spec(settings.spec_path)
+    tokens = _demo_users(settings) if demo_users else {}
+    jobs = [job for t in targets if (job := _submit(settings, compiled, t)) is not None]
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    with _Children(settings.home / "logs") as children:
+        children.start("worker", ["worker", "--beat", "--loglevel", "warning"], concurrency)
+        children.start("api", ["api", "--host", host, "--port", str(port), "--no-migrate"], None)
+        if not _wait_healthy(base, children):
+            return 1
+        console.print(f"the API answers at {base} (logs: {children.folder})", highlight=False)
+        failed = _follow(settings, jobs, children)
+        if failed is None:
+            return 1
+        _show(settings, base, jobs, tokens, top)
+        if exit_when_done:
+            return 1 if failed else 0
+        console.print("serving; press Ctrl-C to stop", highlight=False)
+        return children.wait()
+
+
+def _demo_users(settings: Settings) -> dict[str, str]:
+    """Create the demonstration users (or give them new tokens) and keep the tokens in a private file."""
+    from gtqa.storage import (
+        Role,
+        create_user,
+        engine_from_settings,
+        make_session_factory,
+        rotate_token,
+        user_by_name,
+    )
+
+    tokens: dict[str, str] = {}
+    engine = engine_from_settings(settings, pool_size=1)
+    try:
+        with make_session_factory(engine).begin() as session:
+            for name, role in DEMO_USERS:
+                try:
+                    tokens[name] = rotate_token(session, user_by_name(session, name).id)
+                except LookupError:
+                    tokens[name] = create_user(session, name, Role(role))[1]
+    finally:
+        engine.dispose()
+    path = settings.home.resolve() / "demo-tokens.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(f"{name}\t{role}\t{tokens[name]}\n" for name, role in DEMO_USERS)
+    return tokens
+
+
+def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int | None:
+    """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
+    from gtqa.cli.service import _report_problems, enqueue, store_batch
+    from gtqa.formats import load_dataset
+    from gtqa.storage import IngestError, batch_jobs, engine_from_settings, list_batches, make_session_factory
+
+    source = str(target.path.resolve())
+    engine = engine_from_settings(settings, pool_size=1)
+    try:
+        with make_session_factory(engine, read_only=True)() as session:
+            known = [
+                b for b in list_batches(session) if b.source_path == source and b.spec_hash == compiled.hash
+            ]
+            job = batch_jobs(session, known[-1].id)[-1] if known else None
+    finally:
+        engine.dispose()
+    if job is not None:
+        console.print(f"{source}: already ingested (batch {job.batch_id}, job {job.id})", highlight=False)
+        if job.status.value in ("pending", "running"):
+            enqueue(job.id, job.chunks_total)
+        return job.id
+    try:
+        data = load_dataset(target.path, None, list(target.predictions))
+    except InputFormatError as exc:
+        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
+        return None
+    _report_problems([str(p) for p in data.problems])
+    if not data.frames:
+        console.print(f"[red]not imported:[/red] {source}: no frame could be read", highlight=False)
+        return None
+    try:
+        batch, new = store_batch(settings, data, compiled, source_path=source)
+    except IngestError as exc:
+        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
+        return None
+    console.print(
+        f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
+        f"({len(batch.problems)} input problems)",
+        highlight=False,
+    )
+    enqueue(new.id, new.chunks_total)
+    return new.id
+
+
+class _Children:
+    """The service's processes: started in their own process groups, stopped together."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder.resolve()
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: list[IO[bytes]] = []
+
+    def __enter__(self) -> _Children:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return self
+
+    def start(self, name: str, argv: list[str], concurrency: int | None) -> None:
+        if concurrency is not None:
+            argv = [*argv, "--concurrency", str(concurrency)]
+        log = (self.folder / f"{name}.log").open("ab")
+        self.logs.append(log)
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "gtqa", *argv],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def dead(self) -> str | None:
+        """The name of a process that exited, if any."""
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                return name
+        return None
+
+    def tail(self, name: str, lines: int = 15) -> str:
+        text = (self.folder / f"{name}.log").read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def wait(self) -> int:
+        """Until Ctrl-C (0) or a process of the service dies (1)."""
+        try:
+            while (name := self.dead()) is None:
+                time.sleep(POLL_S)
+        except KeyboardInterrupt:
+            return 0
+        console.print(f"[red]the {name} process stopped[/red]:\n{self.tail(name)}", highlight=False)
+        return 1
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()  # the main process only: Celery stops its own children (warm shutdown)
+        deadline = time.monotonic() + 20.0
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for log in self.logs:
+            log.close()
+
+
+def _wait_healthy(base: str, children: _Children) -> bool:
+    deadline = time.monotonic() + HEALTH_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if (name := children.dead()) is not None:
+            console.print(f"[red]the {name} process stopped[/red]:\n{children.tail(name)}", highlight=False)
+            return False
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2.0).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    console.print(f"[red]the API did not answer at {base} within {HEALTH_TIMEOUT_S:.0f}s[/red]")
+    return False
+
+
+def _follow(settings: Settings, jobs: list[int], children: _Children) -> bool | None:
+    """Show the jobs' progress until each is done or failed: whether one failed, or None when a process
+    of the service died first."""
+    from gtqa.storage import JobStatus, engine_from_settings, job_record, make_session_factory
+
+    engine = engine_from_settings(settings, pool_size=1)
+    sessions = make_session_factory(engine, read_only=True)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=console) as progress:
+            bars = {job: progress.add_task(f"job {job}", total=None) for job in jobs}
+            while True:
+                with sessions() as session:
+                    records = [job_record(session, job) for job in jobs]
+                for r in records:
+                    progress.update(bars[r.id], completed=r.frames_done, total=r.frames_total)
+                finished = [r for r in records if r.status in (JobStatus.done, JobStatus.failed)]
+                if len(finished) == len(records):
+                    return any(r.status == JobStatus.failed for r in records)
+                if (name := children.dead()) is not None:
+                    console.print(f"[red]the {name} process stopped[/red]:\n{children.tail(name)}")
+                    return None
+                time.sleep(POLL_S)
+    finally:
+        engine.dispose()
+
+
+def _show(settings: Settings, base: str, jobs: list[int], tokens: dict[str, str], top: int) -> None:
+    from gtqa.storage import (
+        ItemStatus,
+        engine_from_settings,
+        job_record,
+        make_session_factory,
+        queue_counts,
+        top_pending,
+    )
+
+    engine = engine_from_settings(settings, pool_size=1)
+    try:
+        with make_session_factory(engine, read_only=True)() as session:
+            records = [job_record(session, job) for job in jobs]
+            pending = sum(queue_counts(session, job_id=job)[ItemStatus.pending] for job in jobs)
+            items = top_pending(session, top, job_ids=jobs) if jobs else []
+    finally:
+        engine.dispose()
+    for r in records:
+        out.print(
+            f"job {r.id} (batch {r.batch_id}): {r.status.value}, {r.frames_done}/{r.frames_total} frames, "
+            f"{r.findings_count} findings, {r.chunks_failed} failed chunks",
+            highlight=False,
+        )
+    if items:
+        table = Table(title=f"the review queue: first {len(items)} of {pending} pending items")
+        for column in ("priority", "kind", "type", "frame", "label", "message"):
+            table.add_column(column, overflow="fold")
+        for ctx in items:
+            f = ctx.finding
+            table.add_row(
+                f"{ctx.item.priority:.2f}",
+                ctx.item.kind.value,
+                f.type.value if f else "-",
+                ctx.item.frame_key,
+                ctx.item.label_key or "(missing)",
+                f.message if f else "spot check of an unflagged label",
+            )
+        out.print(table)
+    out.print(f"review queue (auditors): {base}/ui/login   API docs: {base}/docs   metrics: {base}/metrics")
+    for name, token in tokens.items():
+        out.print(f"  token for {name:<12} {token}", highlight=False)
+    if tokens:
+        out.print(f"  (also in {(settings.home / 'demo-tokens.txt').resolve()})", highlight=False)

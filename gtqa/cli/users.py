@@ -1,0 +1,64 @@
+"""``gtqa users``: API users and their tokens, from the command line (bootstrapping the first admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from sqlalchemy.exc import IntegrityError
+
+from gtqa.cli._database import MIGRATE_HELP, prepare_database
+from gtqa.settings import get_settings
+from gtqa.storage import (
+    Role,
+    engine_from_settings,
+    make_session_factory,
+    rotate_token,
+    user_by_name,
+)
+from gtqa.storage import create_user as store_user
+
+users_app = typer.Typer(help="API users and tokens.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+@users_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="the user's name (auditors' names are kept on their audits)")],
+    role: Annotated[Role, typer.Option("--role", "-r", help="what the user may do")] = Role.auditor,
+    migrate: Annotated[bool | None, typer.Option(help=MIGRATE_HELP)] = None,
+) -> None:
+    """Create a user and print its API token (shown once: only its hash is kept)."""
+    prepare_database(get_settings(), migrate)
+    engine = engine_from_settings()
+    try:
+        with make_session_factory(engine).begin() as session:
+            _, token = store_user(session, name, role)
+    except IntegrityError:
+        console.print(
+            f"[red]there is already a user {name!r}[/red] (gtqa users token NAME issues a new token)"
+        )
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    print(token)
+
+
+@users_app.command("token")
+def token(
+    name: Annotated[str, typer.Argument(help="an existing user")],
+    migrate: Annotated[bool | None, typer.Option(help=MIGRATE_HELP)] = None,
+) -> None:
+    """Issue a new token for a user and print it; the old one stops working."""
+    prepare_database(get_settings(), migrate)
+    engine = engine_from_settings()
+    try:
+        with make_session_factory(engine).begin() as session:
+            new = rotate_token(session, user_by_name(session, name).id)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    print(new)
