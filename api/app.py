@@ -1,0 +1,74 @@
+"""The FastAPI application, built by a factory: ``uvicorn api.app:create_app --factory``.
+
+Nothing is built at import time: ``create_app`` takes the settings (``get_settings()`` when omitted) and
+the lifespan makes the database engine and session factories, disposed of at shutdown. The schema must
+be migrated beforehand (``python -m gtqa.storage upgrade``); ``/readyz`` says when it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import ui
+from api.errors import install_error_handlers
+from api.ingest.upload import FORM_OVERHEAD
+from api.openapi import install_openapi
+from api.routes import audits, batches, evals, exports, findings, health, jobs, metrics, queue, specs, users
+from gtqa.settings import Settings, get_settings
+from gtqa.storage import engine_from_settings, make_session_factory
+
+API_PREFIX = "/api/v1"
+
+TAGS = [
+    {"name": "health", "description": "Liveness and readiness (no token)"},
+    {"name": "batches", "description": "Ingesting deliveries"},
+    {"name": "jobs", "description": "Review jobs and their progress"},
+    {"name": "findings", "description": "What the reviewer flagged"},
+    {"name": "queue", "description": "The auditors' queue: claim, decide, release, skip"},
+    {"name": "audits", "description": "Human decisions"},
+    {"name": "exports", "description": "Findings, audits and corrected labels as files"},
+    {"name": "specs", "description": "The QA specs"},
+    {"name": "evals", "description": "Stored eval runs"},
+    {"name": "metrics", "description": "Operational metrics"},
+    {"name": "users", "description": "Users and API tokens"},
+]
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    engine = engine_from_settings(settings)
+    app.state.engine = engine
+    app.state.sessions = make_session_factory(engine)
+    app.state.read_sessions = make_session_factory(engine, read_only=True)
+    try:
+        yield
+    finally:
+        engine.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="gtqa",
+        summary="Agent-assisted QA review of autonomous-driving ground-truth labels",
+        description="Every route except /healthz and /readyz needs `Authorization: Bearer <API token>`; "
+        "each operation lists the roles that may call it. Errors: "
+        '`{"error": {"code", "message", "details"}}`.',
+        version="1",
+        lifespan=lifespan,
+        openapi_tags=TAGS,
+        max_body_size=settings.max_upload_bytes + FORM_OVERHEAD,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    install_openapi(app)
+    app.include_router(health.router)
+    app.include_router(metrics.prometheus)
+    for module in (batches, jobs, findings, queue, audits, exports, specs, evals, metrics, users):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(ui.router)
+    return app

@@ -1,0 +1,76 @@
+"""What the readers accept but the database could not store: over-long ids and class names, NUL
+characters. Found before the insert, so the client gets file:line problems rather than a failed
+transaction (PostgreSQL refuses both; SQLite would silently keep them)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from gtqa.domain import Dataset, InputProblem, Label, Prediction
+from gtqa.storage.models import DatasetRow, FrameRow, LabelRow, PredictionRow
+
+
+def _length(column: Any) -> int:
+    return int(column.type.length)
+
+
+def column_length(model: Any, column: str) -> int:
+    """The declared length of a VARCHAR column (what PostgreSQL enforces)."""
+    return _length(model.__table__.c[column])
+
+
+def unstorable(dataset: Dataset) -> list[InputProblem]:
+    """One problem per record that cannot be stored as read."""
+    problems = []
+    if len(dataset.name) > _length(DatasetRow.__table__.c.name) or "\x00" in dataset.name:
+        problems.append(InputProblem(path=dataset.root, message=f"unusable dataset name {dataset.name!r}"))
+    for frame in dataset.frames:
+        where = frame.image or dataset.root
+        if len(frame.id) > _length(FrameRow.__table__.c.key) or "\x00" in frame.id:
+            problems.append(InputProblem(path=where, message=f"frame id too long or not text: {frame.id!r}"))
+        if frame.sequence is not None and len(frame.sequence) > _length(FrameRow.__table__.c.sequence):
+            problems.append(InputProblem(path=where, message=f"sequence name too long: {frame.sequence!r}"))
+        problems.extend(_record_problems(frame.labels, dataset.root))
+        problems.extend(_record_problems(frame.predictions, dataset.root))
+    return problems
+
+
+def _record_problems(
+    records: tuple[Label, ...] | tuple[Prediction, ...], root: str
+) -> Iterator[InputProblem]:
+    for record in records:
+        message = _record_issue(record)
+        if message:
+            source = record.source
+            yield InputProblem(
+                path=source.path if source else root, line=source.line if source else 0, message=message
+            )
+
+
+def _record_issue(record: Label | Prediction) -> str | None:
+    if isinstance(record, Label):
+        limits = {"id": _length(LabelRow.__table__.c.key), "cls": _length(LabelRow.__table__.c.cls)}
+        values = {"id": record.id, "cls": record.cls}
+    else:
+        limits = {
+            "cls": _length(PredictionRow.__table__.c.cls),
+            "detector": _length(PredictionRow.__table__.c.detector),
+        }
+        values = {"cls": record.cls, "detector": record.detector}
+    for field, value in values.items():
+        if len(value) > limits[field]:
+            return f"{field} longer than {limits[field]} characters: {value[:40]!r}…"
+    if has_nul(record.model_dump(mode="json")):
+        return "a NUL character in a text field"
+    return None
+
+
+def has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False

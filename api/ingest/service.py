@@ -1,0 +1,136 @@
+"""Ingesting a delivery: read the dataset, refuse what cannot be stored whole, store the batch and its
+review job in one transaction, then hand the job to the workers.
+
+Blocking (file reading, one big transaction): routes call it from a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.deps import Dispatcher
+from api.errors import ApiError, input_problem, strip_prefix
+from api.ingest.checks import unstorable
+from api.ingest.paths import resolve_under
+from api.schemas.batches import BatchOut, IngestOptions, IngestResult, JobOut
+from api.specs import default_spec, resolve_spec
+from gtqa.checks.registry import UnknownCheckError, select
+from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
+from gtqa.formats import load_dataset
+from gtqa.settings import Settings
+from gtqa.storage import BatchRecord, JobRecord, create_review_job, ingest_batch
+
+log = logging.getLogger(__name__)
+MAX_REPORTED = 200  # problems listed in a refusal (the count says how many there were)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A dataset folder on this machine: ``boundary`` is what its predictions must stay inside, and
+    ``shown_as`` the prefix cut from the paths in problems (so clients see their own names)."""
+
+    root: Path
+    boundary: Path
+    shown_as: str
+    owned: Path | None = None  # a folder made for this ingest, removed if it fails
+
+
+def ingest(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    dispatcher: Dispatcher,
+    source: Source,
+    options: IngestOptions,
+) -> IngestResult:
+    batch, job = _store(settings, sessions, source, options)
+    error = enqueue(dispatcher, job.id)  # after the commit: a worker must find the job
+    return IngestResult(
+        batch=BatchOut.of(batch), job=JobOut.of(job), enqueued=error is None, enqueue_error=error
+    )
+
+
+def _store(
+    settings: Settings, sessions: sessionmaker[Session], source: Source, options: IngestOptions
+) -> tuple[BatchRecord, JobRecord]:
+    try:
+        _check_checks(options)
+        spec = resolve_spec(settings, options.spec) if options.spec else default_spec(settings)
+        dataset = read_dataset(source, options)
+        with sessions.begin() as session:  # the batch and its job, or neither
+            batch = ingest_batch(
+                session, dataset, spec, vendor=options.vendor, team=options.team, due_date=options.due_date,
+                source_path=str(source.root),
+            )  # fmt: skip
+            job = create_review_job(
+                session,
+                batch.id,
+                spec_hash=spec.hash,
+                chunk_size=settings.chunk_size,
+                options=_job_options(options),
+            )
+        return batch, job
+    except BaseException:
+        if source.owned is not None:
+            shutil.rmtree(source.owned, ignore_errors=True)
+        raise
+
+
+def enqueue(dispatcher: Dispatcher, job_id: int) -> str | None:
+    """Hand a stored job to the workers; the error, if that failed (the job stays pending, and
+    ``POST /jobs/{id}/enqueue`` sends it again)."""
+    try:
+        dispatcher.enqueue_job(job_id)
+    except Exception as exc:
+        log.exception("could not enqueue review job %d", job_id)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def read_dataset(source: Source, options: IngestOptions) -> Dataset:
+    base = source.root if source.root.is_dir() else source.root.parent
+    predictions = [resolve_under(source.boundary, base, p, "predictions") for p in options.predictions]
+    try:
+        dataset = load_dataset(source.root, options.format, predictions)
+    except InputFormatError as exc:
+        raise input_problem(exc, source.shown_as) from None
+    if options.dataset:
+        dataset = dataset.model_copy(update={"name": options.dataset})
+    _check_problems(dataset, source, options)
+    return dataset
+
+
+def _check_problems(dataset: Dataset, source: Source, options: IngestOptions) -> None:
+    if not dataset.frames:
+        raise ApiError(422, "invalid_dataset", "the dataset has no frames")
+    refused = unstorable(dataset)
+    if not options.allow_problems:
+        refused += [p for p in dataset.problems if p.level == ProblemLevel.error]
+    if refused:
+        details = [_shown(p, source.shown_as) for p in refused[:MAX_REPORTED]]
+        message = f"{len(refused)} malformed record(s); nothing was stored (first: {details[0]['where']})"
+        raise ApiError(422, "invalid_dataset", message, details=details)
+
+
+def _shown(problem: InputProblem, prefix: str) -> dict[str, object]:
+    path = strip_prefix(problem.path, prefix)
+    where = f"{path}:{problem.line}" if problem.line else path
+    return {"path": path, "line": problem.line, "where": where, "message": problem.message}
+
+
+def _check_checks(options: IngestOptions) -> None:
+    try:
+        select(options.checks, exclude=options.exclude)
+    except UnknownCheckError as exc:
+        raise ApiError(422, "unknown_check", str(exc)) from None
+
+
+def _job_options(options: IngestOptions) -> dict[str, object]:
+    chosen: dict[str, object] = {"exclude": list(options.exclude)}
+    if options.checks:
+        chosen["checks"] = list(options.checks)
+    return chosen

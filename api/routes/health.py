@@ -1,0 +1,37 @@
+"""Liveness and readiness, for load balancers and orchestrators (no token needed)."""
+
+from __future__ import annotations
+
+from alembic.runtime.migration import MigrationContext
+from fastapi import APIRouter, Request
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.errors import ApiError, errors
+from api.schemas.other import Health, Ready
+from gtqa.storage import head_revision
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up", response_model=Health)
+def healthz() -> Health:
+    return Health(status="ok")
+
+
+@router.get(
+    "/readyz", summary="The database is reachable and migrated", response_model=Ready, responses=errors(503)
+)
+def readyz(request: Request) -> Ready:
+    engine: Engine = request.app.state.engine
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            revision = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise ApiError(
+            503, "database_unavailable", f"the database cannot be reached: {type(exc).__name__}"
+        ) from None
+    if revision != head_revision():
+        raise ApiError(503, "database_not_migrated", f"the database is at {revision}, not {head_revision()}")
+    return Ready(status="ready", database=engine.dialect.name, revision=revision)

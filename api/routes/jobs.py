@@ -1,0 +1,69 @@
+"""Review jobs: progress, sending one to the workers again, and building its auditors' queue."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import DispatcherDep, Operator, Reader, ReadSessionDep, SessionDep, SettingsDep
+from api.errors import errors
+from api.ingest.service import enqueue
+from api.queries.listing import list_jobs
+from api.routes.params import IdPath, IdQuery, Limit, Offset
+from api.routing import api_router
+from api.schemas.batches import Enqueued, JobOut, QueueBuilt
+from api.schemas.common import Page
+from api.specs import job_spec
+from gtqa.storage import JobStatus, build_review_items, job_record
+
+router: APIRouter = api_router("jobs")
+
+
+@router.get("/jobs", summary="List review jobs, newest first", response_model=Page[JobOut])
+def jobs(
+    _: Reader,
+    session: ReadSessionDep,
+    batch_id: IdQuery = None,
+    status: Annotated[JobStatus | None, Query()] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> Page[JobOut]:
+    found, total = list_jobs(session, batch_id=batch_id, status=status, limit=limit, offset=offset)
+    return Page(items=[JobOut.of(j) for j in found], total=total, limit=limit, offset=offset)
+
+
+@router.get(
+    "/jobs/{job_id}", summary="A job's status and progress", response_model=JobOut, responses=errors(404)
+)
+def job(job_id: IdPath, _: Reader, session: ReadSessionDep) -> JobOut:
+    return JobOut.of(job_record(session, job_id))
+
+
+@router.post(
+    "/jobs/{job_id}/enqueue",
+    summary="Send a job to the workers (again)",
+    response_model=Enqueued,
+    responses=errors(404),
+)
+def enqueue_again(
+    job_id: IdPath, _: Operator, session: ReadSessionDep, dispatcher: DispatcherDep
+) -> Enqueued:
+    """Safe to repeat: workers take only chunks that are pending (or whose lease expired)."""
+    record = job_record(session, job_id)
+    return Enqueued(job=JobOut.of(record), enqueued=enqueue(dispatcher, job_id) is None)
+
+
+@router.post(
+    "/jobs/{job_id}/queue",
+    summary="Build (or rebuild) the auditors' queue of a job",
+    response_model=QueueBuilt,
+    responses=errors(404),
+)
+def build_queue(job_id: IdPath, _: Operator, session: SessionDep, settings: SettingsDep) -> QueueBuilt:
+    """One item per finding plus spot checks of unflagged labels (GTQA_SPOT_CHECK_SHARE). Pending items
+    are remade; claimed and decided ones are kept."""
+    with session.begin():
+        spec = job_spec(settings, job_record(session, job_id).spec_hash)
+        built = build_review_items(session, job_id, spec, spot_check_share=settings.spot_check_share)
+    return QueueBuilt(job_id=job_id, flags=built.flags, spot_checks=built.spot_checks, removed=built.removed)

@@ -1,0 +1,51 @@
+"""Operational metrics: a JSON summary, and the Prometheus endpoint (``gtqa.telemetry``'s metrics,
+the database-backed gauges refreshed at every scrape)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.orm import Session
+
+from api.deps import Operator, ReadSessionDep
+from api.queries.metrics import audits_by_verdict, jobs_by_status, precision_by_type
+from api.routing import api_router
+from api.schemas.other import MetricsSummary
+from gtqa import telemetry
+from gtqa.storage import queue_counts
+
+router: APIRouter = api_router("metrics")
+prometheus: APIRouter = api_router("metrics")
+
+
+@router.get(
+    "/metrics/summary", summary="Queue, jobs, audits and flag precision", response_model=MetricsSummary
+)
+def summary(_: Operator, session: ReadSessionDep) -> MetricsSummary:
+    return MetricsSummary(
+        queue={status.value: n for status, n in queue_counts(session).items()},
+        jobs=jobs_by_status(session),
+        audits=audits_by_verdict(session),
+        precision=precision_by_type(session),
+    )
+
+
+@prometheus.get(
+    "/metrics",
+    summary="Prometheus metrics (bearer token of an ops or admin user)",
+    response_class=Response,
+    responses={
+        200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}, "description": "Metrics"}
+    },
+)
+def metrics(_: Operator, session: ReadSessionDep) -> Response:
+    _refresh(session)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _refresh(session: Session) -> None:
+    for status, n in queue_counts(session).items():
+        telemetry.QUEUE_ITEMS.labels(status=status.value).set(n)
+    for status_name, n in jobs_by_status(session).items():
+        telemetry.REVIEW_JOBS.labels(status=status_name).set(n)

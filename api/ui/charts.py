@@ -1,0 +1,120 @@
+"""Small SVG charts drawn on the server (no script, no library): bars over time, a line over time and
+horizontal bars of shares. Each has a title and a description for screen readers; the numbers are also
+in a table next to it. Colours come from the palette; text is escaped."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from markupsafe import Markup, escape
+
+from api.ui.palette import PALETTE
+
+WIDTH, HEIGHT = 560, 200
+LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
+
+
+def nice_max(value: float) -> float:
+    """The smallest 1, 2 or 5 x 10^k at or above ``value`` (an axis's top)."""
+    if value <= 0:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    return next(float(m * power) for m in (1, 2, 5, 10) if m * power >= value)
+
+
+def bars_over_time(
+    ident: str, title: str, desc: str, labels: Sequence[str], values: Sequence[float]
+) -> Markup:
+    top = nice_max(max(values, default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(values), 1)
+    parts = []
+    for i, v in enumerate(values):
+        h = plot_h * v / top
+        x, y = LEFT + i * step + step * 0.1, TOP + plot_h - h
+        parts.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{step * 0.8:.1f}" height="{h:.1f}" '
+            f'fill="{PALETTE["chart-1"]}"><title>{escape(labels[i])}: {v:g}</title></rect>'
+        )
+    return _frame(ident, title, desc, top, labels, "".join(parts))
+
+
+def line_over_time(
+    ident: str, title: str, desc: str, labels: Sequence[str], values: Sequence[float]
+) -> Markup:
+    top = nice_max(max(values, default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(values), 1)
+    points = [(LEFT + (i + 0.5) * step, TOP + plot_h - plot_h * v / top) for i, v in enumerate(values)]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    line = f'<polyline points="{path}" fill="none" stroke="{PALETTE["chart-2"]}" stroke-width="2"/>'
+    dots = "".join(
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{PALETTE["chart-2"]}">'
+        f"<title>{escape(labels[i])}: {values[i]:g}</title></circle>"
+        for i, (x, y) in enumerate(points)
+    )
+    return _frame(ident, title, desc, top, labels, line + dots)
+
+
+def share_bars(ident: str, title: str, desc: str, rows: Sequence[tuple[str, float | None, str]]) -> Markup:
+    """One bar per row, a share in [0, 1] (None: not measured yet), with its label and a note."""
+    row_h, label_w, width = 22, 170, WIDTH
+    height = TOP + row_h * max(len(rows), 1) + 8
+    plot_w = width - label_w - 90
+    parts = [_head(ident, title, desc, width, height)]
+    for i, (label, share, note) in enumerate(rows):
+        y = TOP + i * row_h
+        parts.append(_text(label_w - 6, y + 15, _clip(label, 24), "end"))
+        parts.append(
+            f'<rect x="{label_w}" y="{y + 4}" width="{plot_w}" height="14" fill="none" '
+            f'stroke="{PALETTE["border"]}" stroke-width="1"/>'
+        )
+        if share is not None:
+            parts.append(
+                f'<rect x="{label_w}" y="{y + 4}" width="{plot_w * share:.1f}" height="14" '
+                f'fill="{PALETTE["chart-1"]}"><title>{escape(label)}: {share:.1%} ({escape(note)})</title>'
+                "</rect>"
+            )
+        shown = f"{share:.0%}" if share is not None else "—"
+        parts.append(_text(label_w + plot_w + 6, y + 15, f"{shown} {note}", "start"))
+    return Markup("".join(parts) + "</svg>")
+
+
+def _frame(ident: str, title: str, desc: str, top: float, labels: Sequence[str], body: str) -> Markup:
+    plot_h, bottom = HEIGHT - TOP - BOTTOM, HEIGHT - BOTTOM
+    grid = []
+    for share in (0.0, 0.5, 1.0):
+        y = TOP + plot_h * (1 - share)
+        grid.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="{PALETTE["chart-grid"]}" stroke-width="1"/>'
+        )
+        grid.append(_text(LEFT - 6, y + 4, f"{top * share:g}", "end"))
+    ticks = [0, len(labels) // 2, len(labels) - 1] if labels else []
+    step = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
+    for i in dict.fromkeys(ticks):  # the end ticks align inwards, so that no label is cut off
+        anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
+        x = LEFT if anchor == "start" else WIDTH - RIGHT if anchor == "end" else LEFT + (i + 0.5) * step
+        grid.append(_text(x, bottom + 18, labels[i], anchor))
+    head = _head(ident, title, desc, WIDTH, HEIGHT)
+    return Markup(head + "".join(grid) + body + "</svg>")
+
+
+def _head(ident: str, title: str, desc: str, width: int, height: int) -> str:
+    return (
+        f'<svg class="chart" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
+        f'aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}</desc>'
+    )
+
+
+def _text(x: float, y: float, text: str, anchor: str) -> str:
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="11" '
+        f'fill="{PALETTE["muted"]}">{escape(text)}</text>'
+    )
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"

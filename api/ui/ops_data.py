@@ -1,0 +1,219 @@
+"""The ops dashboard's reads: counts straight from the database, no formulas (``api.ui.ops_metrics``
+turns them into the numbers shown). Queue decisions are audits made in the review queue, on flags
+(source ``queue``) and on spot checks (``spot_check``); imported audits are left out."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Integer, bindparam, cast, distinct, func, select
+from sqlalchemy.orm import Session
+
+from gtqa.domain import AuditSource, JudgeOpinion, Verdict
+from gtqa.storage import ItemKind, ItemStatus
+from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, FindingRow, ReviewItemRow
+from gtqa.storage.types import UTCDateTime
+
+QUEUE = (AuditSource.queue, AuditSource.spot_check)
+# Judge outcomes that made no request: nothing configured, out of budget, an offline replay's miss.
+NO_CALL = frozenset({"disabled", "budget", "offline"})
+
+
+@dataclass
+class Tally:
+    """Decisions of one kind (flags or spot checks) by verdict, and the seconds recorded on them."""
+
+    defect: int = 0
+    not_defect: int = 0
+    unsure: int = 0
+    timed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def decisions(self) -> int:
+        return self.defect + self.not_defect + self.unsure
+
+
+@dataclass
+class BatchFacts:
+    id: int
+    dataset: str
+    vendor: str
+    team: str
+    labels: int
+    due_date: date | None
+    created_at: datetime
+    items: int = 0
+    done: int = 0  # decided or skipped
+    flagged_labels: int = 0
+    flags: Tally = field(default_factory=Tally)
+    spots: Tally = field(default_factory=Tally)
+    judge_calls: int = 0
+    judge_cost_usd: float = 0.0
+
+
+def batch_facts(session: Session) -> list[BatchFacts]:
+    """Every batch that has a review queue, with its decisions, progress and judge spend."""
+    batches = {b.id: b for b in _batches(session)}
+    _add_items(session, batches)
+    _add_decisions(session, batches)
+    _add_judge(session, batches)
+    return [batches[k] for k in sorted(batches) if batches[k].items]
+
+
+def _batches(session: Session) -> list[BatchFacts]:
+    query = select(BatchRow, DatasetRow.name).join(DatasetRow, DatasetRow.id == BatchRow.dataset_id)
+    return [
+        BatchFacts(b.id, name, b.vendor, b.team, b.label_count, b.due_date, b.created_at)
+        for b, name in session.execute(query)
+    ]
+
+
+def _add_items(session: Session, batches: dict[int, BatchFacts]) -> None:
+    done = ReviewItemRow.status.in_((ItemStatus.decided, ItemStatus.skipped))
+    flag_label = func.count(distinct(ReviewItemRow.label_id)).filter(ReviewItemRow.kind == ItemKind.flag)
+    query = select(ReviewItemRow.batch_id, func.count(), func.count().filter(done), flag_label).group_by(
+        ReviewItemRow.batch_id
+    )
+    for batch_id, items, finished, flagged in session.execute(query):
+        if batch_id in batches:
+            facts = batches[batch_id]
+            facts.items, facts.done, facts.flagged_labels = items, finished, flagged
+
+
+def _add_decisions(session: Session, batches: dict[int, BatchFacts]) -> None:
+    timed = AuditRow.seconds.is_not(None)
+    query = (
+        select(
+            AuditRow.batch_id, AuditRow.source, AuditRow.verdict, func.count(),
+            func.count().filter(timed), func.coalesce(func.sum(AuditRow.seconds), 0.0),
+        )
+        .where(AuditRow.source.in_(QUEUE), AuditRow.batch_id.is_not(None))
+        .group_by(AuditRow.batch_id, AuditRow.source, AuditRow.verdict)
+    )  # fmt: skip
+    for batch_id, source, verdict, n, n_timed, seconds in session.execute(query):
+        if batch_id not in batches:
+            continue
+        facts = batches[batch_id]
+        tally = facts.spots if source == AuditSource.spot_check else facts.flags
+        setattr(tally, Verdict(verdict).value, getattr(tally, Verdict(verdict).value) + n)
+        tally.timed += n_timed
+        tally.seconds += float(seconds or 0.0)
+
+
+def _add_judge(session: Session, batches: dict[int, BatchFacts]) -> None:
+    query = select(FindingRow.batch_id, FindingRow.judge_cost_usd, FindingRow.judge).where(
+        FindingRow.judge_cost_usd.is_not(None)
+    )
+    for batch_id, cost, opinion in session.execute(query):
+        if batch_id in batches:
+            batches[batch_id].judge_cost_usd += float(cost or 0.0)
+            batches[batch_id].judge_calls += int(live_call(opinion))
+
+
+def live_call(opinion: dict[str, Any] | None) -> bool:
+    """Whether the judge's answer to a flag took a request to its endpoint (not its cache)."""
+    if not opinion:
+        return False
+    judged = JudgeOpinion.model_validate(opinion)
+    return not judged.cached and judged.failure not in NO_CALL
+
+
+@dataclass(frozen=True)
+class PrecisionRow:
+    key: str
+    defect: int
+    not_defect: int
+    unsure: int
+
+    @property
+    def precision(self) -> float | None:
+        decided = self.defect + self.not_defect
+        return self.defect / decided if decided else None
+
+
+def flag_precision(session: Session, by: str) -> list[PrecisionRow]:
+    """Queue decisions on flags, per the flag's ``check`` or issue ``type`` (the finding's, since a
+    rejected flag's audit has no issue type), most decided first."""
+    column = FindingRow.check if by == "check" else FindingRow.type
+    query = (
+        select(column, AuditRow.verdict, func.count())
+        .join(ReviewItemRow, ReviewItemRow.id == AuditRow.item_id)
+        .join(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
+        .where(AuditRow.source == AuditSource.queue)
+        .group_by(column, AuditRow.verdict)
+    )
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for key, verdict, n in session.execute(query):
+        counts[str(getattr(key, "value", key))][Verdict(verdict).value] = n
+    rows = [
+        PrecisionRow(key, c.get("defect", 0), c.get("not_defect", 0), c.get("unsure", 0))
+        for key, c in counts.items()
+    ]
+    return sorted(rows, key=lambda r: (-(r.defect + r.not_defect + r.unsure), r.key))
+
+
+@dataclass(frozen=True)
+class Series:
+    """Counts per time bucket: bucket ``i`` covers ``[start + i*size, start + (i+1)*size)``."""
+
+    start: datetime
+    size: timedelta
+    decisions: list[int]
+    depth: list[int]  # items waiting (pending or claimed) at the end of each bucket
+
+
+def activity(session: Session, now: datetime) -> Series:
+    """Throughput and queue depth over time: hourly over two days when the queue is younger than that,
+    else daily over up to 30 days."""
+    first = session.scalar(select(func.min(ReviewItemRow.created_at)))
+    age = now - first if first else timedelta(0)
+    size = timedelta(hours=1) if age <= timedelta(days=2) else timedelta(days=1)
+    count = 48 if size == timedelta(hours=1) else min(30, age.days + 1)
+    end = _ceil(now, size)
+    start = end - count * size
+    decided = _per_bucket(session, AuditRow.created_at, start, size, AuditRow.source.in_(QUEUE))
+    created = _per_bucket(session, ReviewItemRow.created_at, start, size)
+    finished = _per_bucket(session, ReviewItemRow.decided_at, start, size)
+    depth, level = [], _waiting_before(session, start)
+    for i in range(count):
+        level += created.get(i, 0) - finished.get(i, 0)
+        depth.append(level)
+    return Series(start, size, [decided.get(i, 0) for i in range(count)], depth)
+
+
+def _per_bucket(
+    session: Session, column: Any, start: datetime, size: timedelta, *where: ColumnElement[bool]
+) -> dict[int, int]:
+    bucket = _bucket(session, column, start, size).label("bucket")
+    query = select(bucket, func.count()).where(column >= _at(start), *where).group_by(bucket)
+    return {int(b): n for b, n in session.execute(query)}
+
+
+def _bucket(session: Session, column: Any, start: datetime, size: timedelta) -> Any:
+    """The 0-based bucket of a timestamp, in SQL: PostgreSQL's epoch arithmetic, SQLite's julianday
+    (its timestamps are UTC text)."""
+    seconds = size.total_seconds()
+    if session.get_bind().dialect.name == "postgresql":
+        return func.floor(func.extract("epoch", column - _at(start)) / seconds)
+    elapsed = (func.julianday(column) - func.julianday(_at(start))) * 86400.0
+    return cast(elapsed / seconds, Integer)  # truncation is the floor here: column >= start
+
+
+def _waiting_before(session: Session, start: datetime) -> int:
+    created = session.scalar(select(func.count()).where(ReviewItemRow.created_at < _at(start))) or 0
+    finished = session.scalar(select(func.count()).where(ReviewItemRow.decided_at < _at(start))) or 0
+    return created - finished
+
+
+def _at(moment: datetime) -> Any:
+    return bindparam(None, moment, type_=UTCDateTime())
+
+
+def _ceil(moment: datetime, size: timedelta) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    steps = -(-(moment - epoch) // size)
+    return epoch + steps * size

@@ -1,0 +1,177 @@
+"""The ops dashboard's numbers, from the counts ``api.ui.ops_data`` reads. Every formula here is also
+written out on the page (``templates/dashboard.html``, "How these are computed"); keep the two in step.
+
+Notation (queue decisions only; "flags" are items the reviewer flagged, "spot checks" random unflagged
+labels): H reviewer hours, D confirmed defects, π flag precision, m miss rate (the spot checks' defect
+rate), N labels in the reviewed batches, F labels flagged, s seconds to review one label.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from api.ui.ops_data import BatchFacts, Tally
+
+Z95 = 1.959964
+
+
+@dataclass(frozen=True)
+class Interval:
+    value: float
+    low: float
+    high: float
+
+
+def wilson(k: int, n: int) -> Interval | None:
+    """The share k/n with its 95% Wilson score interval (sensible for small n and shares near 0)."""
+    if n == 0:
+        return None
+    p, z2 = k / n, Z95 * Z95
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+
+
+def ratio(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def combine(tallies: Iterable[Tally]) -> Tally:
+    out = Tally()
+    for t in tallies:
+        out.defect, out.not_defect, out.unsure = (
+            out.defect + t.defect,
+            out.not_defect + t.not_defect,
+            out.unsure + t.unsure,
+        )
+        out.timed, out.seconds = out.timed + t.timed, out.seconds + t.seconds
+    return out
+
+
+def hours(t: Tally) -> float | None:
+    """H: recorded seconds, plus decisions without a recorded time counted at the mean recorded time."""
+    if t.timed == 0:
+        return None
+    return (t.seconds + (t.decisions - t.timed) * t.seconds / t.timed) / 3600.0
+
+
+@dataclass(frozen=True)
+class Headline:
+    decisions: int
+    timed: int
+    hours: float | None  # H
+    defects: int  # D
+    defects_per_hour: float | None  # D / H
+    precision: float | None  # π
+    miss_rate: Interval | None  # m, from the spot checks
+    labels: int  # N
+    flagged_labels: int  # F
+    expected_defects: float | None  # E = π·F + m·(N − F)
+    defect_rate: float | None  # p = E / N
+    seconds_per_label: float | None  # s
+    random_hours: float | None  # R = D / p · s / 3600
+    full_hours: float | None  # N · s / 3600
+    hours_saved: float | None  # R − H
+    recall: float | None  # π·F / E
+    missed: float | None  # m·(N − F)
+    judge_calls: int
+    judge_cost_usd: float
+    judge_calls_per_1k: float | None
+    judge_cost_per_1k: float | None
+
+
+def headline(batches: list[BatchFacts]) -> Headline:
+    flags, spots = combine(b.flags for b in batches), combine(b.spots for b in batches)
+    every = combine([flags, spots])
+    spent = hours(every)
+    labels, flagged = sum(b.labels for b in batches), sum(b.flagged_labels for b in batches)
+    precision = ratio(flags.defect, flags.defect + flags.not_defect)
+    miss = wilson(spots.defect, spots.defect + spots.not_defect)
+    expected = (
+        precision * flagged + miss.value * max(labels - flagged, 0)
+        if precision is not None and miss
+        else None
+    )
+    rate = ratio(expected, labels) if expected is not None else None
+    per_label = ratio(spots.seconds, spots.timed) or ratio(every.seconds, every.timed)
+    random = every.defect / rate * per_label / 3600.0 if rate and per_label is not None else None
+    calls, cost = sum(b.judge_calls for b in batches), sum(b.judge_cost_usd for b in batches)
+    return Headline(
+        decisions=every.decisions, timed=every.timed, hours=spent, defects=every.defect,
+        defects_per_hour=ratio(every.defect, spent) if spent else None, precision=precision,
+        miss_rate=miss, labels=labels, flagged_labels=flagged, expected_defects=expected,
+        defect_rate=rate, seconds_per_label=per_label, random_hours=random,
+        full_hours=labels * per_label / 3600.0 if per_label is not None else None,
+        hours_saved=random - spent if random is not None and spent is not None else None,
+        recall=ratio(precision * flagged, expected) if precision is not None and expected else None,
+        missed=miss.value * max(labels - flagged, 0) if miss else None, judge_calls=calls,
+        judge_cost_usd=cost, judge_calls_per_1k=ratio(1000.0 * calls, labels),
+        judge_cost_per_1k=ratio(1000.0 * cost, labels),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    key: str
+    batches: int
+    labels: int
+    decisions: int
+    defects: int
+    spot_checked: int  # spot checks with a defect / not-defect verdict
+    pass_rate: float | None  # spot checks found correct / spot checked
+    rework_rate: float | None  # confirmed defects / labels
+    judge_calls_per_1k: float | None
+    judge_cost_per_1k: float | None
+
+
+def groups(batches: list[BatchFacts], key: Callable[[BatchFacts], str]) -> list[GroupRow]:
+    """Batches grouped (by vendor, team or batch), in key order."""
+    grouped: dict[str, list[BatchFacts]] = {}
+    for b in batches:
+        grouped.setdefault(key(b), []).append(b)
+    return [_group(k, grouped[k]) for k in sorted(grouped)]
+
+
+def _group(key: str, members: list[BatchFacts]) -> GroupRow:
+    flags, spots = combine(b.flags for b in members), combine(b.spots for b in members)
+    labels, checked = sum(b.labels for b in members), spots.defect + spots.not_defect
+    calls, cost = sum(b.judge_calls for b in members), sum(b.judge_cost_usd for b in members)
+    return GroupRow(
+        key=key, batches=len(members), labels=labels, decisions=flags.decisions + spots.decisions,
+        defects=flags.defect + spots.defect, spot_checked=checked,
+        pass_rate=ratio(spots.not_defect, checked), rework_rate=ratio(flags.defect + spots.defect, labels),
+        judge_calls_per_1k=ratio(1000.0 * calls, labels), judge_cost_per_1k=ratio(1000.0 * cost, labels),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SlaRow:
+    batch: BatchFacts
+    progress: float  # items done (decided or skipped) / items
+    expected: float | None  # the share of the time from ingest to the end of the due date gone by
+    status: str  # done | overdue | at risk | on track | no due date
+
+
+def sla(batches: list[BatchFacts], now: datetime) -> list[SlaRow]:
+    """Each batch's progress against its due date (the whole due day counts, in UTC); soonest due first."""
+    rows = [_sla(b, now) for b in batches]
+    return sorted(rows, key=lambda r: (r.batch.due_date is None, r.batch.due_date, r.batch.id))
+
+
+def _sla(b: BatchFacts, now: datetime) -> SlaRow:
+    progress = b.done / b.items if b.items else 1.0
+    if b.due_date is None:
+        return SlaRow(b, progress, None, "done" if progress >= 1 else "no due date")
+    end = datetime.combine(b.due_date + timedelta(days=1), time(), tzinfo=now.tzinfo)
+    span = (end - b.created_at).total_seconds()
+    expected = min(max((now - b.created_at).total_seconds() / span, 0.0), 1.0) if span > 0 else 1.0
+    if progress >= 1:
+        status = "done"
+    elif now >= end:
+        status = "overdue"
+    else:
+        status = "at risk" if progress < expected else "on track"
+    return SlaRow(b, progress, expected, status)

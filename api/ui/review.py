@@ -1,0 +1,130 @@
+"""The auditor's review page and its JSON calls, on the queue's own storage functions (``claim_next``,
+``decide``, ``skip``, ``extend_claim``, ``release``), exactly as the JSON API uses them.
+
+A decision and the claim of the next item are one round trip: the decision is committed, then the next
+item is claimed in a transaction of its own (committed at once, as ``POST /api/v1/queue/next`` does),
+then the page gets the next item's context. The seconds an auditor spent are measured by the page, from
+the moment the item was shown to the decision, and stored in the audit.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+from fastapi.responses import FileResponse, HTMLResponse
+from sqlalchemy.orm import Session
+
+from api.decisions import corrected_label
+from api.deps import ReadSessionDep, SessionDep, SettingsDep
+from api.queries.items import item_image
+from api.queries.scope import may_see_item
+from api.routes.params import IdPath
+from api.schemas.queue import ClaimOut, DecisionIn, Released, SkipIn
+from api.ui.access import AnyPage, AuditorPage, AuditorPost, PageRoute
+from api.ui.review_data import ReviewPayload, held_item, payload
+from api.ui.templates import render
+from gtqa.domain import IssueType
+from gtqa.storage import (
+    NotFoundError,
+    claim_next,
+    decide,
+    extend_claim,
+    item_context,
+    release,
+    review_item,
+    skip,
+)
+from gtqa.storage.types import utcnow
+
+router = APIRouter(route_class=PageRoute)
+
+
+@router.get("/ui/review", response_class=HTMLResponse, name="review")
+def review_page(request: Request, viewer: AuditorPage, settings: SettingsDep) -> HTMLResponse:
+    context = {
+        "viewer": viewer,
+        "issue_types": [t.value for t in IssueType],
+        "lease_seconds": settings.review_lease_s,
+    }
+    return render(request, "review.html", context)
+
+
+@router.post("/ui/api/next", response_model=ReviewPayload)
+def next_item(
+    viewer: AuditorPost, session: SessionDep, reads: ReadSessionDep, settings: SettingsDep
+) -> ReviewPayload:
+    """The item the auditor holds (a reloaded page), else the next one claimed."""
+    now = utcnow()
+    item_id = held_item(reads, viewer.user.name, now)
+    if item_id is None:
+        item_id = _claim(session, viewer.user.name, settings.review_lease_s)
+    return payload(reads, settings, item_id, viewer.user.name, utcnow())
+
+
+@router.post("/ui/api/items/{item_id}/decision", response_model=ReviewPayload)
+def decision(
+    item_id: IdPath,
+    body: DecisionIn,
+    viewer: AuditorPost,
+    session: SessionDep,
+    reads: ReadSessionDep,
+    settings: SettingsDep,
+) -> ReviewPayload:
+    """Record the decision (with the correction, if any), then claim and return the next item."""
+    with session.begin():
+        ctx = item_context(session, item_id)
+        corrected = corrected_label(ctx, body.corrected) if body.corrected else None
+        audit = decide(
+            session, item_id, viewer.user.name, body.verdict, issue_type=body.issue_type,
+            corrected=corrected, comment=body.comment, seconds=body.seconds,
+        )  # fmt: skip
+    following = _claim(session, viewer.user.name, settings.review_lease_s)
+    return payload(reads, settings, following, viewer.user.name, utcnow()).model_copy(
+        update={"decided": audit.id}
+    )
+
+
+@router.post("/ui/api/items/{item_id}/skip", response_model=ReviewPayload)
+def skip_item(
+    item_id: IdPath,
+    viewer: AuditorPost,
+    session: SessionDep,
+    reads: ReadSessionDep,
+    settings: SettingsDep,
+    body: Annotated[SkipIn | None, Body()] = None,
+) -> ReviewPayload:
+    with session.begin():
+        skip(session, item_id, viewer.user.name, reason=body.reason if body else "")
+    following = _claim(session, viewer.user.name, settings.review_lease_s)
+    return payload(reads, settings, following, viewer.user.name, utcnow())
+
+
+@router.post("/ui/api/items/{item_id}/extend", response_model=ClaimOut)
+def extend(item_id: IdPath, viewer: AuditorPost, session: SessionDep, settings: SettingsDep) -> ClaimOut:
+    with session.begin():
+        expires = extend_claim(session, item_id, viewer.user.name, lease_s=settings.review_lease_s)
+    return ClaimOut(item_id=item_id, lease_expires_at=expires)
+
+
+@router.post("/ui/api/items/{item_id}/release", response_model=Released)
+def give_back(item_id: IdPath, viewer: AuditorPost, session: SessionDep) -> Released:
+    with session.begin():
+        release(session, item_id, viewer.user.name)
+        return Released(item_id=item_id, status=review_item(session, item_id).status)
+
+
+@router.get("/ui/items/{item_id}/image", response_class=FileResponse)
+def image(item_id: IdPath, viewer: AnyPage, session: ReadSessionDep) -> FileResponse:
+    if not may_see_item(session, viewer.user, review_item(session, item_id)):
+        raise NotFoundError(f"no review item {item_id}")
+    path = item_image(session, item_id)
+    media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
+
+
+def _claim(session: Session, auditor: str, lease_s: float) -> int | None:
+    with session.begin():  # committed at once: the claimed row stays locked only for the UPDATE
+        item = claim_next(session, auditor, lease_s=lease_s)
+    return item.id if item else None

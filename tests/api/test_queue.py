@@ -1,0 +1,239 @@
+"""The auditors' queue over HTTP: claim, look, decide, release, skip, extend; and every way a decision
+can be wrong (unknown verdict, no claim, an expired claim, twice), refused with nothing stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from gtqa.domain import Finding, IssueType
+from gtqa.spec import load_spec
+from gtqa.storage import Role, build_review_items, chunk_ids, claim_chunk, finish_chunk
+from gtqa.storage.models import AuditRow, ReviewItemRow
+
+V1 = "/api/v1"
+
+
+@pytest.fixture
+def queued(api, kitti, ingest_root: Path) -> dict[str, int]:
+    """A reviewed batch of 6 frames with 2 labels each and 3 flags queued (what workers would leave)."""
+    kitti.small(ingest_root / "acme")
+    ingested = api.client.post(
+        f"{V1}/batches", json={"path": "acme", "vendor": "acme"}, headers=api.as_("ops")
+    )
+    job_id = ingested.json()["job"]["id"]
+    spec = load_spec(None)
+    flags = {
+        "000000": [_flag("000000", "000000:0", IssueType.bad_box, 0.9)],
+        "000001": [_flag("000001", "000001:1", IssueType.wrong_class, 0.6)],
+        "000004": [_flag("000004", None, IssueType.missing_object, 0.3)],
+    }
+    with api.sessions.begin() as session:
+        for chunk_id in chunk_ids(session, job_id):
+            lease = claim_chunk(session, chunk_id, "worker", lease_s=60)
+            assert lease is not None
+            found = [f for key in lease.frame_keys for f in flags.get(key, [])]
+            finish_chunk(session, chunk_id, "worker", found, spec)
+        build_review_items(session, job_id, spec, spot_check_share=0.0)
+    api.add_user("bob", Role.auditor)
+    return {"job": job_id, "batch": ingested.json()["batch"]["id"]}
+
+
+def _flag(frame: str, label: str | None, issue: IssueType, score: float) -> Finding:
+    box = (587.0, 173.0, 614.0, 200.0)
+    return Finding(
+        frame=frame, label=label, type=issue, score=score, box=box, check="test_check",
+        message="flagged by the test", rule_ids=("box-size", "not-a-rule"),
+    )  # fmt: skip
+
+
+def _next(api, who: str = "auditor") -> dict[str, Any]:
+    response = api.client.post(f"{V1}/queue/next", headers=api.as_(who))
+    assert response.status_code == 200, response.text
+    context: dict[str, Any] = response.json()
+    return context
+
+
+def _decide(api, item_id: int, body: dict[str, Any], who: str = "auditor"):
+    return api.client.post(f"{V1}/queue/items/{item_id}/decision", json=body, headers=api.as_(who))
+
+
+def _item_state(api, item_id: int) -> tuple[str, str | None, int]:
+    with api.sessions() as session:
+        row = session.get_one(ReviewItemRow, item_id)
+        audits = session.query(AuditRow).filter(AuditRow.item_id == item_id).count()
+        return row.status.value, row.claimed_by, audits
+
+
+def test_claim_gives_the_highest_priority_item_with_its_context(api, queued) -> None:
+    ctx = _next(api)
+    assert ctx["item"]["status"] == "claimed" and ctx["item"]["claimed_by"] == "auditor"
+    assert ctx["finding"]["type"] == "bad_box" and ctx["label"]["id"] == "000000:0"
+    assert [lb["id"] for lb in ctx["neighbours"]] == ["000000:1"]
+    assert ctx["image_url"] is None and ctx["width"] is None  # labels-only data
+    assert [r["id"] for r in ctx["rules"]] == ["box-size"] and ctx["rules"][0]["prose"]
+    second = _next(api, "bob")
+    assert second["finding"]["type"] == "wrong_class", "two auditors never get the same item"
+
+
+def test_a_confirmed_defect_with_a_correction_is_stored_as_an_audit(api, queued) -> None:
+    item_id = _next(api)["item"]["id"]
+    body = {
+        "verdict": "defect",
+        "corrected": {"box": {"x1": 580, "y1": 170, "x2": 620, "y2": 205}},
+        "seconds": 12,
+    }
+    response = _decide(api, item_id, body)
+    assert response.status_code == 201, response.text
+    audit = response.json()
+    assert (audit["verdict"], audit["issue_type"], audit["auditor"]) == ("defect", "bad_box", "auditor")
+    assert audit["corrected"]["id"] == "000000:0" and audit["corrected"]["cls"] == "Car"
+    assert audit["corrected"]["box"] == {"x1": 580.0, "y1": 170.0, "x2": 620.0, "y2": 205.0}
+    assert _item_state(api, item_id) == ("decided", "auditor", 1)
+    counts = api.client.get(f"{V1}/queue", headers=api.as_("auditor")).json()
+    assert counts == {"pending": 2, "claimed": 0, "decided": 1, "skipped": 0}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"verdict": "maybe"}, 422, "validation_error"),
+        ({"verdict": "defect", "issue_type": "ugly"}, 422, "validation_error"),
+        ({"verdict": "not_defect", "issue_type": "bad_box"}, 422, "invalid_decision"),
+        ({"verdict": "unsure", "corrected": {"cls": "Van"}}, 422, "invalid_decision"),
+        ({"verdict": "defect", "seconds": -1}, 422, "validation_error"),
+        ({"verdict": "defect", "surprise": 1}, 422, "validation_error"),
+    ],
+)
+def test_invalid_decisions_are_refused_and_the_claim_stays(
+    api, queued, body: dict[str, Any], status: int, code: str
+) -> None:
+    item_id = _next(api)["item"]["id"]
+    response = _decide(api, item_id, body)
+    assert response.status_code == status and response.json()["error"]["code"] == code, response.text
+    assert _item_state(api, item_id) == ("claimed", "auditor", 0)
+
+
+def test_a_missing_object_correction_needs_a_class_and_a_box(api, queued) -> None:
+    for _ in range(3):
+        ctx = _next(api)
+        if ctx["finding"]["type"] == "missing_object":
+            break
+    item_id = ctx["item"]["id"]
+    response = _decide(api, item_id, {"verdict": "defect", "corrected": {"cls": "Car"}})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_decision"
+    box = {"x1": 10, "y1": 10, "x2": 50, "y2": 40}
+    response = _decide(api, item_id, {"verdict": "defect", "corrected": {"cls": "Car", "box": box}})
+    assert response.status_code == 201, response.text
+    assert response.json()["corrected"]["id"] == f"000004:added-{item_id}"
+
+
+def test_deciding_without_a_claim_is_a_conflict(api, queued) -> None:
+    item_id = _next(api, "bob")["item"]["id"]
+    response = _decide(api, item_id, {"verdict": "not_defect"})
+    assert response.status_code == 409 and response.json()["error"]["code"] == "lease_lost"
+    assert "claimed by bob" in response.json()["error"]["message"]
+    assert _item_state(api, item_id) == ("claimed", "bob", 0)
+
+
+def test_deciding_after_the_lease_expired_is_a_conflict(api, queued) -> None:
+    item_id = _next(api)["item"]["id"]
+    with api.sessions.begin() as session:
+        past = datetime.now(UTC) - timedelta(seconds=1)
+        session.execute(
+            update(ReviewItemRow).where(ReviewItemRow.id == item_id).values(lease_expires_at=past)
+        )
+    response = _decide(api, item_id, {"verdict": "not_defect"})
+    assert response.status_code == 409 and "expired" in response.json()["error"]["message"]
+    assert _item_state(api, item_id) == ("claimed", "auditor", 0)
+    assert (
+        api.client.post(f"{V1}/queue/items/{item_id}/extend", headers=api.as_("auditor")).status_code == 409
+    )
+
+
+def test_deciding_twice_is_a_conflict_and_stores_one_audit(api, queued) -> None:
+    item_id = _next(api)["item"]["id"]
+    assert _decide(api, item_id, {"verdict": "not_defect"}).status_code == 201
+    again = _decide(api, item_id, {"verdict": "defect"})
+    assert again.status_code == 409 and "decided" in again.json()["error"]["message"]
+    assert _item_state(api, item_id) == ("decided", "auditor", 1)
+
+
+def test_release_skip_and_extend(api, queued) -> None:
+    first = _next(api)["item"]
+    released = api.client.post(f"{V1}/queue/items/{first['id']}/release", headers=api.as_("auditor"))
+    assert released.json() == {"item_id": first["id"], "status": "pending"}
+    assert _next(api, "bob")["item"]["id"] == first["id"], "a released item is claimable again"
+    assert (
+        api.client.post(f"{V1}/queue/items/{first['id']}/release", headers=api.as_("auditor")).status_code
+        == 409
+    )
+    mine = _next(api)["item"]
+    extended = api.client.post(f"{V1}/queue/items/{mine['id']}/extend", headers=api.as_("auditor")).json()
+    assert datetime.fromisoformat(extended["lease_expires_at"]) >= datetime.fromisoformat(
+        mine["lease_expires_at"]
+    )
+    skipped = api.client.post(
+        f"{V1}/queue/items/{mine['id']}/skip", json={"reason": "no image"}, headers=api.as_("auditor")
+    )
+    assert skipped.json()["status"] == "skipped"
+    assert api.client.post(f"{V1}/queue/items/999999/release", headers=api.as_("auditor")).status_code == 404
+
+
+def test_an_empty_queue_answers_no_content(api, queued) -> None:
+    for _ in range(3):
+        _next(api)
+    assert api.client.post(f"{V1}/queue/next", headers=api.as_("auditor")).status_code == 204
+
+
+def test_auditors_read_only_what_they_review(api, queued) -> None:
+    findings = api.client.get(f"{V1}/findings", headers=api.as_("auditor")).json()
+    assert findings["total"] == 0, "an auditor sees no batch before working on it"
+    assert api.client.get(f"{V1}/findings", headers=api.as_("ops")).json()["total"] == 3
+    bobs = _next(api, "bob")["item"]["id"]
+    assert api.client.get(f"{V1}/queue/items/{bobs}", headers=api.as_("auditor")).status_code == 404
+    assert api.client.get(f"{V1}/queue/items/{bobs}", headers=api.as_("bob")).status_code == 200
+    assert api.client.get(f"{V1}/queue/items/{bobs}", headers=api.as_("ops")).status_code == 200
+    assert _decide(api, bobs, {"verdict": "not_defect"}, "bob").status_code == 201
+    assert api.client.get(f"{V1}/findings", headers=api.as_("bob")).json()["total"] == 3
+    assert api.client.get(f"{V1}/audits", headers=api.as_("auditor")).json()["total"] == 0
+    assert api.client.get(f"{V1}/audits?auditor=bob", headers=api.as_("auditor")).json()["total"] == 0
+    assert api.client.get(f"{V1}/audits", headers=api.as_("bob")).json()["total"] == 1
+    assert api.client.get(f"{V1}/audits", headers=api.as_("spec_author")).json()["total"] == 1
+
+
+def test_findings_filters_and_pages(api, queued) -> None:
+    def total(query: str) -> int:
+        response = api.client.get(f"{V1}/findings?{query}", headers=api.as_("ops"))
+        assert response.status_code == 200, response.text
+        return int(response.json()["total"])
+
+    assert total("min_score=0.5") == 2
+    assert total("type=missing_object") == 1
+    assert total("frame=000001") == 1
+    assert total("vendor=acme") == 3 and total("vendor=other") == 0
+    assert total(f"batch_id={queued['batch']}&check=test_check") == 3
+    page = api.client.get(f"{V1}/findings?limit=2&offset=1", headers=api.as_("ops")).json()
+    assert [f["score"] for f in page["items"]] == [0.6, 0.3] and page["total"] == 3
+    assert api.client.get(f"{V1}/findings?min_score=2", headers=api.as_("ops")).status_code == 422
+    for query in ("min_scroe=0.9", "limit=1&limit=2"):  # a misspelt filter must not return everything
+        refused = api.client.get(f"{V1}/findings?{query}", headers=api.as_("ops"))
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_query"
+
+
+def test_batches_jobs_and_rebuilding_the_queue(api, queued) -> None:
+    batches = api.client.get(f"{V1}/batches", headers=api.as_("spec_author")).json()
+    assert [(b["id"], b["vendor"], b["frame_count"]) for b in batches] == [(queued["batch"], "acme", 6)]
+    jobs = api.client.get(f"{V1}/jobs?batch_id={queued['batch']}&status=done", headers=api.as_("ops")).json()
+    assert jobs["total"] == 1
+    assert (jobs["items"][0]["progress"], jobs["items"][0]["findings_count"]) == (1.0, 3)
+    assert api.client.get(f"{V1}/jobs?status=running", headers=api.as_("ops")).json()["total"] == 0
+    _next(api)  # one item claimed: a rebuild keeps it
+    rebuilt = api.client.post(f"{V1}/jobs/{queued['job']}/queue", headers=api.as_("ops")).json()
+    assert rebuilt == {"job_id": queued["job"], "flags": 2, "spot_checks": 0, "removed": 2}
+    counts = api.client.get(f"{V1}/queue?job_id={queued['job']}", headers=api.as_("ops")).json()
+    assert counts == {"pending": 2, "claimed": 1, "decided": 0, "skipped": 0}
