@@ -1,15 +1,15 @@
 """The comparison report opened in headless Chromium: it renders, every figure decodes, and it asks for
 nothing outside the file. Needs Debian's chromium (``apt-get install -y chromium``): in CI (``CI`` set)
-its absence is a failure; elsewhere the test is skipped and says why."""
+its absence is a failure; elsewhere the test is skipped and says why (the ``chromium`` fixture,
+tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from evals.harness.browser import CHROMIUM, screenshot
+from evals.harness.browser import screenshot
 from evals.harness.compare import CompareOptions, compare_runs
 from evals.harness.gate import parse_gate
 from evals.harness.html import write_report
@@ -17,16 +17,6 @@ from evals.harness.runfile import EvalRun
 from evals.harness.testing import flag, make_run
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def chromium() -> Path:
-    if CHROMIUM.exists():
-        return CHROMIUM
-    reason = f"Chromium not found at {CHROMIUM} (apt-get install -y chromium); the report test runs in CI"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI needs Chromium: {reason}")
-    pytest.skip(reason)
 
 
 def _runs() -> tuple[EvalRun, EvalRun]:

@@ -26,6 +26,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,16 +34,13 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Engine, create_engine, func, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gtqa.settings import Settings
 from gtqa.storage import JobStatus, make_engine, make_session_factory, upgrade
 from gtqa.storage.models import FindingRow, JobChunkRow, ReviewItemRow, ReviewJobRow
 
-PG_ENV, PG_DEFAULT = "GTQA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_ENV, REDIS_DEFAULT = "GTQA_TEST_REDIS_URL", "redis://127.0.0.1:6379"
 CLAIM_KEY = "gtqa-test:claimed-by"
 STACKS = ["redis+postgresql", "filesystem+sqlite"]
@@ -242,33 +240,12 @@ class Stack:
             return int(session.scalar(query) or 0)
 
 
-def _pg_admin() -> Engine:
-    url = make_url(os.environ.get(PG_ENV, PG_DEFAULT)).set(drivername="postgresql+psycopg")
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        unavailable(f"PostgreSQL not reachable at {url.render_as_string()} ({PG_ENV}): {exc.orig}")
-    return engine
-
-
 @pytest.fixture
-def pg_url() -> Iterator[str]:
+def pg_url(tmp_path: Path, new_database: Callable[..., AbstractContextManager[str]]) -> Iterator[str]:
     """A new, migrated PostgreSQL database, dropped afterwards."""
-    admin = _pg_admin()
-    name = f"gtqa_workers_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin.url.set(database=name).render_as_string(hide_password=False)
-    try:
+    with new_database("postgresql", tmp_path, "gtqa_workers") as url:
         upgrade(url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def claim_redis_db(base: str) -> tuple[str, redis.Redis]:

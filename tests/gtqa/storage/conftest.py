@@ -8,15 +8,12 @@ PostgreSQL half is skipped on a developer machine and fails under CI (``CI`` set
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gtqa.domain import (
@@ -34,41 +31,8 @@ from gtqa.spec import CompiledSpec, load_spec
 from gtqa.storage import make_engine, make_session_factory, upgrade
 from gtqa.storage.models import Base
 
-PG_ENV = "GTQA_TEST_POSTGRES_URL"
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NewDatabase = Callable[..., AbstractContextManager[str]]  # the ``new_database`` fixture (tests/conftest.py)
 BACKENDS = ["sqlite", "postgresql"]
-
-
-def _admin_engine() -> Engine:
-    url = make_url(os.environ.get(PG_ENV, PG_DEFAULT)).set(drivername="postgresql+psycopg")
-    engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        engine.dispose()
-        reason = f"PostgreSQL not reachable at {url.render_as_string()} (set {PG_ENV}): {exc.orig}"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI needs PostgreSQL: {reason}")
-        pytest.skip(reason)
-    return engine
-
-
-def _fresh_database(backend: str, folder: Path) -> Iterator[str]:
-    """The URL of a new, empty database, dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / f'gtqa-{uuid.uuid4().hex[:8]}.sqlite'}"
-        return
-    admin = _admin_engine()
-    name = f"gtqa_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -77,15 +41,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def empty_url(backend: str, tmp_path: Path) -> Iterator[str]:
+def empty_url(backend: str, tmp_path: Path, new_database: NewDatabase) -> Iterator[str]:
     """A database of its own for one test, with no tables."""
-    yield from _fresh_database(backend, tmp_path)
+    with new_database(backend, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
-def engine(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def engine(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, new_database: NewDatabase
+) -> Iterator[Engine]:
     """One migrated database per backend per session."""
-    for url in _fresh_database(backend, tmp_path_factory.mktemp(backend)):
+    with new_database(backend, tmp_path_factory.mktemp(backend)) as url:
         upgrade(url)
         engine = make_engine(url, pool_size=5)
         yield engine

@@ -1,0 +1,186 @@
+"""The ops dashboard in Chromium: two vendors' deliveries, with flags and spot checks decided by two
+auditors, and every number the page shows checked against plain SQL on the database (written here
+independently of the dashboard's own queries); the CSV export carries the same numbers."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from gtqa.domain import IssueType, JudgeOpinion, Verdict
+from gtqa.storage import claim_next, decide, skip
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = os.environ.get("GTQA_SCREENSHOT_DIR")
+QUEUE = "source IN ('queue', 'spot_check')"
+
+
+def _decide_some(site, auditor: str, n: int, offset: int) -> None:
+    """``n`` claims by ``auditor``: flags confirmed, rejected or unsure in turn, one spot check in five
+    found defective, one item skipped; 4 to 30 seconds each."""
+    for i in range(n):
+        with site.sessions.begin() as session:
+            item = claim_next(session, auditor, lease_s=600)
+            assert item is not None
+            k = i + offset
+            if k == 5:
+                skip(session, item.id, auditor, reason="cannot be judged")
+                continue
+            if item.kind.value == "spot_check":
+                verdict = Verdict.defect if k % 5 == 0 else Verdict.not_defect
+            else:
+                verdict = (Verdict.defect, Verdict.not_defect, Verdict.defect, Verdict.unsure)[k % 4]
+            issue = (
+                IssueType.bad_box if verdict == Verdict.defect and item.kind.value == "spot_check" else None
+            )
+            decide(session, item.id, auditor, verdict, issue_type=issue, seconds=4.0 + (7 * k) % 27)
+
+
+@pytest.fixture
+def reviewed(site) -> None:
+    today = date.today()
+    site.seed(name="north", frames=16, labels=8, vendor="acme", team="red", due=today + timedelta(days=3),
+              spot_check_share=0.05, judge_costs=(0.0021, 0.0, None))  # fmt: skip
+    site.seed(name="south", frames=10, labels=8, vendor="zenith", team="blue", due=today - timedelta(days=1),
+              spot_check_share=0.05, judge_costs=(0.0013, None))  # fmt: skip
+    _decide_some(site, "ann", 14, 0)
+    _decide_some(site, "ben", 9, 100)
+
+
+def _one(site, sql: str) -> Any:
+    with site.sessions() as session:
+        return session.execute(text(sql)).one()
+
+
+def _rows(site, sql: str) -> list[Any]:
+    with site.sessions() as session:
+        return list(session.execute(text(sql)))
+
+
+def _expected(site) -> dict[str, float]:
+    """The headline numbers, from SQL."""
+    decisions, defects, seconds = _one(
+        site, f"SELECT count(*), sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), sum(seconds) "
+        f"FROM audits WHERE {QUEUE}",
+    )  # fmt: skip
+    flag_yes, flag_no = _one(
+        site, "SELECT sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN verdict = 'not_defect' THEN 1 ELSE 0 END) FROM audits WHERE source = 'queue'",
+    )  # fmt: skip
+    spot_yes, spot_no, spot_seconds, spot_n = _one(
+        site, "SELECT sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN verdict = 'not_defect' THEN 1 ELSE 0 END), sum(seconds), count(*) "
+        "FROM audits WHERE source = 'spot_check'",
+    )  # fmt: skip
+    (labels,) = _one(site, "SELECT sum(label_count) FROM batches")
+    (flagged,) = _one(site, "SELECT count(DISTINCT label_id) FROM review_items WHERE kind = 'flag'")
+    (waiting,) = _one(site, "SELECT count(*) FROM review_items WHERE status IN ('pending', 'claimed')")
+    (cost,) = _one(site, "SELECT sum(judge_cost_usd) FROM findings")
+    opinions = [o for (o,) in _rows(site, "SELECT judge FROM findings WHERE judge IS NOT NULL")]
+    calls = sum(not JudgeOpinion.model_validate_json(_json(o)).cached for o in opinions)
+    hours = seconds / 3600
+    precision, miss = flag_yes / (flag_yes + flag_no), spot_yes / (spot_yes + spot_no)
+    rate = (precision * flagged + miss * (labels - flagged)) / labels
+    random_hours = defects / rate * (spot_seconds / spot_n) / 3600
+    return {
+        "decisions": decisions, "defects": defects, "hours": hours, "defects_per_hour": defects / hours,
+        "precision": precision, "miss_rate": miss, "waiting": waiting, "hours_saved": random_hours - hours,
+        "judge_cost_per_1k": 1000 * cost / labels, "judge_calls_per_1k": 1000 * calls / labels,
+    }  # fmt: skip
+
+
+def _json(value: Any) -> str:
+    """A JSON column as text (SQLite gives text, PostgreSQL the decoded value)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _metric(page: Any, name: str) -> float:
+    value = page.locator(f"[data-metric={name}]").get_attribute("data-value")
+    assert value, f"the dashboard shows no {name}"
+    return float(value)
+
+
+def _cell(page: Any, table: str, key: str, column: int) -> float:
+    cell = page.locator(f"#{table} tr[data-key='{key}'] td").nth(column)
+    return float(cell.get_attribute("data-value") or "nan")
+
+
+def test_the_dashboard_numbers_are_the_databases(
+    site, reviewed, page, console, login, tmp_path: Path
+) -> None:
+    login(page, site, "ops")
+    assert page.url.endswith("/ui/dashboard")
+    expected = _expected(site)
+    for name in ("defects", "hours", "defects_per_hour", "precision", "miss_rate", "waiting", "hours_saved",
+                 "judge_cost_per_1k", "judge_calls_per_1k"):  # fmt: skip
+        assert _metric(page, name) == pytest.approx(expected[name], rel=1e-9), name
+    assert f"({expected['decisions']} decisions)" in page.locator(".cards").inner_text()
+
+    per_check = _rows(
+        site, "SELECT f.\"check\", sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN a.verdict = 'not_defect' THEN 1 ELSE 0 END) FROM audits a "
+        "JOIN review_items i ON i.id = a.item_id JOIN findings f ON f.id = i.finding_id "
+        "WHERE a.source = 'queue' GROUP BY f.\"check\"",
+    )  # fmt: skip
+    assert per_check
+    for check, yes, no in per_check:
+        shown = _cell(page, "precision-check", check, 4)
+        assert (shown == pytest.approx(yes / (yes + no))) if yes + no else shown != shown, check
+
+    per_vendor = _rows(
+        site, "SELECT b.vendor, sum(CASE WHEN a.verdict = 'not_defect' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN a.verdict IN ('defect', 'not_defect') THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), max(b.label_count) "
+        "FROM audits a JOIN batches b ON b.id = a.batch_id WHERE a.source = 'spot_check' GROUP BY b.vendor",
+    )  # fmt: skip
+    assert {v for v, *_ in per_vendor} == {"acme", "zenith"}
+    for vendor, passed, checked, _, _ in per_vendor:
+        assert _cell(page, "quality-vendor", vendor, 5) == pytest.approx(passed / checked), vendor
+    rework = _rows(
+        site, f"SELECT b.vendor, sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), max(b.label_count) "
+        f"FROM audits a JOIN batches b ON b.id = a.batch_id WHERE a.{QUEUE} GROUP BY b.vendor",
+    )  # fmt: skip
+    for vendor, defects, labels in rework:
+        assert _cell(page, "quality-vendor", vendor, 6) == pytest.approx(defects / labels), vendor
+
+    sla = _rows(
+        site, "SELECT batch_id, sum(CASE WHEN status IN ('decided', 'skipped') THEN 1 ELSE 0 END), count(*) "
+        "FROM review_items GROUP BY batch_id",
+    )  # fmt: skip
+    for batch_id, done, items in sla:
+        assert _cell(page, "sla", str(batch_id), 6) == pytest.approx(done / items)
+    statuses = page.locator("#sla .badge").all_inner_texts()
+    assert sorted(statuses) == ["on track", "overdue"]  # south is past due; north was ingested just now
+
+    assert page.locator("svg.chart").count() == 5
+    assert page.locator("#series tbody tr").count() == 48  # hourly over two days: a young queue
+    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    page.screenshot(path=str(target / "dashboard.png"), full_page=True)
+    assert (target / "dashboard.png").stat().st_size < 1_000_000
+    assert console.errors == []
+
+
+def test_the_csv_export_has_the_same_numbers(site, reviewed, page, login) -> None:
+    login(page, site, "ops")
+    response = page.request.get(f"{site.url}/ui/dashboard.csv")
+    assert response.ok and response.headers["content-type"].startswith("text/csv")
+    assert "attachment" in response.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text())))
+    headline = {r["metric"]: r["value"] for r in rows if r["section"] == "headline"}
+    expected = _expected(site)
+    for name in ("defects", "hours", "precision", "hours_saved", "judge_cost_per_1k"):
+        assert float(headline[name]) == pytest.approx(expected[name], rel=1e-9), name
+    assert float(headline["miss_rate"]) == pytest.approx(expected["miss_rate"])
+    vendors = {r["key"] for r in rows if r["section"] == "vendor"}
+    assert vendors == {"acme", "zenith"}
+    queue = {r["metric"]: int(r["value"]) for r in rows if r["section"] == "queue"}
+    assert queue["pending"] + queue["claimed"] == expected["waiting"]
