@@ -77,10 +77,16 @@ def serve(
         bool, typer.Option(help=f"create the users {', '.join(n for n, _ in DEMO_USERS)} with new tokens")
     ] = False,
     top: Annotated[int, typer.Option(help="queue items to print when the jobs are done")] = 10,
+    predictions: Annotated[
+        list[Path] | None,
+        typer.Option("--predictions", "-p", help="detector output of the DATASET (one DATASET only)"),
+    ] = None,
 ) -> None:
     """Run the whole service on this machine (API + worker + reconciler; the embedded SQLite database
     and file broker unless GTQA_DATABASE_URL / GTQA_BROKER_URL say otherwise)."""
-    targets = [Target(path, ()) for path in datasets or []]
+    if predictions and len(datasets or []) != 1:
+        raise typer.BadParameter("--predictions goes with exactly one DATASET (or use gtqa submit)")
+    targets = [Target(path, tuple(predictions or ())) for path in datasets or []]
     raise typer.Exit(run_service(targets, host, port, concurrency, exit_when_done, demo_users, top))
 
 
