@@ -12,6 +12,7 @@ from rich.table import Table
 
 from evals.cli import evals_app
 from gtqa.checks.registry import UnknownCheckError
+from gtqa.cli._common import spec_or_exit
 from gtqa.cli.calibrate import calibrate
 from gtqa.cli.scoring import choose_scorer
 from gtqa.cli.serve import register as register_serve
@@ -22,7 +23,7 @@ from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import write_findings
 from gtqa.review import plan_checks
 from gtqa.settings import get_settings
-from gtqa.spec import CompiledSpec, SpecError, load_spec
+from gtqa.spec import CompiledSpec
 
 if TYPE_CHECKING:
     from agents.run import AgentResult
@@ -41,15 +42,6 @@ register_serve(app)
 app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 out = Console()
-
-
-def _spec(path: Path | None) -> CompiledSpec:
-    chosen = path or get_settings().spec_path
-    try:
-        return load_spec(str(chosen) if chosen else None)
-    except SpecError as exc:
-        console.print(f"[red]invalid spec[/red]\n{exc}")
-        raise typer.Exit(2) from None
 
 
 def _load(path: Path, fmt: str | None, predictions: list[Path]) -> Dataset:
@@ -161,7 +153,7 @@ def scan(
     ] = False,
 ) -> None:
     """Review a dataset against the QA spec and write one JSON line per flag."""
-    compiled = _spec(spec)
+    compiled = spec_or_exit(spec)
     data = _load(dataset, format, predictions or [])
     scorer = choose_scorer(
         compiled,
@@ -208,7 +200,7 @@ def demo(
 
         service_targets = [Target(path, tuple(preds)) for path, preds in targets]
         raise typer.Exit(run_service(service_targets, "127.0.0.1", port, None, exit_when_done, True, top))
-    compiled = _spec(None)
+    compiled = spec_or_exit(None)
     out_dir = Path(".gtqa") / "demo"
     for path, preds in targets:
         data = _load(path, None, preds)
@@ -269,7 +261,7 @@ def list_checks() -> None:
 @app.command("spec")
 def show_spec(path: Annotated[Path | None, typer.Argument(help="spec file")] = None) -> None:
     """Compile a spec and show its rules and hash (exit 2 with file:line errors if it is invalid)."""
-    compiled = _spec(path)
+    compiled = spec_or_exit(path)
     out.print(f"{compiled.name} v{compiled.version}  hash {compiled.hash}")
     for rule in compiled.rules.values():
         out.print(f"  {rule.id:<28} {rule.kind:<20} line {rule.line:<4} {rule.section}")

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gtqa.cli._database import MIGRATE_HELP, prepare_database
+from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, spec_or_exit
 from gtqa.domain import InputFormatError
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
@@ -107,14 +107,13 @@ def run_service(
 ) -> int:
     """Start the service, submit ``targets``, follow their jobs; the exit code (1: a job failed or a
     process of the service died)."""
-    from gtqa.cli.service import _spec
-
     settings = get_settings()
     prepare_database(settings, None)
-    compiled = _spec(settings.spec_path)
+    compiled = spec_or_exit(None)
     tokens = _demo_users(settings) if demo_users else {}
     jobs = [job for t in targets if (job := _submit(settings, compiled, t)) is not None]
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    signal.signal(signal.SIGTERM, _terminated)  # stopped by a supervisor: stop the children too
     with _Children(settings.home / "logs") as children:
         children.start("worker", ["worker", "--beat", "--loglevel", "warning"], concurrency)
         children.start("api", ["api", "--host", host, "--port", str(port), "--no-migrate"], None)
@@ -129,6 +128,10 @@ def run_service(
             return 1 if failed else 0
         console.print("serving; press Ctrl-C to stop", highlight=False)
         return children.wait()
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through _Children.__exit__, which stops the processes
 
 
 def _demo_users(settings: Settings) -> dict[str, str]:
@@ -163,7 +166,7 @@ def _demo_users(settings: Settings) -> dict[str, str]:
 
 def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int | None:
     """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
-    from gtqa.cli.service import _report_problems, enqueue, store_batch
+    from gtqa.cli.service import enqueue, store_batch
     from gtqa.formats import load_dataset
     from gtqa.storage import IngestError, batch_jobs, engine_from_settings, list_batches, make_session_factory
 
@@ -187,7 +190,7 @@ def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int |
     except InputFormatError as exc:
         console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
         return None
-    _report_problems([str(p) for p in data.problems])
+    report_problems([str(p) for p in data.problems])
     if not data.frames:
         console.print(f"[red]not imported:[/red] {source}: no frame could be read", highlight=False)
         return None

@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from gtqa.cli._database import MIGRATE_HELP, prepare_database
+from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, spec_or_exit
 from gtqa.domain import Dataset, InputFormatError
 from gtqa.settings import Settings, get_settings
-from gtqa.spec import CompiledSpec, SpecError, load_spec
+from gtqa.spec import CompiledSpec
 
 if TYPE_CHECKING:
     from gtqa.storage import BatchRecord, JobRecord
@@ -96,13 +96,13 @@ def submit(
 
     settings = get_settings()
     due_date = _due(due)
-    compiled = _spec(spec or settings.spec_path)
+    compiled = spec_or_exit(spec)
     try:
         data = load_dataset(dataset, format, predictions or [])
     except InputFormatError as exc:
         console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
-    _report_problems([str(p) for p in data.problems])
+    report_problems([str(p) for p in data.problems])
     if not data.frames or (strict and data.problems):
         why = (
             "no frame could be read" if not data.frames else f"{len(data.problems)} input problems (--strict)"
@@ -178,14 +178,6 @@ def _beat_schedule(settings: Settings) -> Path:
     return home / "celerybeat-schedule"
 
 
-def _spec(path: Path | None) -> CompiledSpec:
-    try:
-        return load_spec(str(path) if path else None)
-    except SpecError as exc:
-        console.print(f"[red]invalid spec[/red]\n{exc}")
-        raise typer.Exit(2) from None
-
-
 def _due(value: str | None) -> date | None:
     if value is None:
         return None
@@ -193,10 +185,3 @@ def _due(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"--due {value!r}: give a date as YYYY-MM-DD") from None
-
-
-def _report_problems(problems: list[str]) -> None:
-    for problem in problems[:20]:
-        console.print(f"[yellow]skipped: {problem}[/yellow]", highlight=False, soft_wrap=True)
-    if len(problems) > 20:
-        console.print(f"[yellow]… and {len(problems) - 20} more input problems[/yellow]")

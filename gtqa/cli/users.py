@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import IntegrityError
 
-from gtqa.cli._database import MIGRATE_HELP, prepare_database
+from gtqa.cli._common import MIGRATE_HELP, prepare_database
 from gtqa.settings import get_settings
 from gtqa.storage import (
     Role,

@@ -4,8 +4,16 @@ reviewed through it, and a second start that finds the dataset already there (th
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -13,6 +21,8 @@ from gtqa.storage import user_by_token
 from gtqa.storage.models import BatchRow, FindingRow, ReviewItemRow
 
 pytestmark = pytest.mark.slow  # starts the service twice
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
@@ -60,3 +70,49 @@ def test_serve_stops_with_an_error_when_the_port_is_taken(embedded_stack, tracki
         done = embedded_stack.gtqa("serve", "--exit-when-done", "--port", port, timeout=200)
     assert done.returncode == 1
     assert "the api process stopped" in done.stderr
+
+
+def _processes_of(home: str) -> list[int]:
+    """Live processes started with GTQA_HOME=home (the service's children inherit it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            env = (proc / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"GTQA_HOME={home}".encode() in env:
+            found.append(int(proc.name))
+    return found
+
+
+def test_a_terminated_service_stops_its_api_and_worker(embedded_stack):
+    stack = embedded_stack
+    port = _free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "gtqa", "serve", "--port", str(port), "-c", "1"], env=stack.env(), cwd=REPO,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and serve.poll() is None:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            time.sleep(0.25)
+        else:
+            pytest.fail(f"the service did not come up: {serve.communicate(timeout=5)[0]}")
+        children = [pid for pid in _processes_of(str(stack.home)) if pid != serve.pid]
+        assert len(children) >= 2  # the API and the worker (and the worker's pool)
+        serve.send_signal(signal.SIGTERM)
+        assert serve.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+    deadline = time.monotonic() + 30
+    while _processes_of(str(stack.home)) and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert _processes_of(str(stack.home)) == []
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)

@@ -1,4 +1,5 @@
-"""The database check every service command makes before it starts.
+"""What several commands share: the spec they work under, input problems shown, and the database check
+every service command makes before it starts.
 
 The embedded SQLite database is migrated by the commands themselves (one machine, nothing else would);
 a PostgreSQL database is migrated at deploy time (``python -m gtqa.storage upgrade``, the compose file's
@@ -7,11 +8,14 @@ a PostgreSQL database is migrated at deploy time (``python -m gtqa.storage upgra
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
-from gtqa.settings import Settings
+from gtqa.settings import Settings, get_settings
+from gtqa.spec import CompiledSpec, SpecError, load_spec
 
 MIGRATE_HELP = "migrate the database first (default: only the embedded SQLite one)"
 
@@ -34,3 +38,22 @@ def prepare_database(settings: Settings, migrate: bool | None) -> None:
             soft_wrap=True,
         )
         raise typer.Exit(2)
+
+
+def spec_or_exit(path: Path | None) -> CompiledSpec:
+    """The spec at ``path``, else ``GTQA_SPEC_PATH``, else the shipped one; exit 2 with its file:line
+    errors when it does not compile."""
+    chosen = path or get_settings().spec_path
+    try:
+        return load_spec(str(chosen) if chosen else None)
+    except SpecError as exc:
+        console.print(f"[red]invalid spec[/red]\n{exc}")
+        raise typer.Exit(2) from None
+
+
+def report_problems(problems: list[str], shown: int = 20) -> None:
+    """Input records a reader skipped, the first ``shown`` of them."""
+    for problem in problems[:shown]:
+        console.print(f"[yellow]skipped: {problem}[/yellow]", highlight=False, soft_wrap=True)
+    if len(problems) > shown:
+        console.print(f"[yellow]… and {len(problems) - shown} more input problems[/yellow]")
