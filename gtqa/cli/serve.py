@@ -168,7 +168,14 @@ def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int |
     """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
     from gtqa.cli.service import enqueue, store_batch
     from gtqa.formats import load_dataset
-    from gtqa.storage import IngestError, batch_jobs, engine_from_settings, list_batches, make_session_factory
+    from gtqa.storage import (
+        IngestError,
+        JobStatus,
+        batch_jobs,
+        engine_from_settings,
+        list_batches,
+        make_session_factory,
+    )
 
     source = str(target.path.resolve())
     engine = engine_from_settings(settings, pool_size=1)
@@ -177,12 +184,13 @@ def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int |
             known = [
                 b for b in list_batches(session) if b.source_path == source and b.spec_hash == compiled.hash
             ]
-            job = batch_jobs(session, known[-1].id)[-1] if known else None
+            jobs = batch_jobs(session, known[-1].id) if known else []
+            job = jobs[-1] if jobs else None
     finally:
         engine.dispose()
     if job is not None:
         console.print(f"{source}: already ingested (batch {job.batch_id}, job {job.id})", highlight=False)
-        if job.status.value in ("pending", "running"):
+        if job.status in (JobStatus.pending, JobStatus.running):
             enqueue(job.id, job.chunks_total)
         return job.id
     try:
