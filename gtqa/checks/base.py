@@ -42,6 +42,9 @@ class Check(Generic[P]):
     requires: frozenset[Requirement] = frozenset()
     spec_defaults: Callable[[CompiledSpec], Mapping[str, Any]] | None = None
     rule_ids: tuple[str, ...] = field(default=())
+    # Reports on each frame from that frame alone (its pixels): the runner then runs it frame by frame
+    # beside the other frame-local checks, so they share the frame's decoded image.
+    frame_local: bool = False
 
     def params_for(self, spec: CompiledSpec) -> P:
         values = dict(self.spec_defaults(spec)) if self.spec_defaults else {}

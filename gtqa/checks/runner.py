@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import traceback
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import groupby
 from typing import Any
 
 from gtqa.checks.base import Check
@@ -23,17 +24,38 @@ class CheckRun:
 
 def run_checks(scope: ReviewScope, checks: Sequence[Check[Any]]) -> CheckRun:
     """Run every check on a scope. A check that raises is reported and the others still run, so one
-    odd frame never sinks a batch."""
+    odd frame never sinks a batch. Consecutive frame-local checks run frame by frame together, so they
+    share each frame's decoded image (the loader caches a few); the findings keep the order of a
+    check-by-check run."""
     result = CheckRun()
-    for check in checks:
-        params = check.params_for(scope.spec)
-        try:
-            result.findings.extend(check.fn(scope, params))
-        except Exception as exc:  # noqa: BLE001 - reported, never swallowed silently
-            frames = f"{scope.frames[0].id}..{scope.frames[-1].id}" if scope.frames else "-"
-            tail = traceback.format_exception_only(exc)[-1].strip()
-            result.errors.append(f"check {check.id} failed on frames {frames}: {tail}")
+    for local, group in groupby(checks, key=lambda c: c.frame_local):
+        if local:
+            _frame_by_frame(scope, list(group), result)
+        else:
+            for check in group:
+                result.findings.extend(_run(check, scope, check.params_for(scope.spec), result.errors))
     return result
+
+
+def _frame_by_frame(scope: ReviewScope, checks: list[Check[Any]], result: CheckRun) -> None:
+    params = [check.params_for(scope.spec) for check in checks]
+    found: list[list[Finding]] = [[] for _ in checks]
+    for frame in scope.frames:
+        one = replace(scope, frames=(frame,))
+        for check, p, out in zip(checks, params, found, strict=True):
+            out.extend(_run(check, one, p, result.errors))
+    for out in found:
+        result.findings.extend(out)
+
+
+def _run(check: Check[Any], scope: ReviewScope, params: Any, errors: list[str]) -> list[Finding]:
+    try:
+        return check.fn(scope, params)
+    except Exception as exc:  # noqa: BLE001 - reported, never swallowed silently
+        frames = f"{scope.frames[0].id}..{scope.frames[-1].id}" if scope.frames else "-"
+        tail = traceback.format_exception_only(exc)[-1].strip()
+        errors.append(f"check {check.id} failed on frames {frames}: {tail}")
+        return []
 
 
 class SequenceIndex:

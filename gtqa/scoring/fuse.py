@@ -17,6 +17,11 @@ from gtqa.domain import Finding, IssueType
 from gtqa.domain.boxes import iou_matrix
 
 
+def review_order(f: Finding) -> tuple[float, str, str, str]:
+    """The order flags are listed and reviewed in: most probable first, ties by frame, label, type."""
+    return (-f.score, f.frame, f.label or "", f.type.value)
+
+
 def fuse(findings: Iterable[Finding], *, spec_hash: str = "", merge_iou: float = 0.5) -> list[Finding]:
     groups: dict[tuple[str, str | None, IssueType], list[Finding]] = defaultdict(list)
     missing: dict[str, list[Finding]] = defaultdict(list)
@@ -28,7 +33,7 @@ def fuse(findings: Iterable[Finding], *, spec_hash: str = "", merge_iou: float =
     fused = [_merge(g, spec_hash) for g in groups.values()]
     for items in missing.values():
         fused.extend(_merge(c, spec_hash) for c in _clusters(items, merge_iou))
-    return sorted(fused, key=lambda f: (-f.score, f.frame, f.label or "", f.type.value))
+    return sorted(fused, key=review_order)
 
 
 def _clusters(items: list[Finding], merge_iou: float) -> list[list[Finding]]:

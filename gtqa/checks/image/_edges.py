@@ -8,12 +8,15 @@ there); -0.2 means the object seems to continue 20 % of the width past it (the b
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from gtqa.checks.scope import ReviewScope
+from gtqa.domain import Label
 from gtqa.domain.geometry import FloatArray
 
 SIDES = ("left", "top", "right", "bottom")
@@ -35,13 +38,44 @@ class Gradients:
         return int(self.gx.shape[1]), int(self.gx.shape[0])
 
 
+# The last image's gradients: the frame-local image checks run one frame at a time (see the runner),
+# and the image loader hands each of them the same array, so the second check reuses the first's.
+_last: tuple[Image, Gradients] | None = None
+
+
 def gradients(image: Image) -> Gradients:
+    global _last
+    last = _last
+    if last is not None and last[0] is image:
+        return last[1]
+    grads = _gradients(image)
+    _last = (image, grads)
+    return grads
+
+
+def _gradients(image: Image) -> Gradients:
     grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
     blurred = cv2.GaussianBlur(grey.astype(np.float32), (3, 3), 0)
     gx = np.abs(cv2.Sobel(blurred, cv2.CV_32F, 1, 0, ksize=3))
     gy = np.abs(cv2.Sobel(blurred, cv2.CV_32F, 0, 1, ksize=3))
     magnitude = np.sqrt(gx * gx + gy * gy)
     return Gradients(gx, gy, magnitude, float(np.median(magnitude)))
+
+
+def frames_to_judge(
+    scope: ReviewScope, *, min_width_px: float, min_height_px: float
+) -> Iterator[tuple[list[Label], Gradients]]:
+    """Per frame of the scope with an image: its reviewed labels at least this large (pixels) and the
+    image's gradients. Frames with no such label are skipped before their image is read."""
+    for frame in scope.frames:
+        labels = [
+            lab
+            for _, lab in scope.reviewed(frame)
+            if lab.box.height >= min_height_px and lab.box.width >= min_width_px
+        ]
+        image = scope.image(frame) if labels else None
+        if image is not None:
+            yield labels, gradients(image)
 
 
 @dataclass(frozen=True)

@@ -38,20 +38,11 @@ class Params(CheckParams):
 
 
 def check(scope: ReviewScope, params: Params) -> list[Finding]:
-    out: list[Finding] = []
-    for frame in scope.frames:
-        labels = [lab for _, lab in scope.reviewed(frame) if _big_enough(lab, params)]
-        image = scope.image(frame) if labels else None
-        if image is None:
-            continue
-        grads = _edges.gradients(image)
-        found = (_label_finding(lab, grads, params) for lab in labels)
-        out.extend(f for f in found if f is not None)
-    return out
-
-
-def _big_enough(label: Label, params: Params) -> bool:
-    return label.box.height >= params.min_height_px and label.box.width >= params.min_width_px
+    frames = _edges.frames_to_judge(
+        scope, min_width_px=params.min_width_px, min_height_px=params.min_height_px
+    )
+    found = (_label_finding(lab, grads, params) for labels, grads in frames for lab in labels)
+    return [f for f in found if f is not None]
 
 
 def _label_finding(label: Label, grads: _edges.Gradients, params: Params) -> Finding | None:
@@ -147,4 +138,5 @@ CHECK = Check(
     family="image",
     description="box sides that a clearly stronger nearby image edge suggests are loose or shifted",
     requires=frozenset({"images"}),
+    frame_local=True,
 )

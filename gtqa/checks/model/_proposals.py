@@ -11,7 +11,7 @@ numbers, and the findings built on them, do not depend on how a dataset is chunk
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -207,6 +207,13 @@ class Neighbourhood:
         """Reviewed labels of the frame whose class one of its detectors predicts."""
         detectors = self.detectors(frame)
         return [lab for _, lab in self._scope.reviewed(frame) if n_detectors_for(detectors, lab.cls)]
+
+    def judged_frames(self) -> Iterator[tuple[Frame, list[Label]]]:
+        """The scope's frames that have judged labels, with those labels."""
+        for frame in self._scope.frames:
+            judged = self.judged(frame)
+            if judged:
+                yield frame, judged
 
     def agreement(self, frame: Frame, cls: str) -> ClassAgreement:
         """Best IoUs of the class's labels with predictions, pooled over the window's frames that have

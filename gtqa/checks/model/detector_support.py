@@ -35,10 +35,8 @@ class Params(CheckParams):
 def check(scope: ReviewScope, params: Params) -> list[Finding]:
     hood = props.Neighbourhood(scope, min_score=params.min_score)
     out: list[Finding] = []
-    for frame in scope.frames:
-        judged = hood.judged(frame)
-        if judged:
-            out.extend(_frame_findings(frame, judged, sorted(hood.detectors(frame)), params))
+    for frame, judged in hood.judged_frames():
+        out.extend(_frame_findings(frame, judged, sorted(hood.detectors(frame)), params))
     return out
 
 

@@ -40,11 +40,12 @@ class Params(CheckParams):
 def check(scope: ReviewScope, params: Params) -> list[Finding]:
     hood = props.Neighbourhood(scope, min_score=params.min_score)
     out: list[Finding] = []
-    for frame in scope.frames:
-        judged = hood.judged(frame)
-        if judged:
-            typical = {lab.cls: _typical_iou(hood.agreement(frame, lab.cls), params) for lab in judged}
-            out.extend(_frame_findings(scope, frame, judged, typical, params))
+    for frame, judged in hood.judged_frames():
+        typical = {
+            cls: _typical_iou(hood.agreement(frame, cls), params)
+            for cls in dict.fromkeys(lab.cls for lab in judged)
+        }
+        out.extend(_frame_findings(scope, frame, judged, typical, params))
     return out
 
 

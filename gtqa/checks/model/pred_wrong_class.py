@@ -30,10 +30,8 @@ class Params(CheckParams):
 def check(scope: ReviewScope, params: Params) -> list[Finding]:
     hood = props.Neighbourhood(scope)
     out: list[Finding] = []
-    for frame in scope.frames:
-        judged = hood.judged(frame)
-        if judged:
-            out.extend(_frame_findings(scope, frame, judged, params))
+    for frame, judged in hood.judged_frames():
+        out.extend(_frame_findings(scope, frame, judged, params))
     return out
 
 

@@ -41,11 +41,12 @@ class Params(CheckParams):
 def check(scope: ReviewScope, params: Params) -> list[Finding]:
     hood = props.Neighbourhood(scope, min_score=params.min_score)
     out: list[Finding] = []
-    for frame in scope.frames:
-        judged = hood.judged(frame)
-        if judged:
-            miss = {lab.cls: _miss_rate(hood.agreement(frame, lab.cls), params) for lab in judged}
-            out.extend(_frame_findings(scope, frame, judged, miss, params))
+    for frame, judged in hood.judged_frames():
+        miss = {
+            cls: _miss_rate(hood.agreement(frame, cls), params)
+            for cls in dict.fromkeys(lab.cls for lab in judged)
+        }
+        out.extend(_frame_findings(scope, frame, judged, miss, params))
     return out
 
 
