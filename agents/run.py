@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 from agents.context import DatasetSource, ReviewContext, TriagePolicy
@@ -18,8 +18,9 @@ from agents.graph import ReviewGraph, build_graph, run_config
 from agents.judge import Judge, JudgeSummary
 from agents.state import ReviewInput, ReviewOutput
 from gtqa.checks.base import Check
-from gtqa.domain import Dataset, Finding
-from gtqa.review import Progress, dataset_stats, plan_checks
+from gtqa.domain import Dataset
+from gtqa.review import Progress, ReviewResult, dataset_stats, plan_checks
+from gtqa.scoring import review_order
 from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.spec import CompiledSpec
 
@@ -27,11 +28,9 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class AgentResult:
-    findings: list[Finding]
-    checks_run: list[str]
-    checks_skipped: dict[str, str]
-    errors: list[str] = field(default_factory=list)
+class AgentResult(ReviewResult):
+    """``review_dataset``'s result, and what the judge did."""
+
     judge_tasks: int = 0
     judge: JudgeSummary | None = None
     labels: int = 0
@@ -79,6 +78,7 @@ async def areview(
         findings=[],
         checks_run=[c.id for c in usable],
         checks_skipped=skipped,
+        stats=ctx.stats,
         labels=sum(len(f.labels) for f in dataset.frames),
     )
     ids = [f.id for f in dataset.frames]
@@ -91,7 +91,7 @@ async def areview(
         result.judge_tasks += len(out["tasks"])
         if progress:
             progress(len(chunk))
-    result.findings.sort(key=lambda f: (-f.score, f.frame, f.label or "", f.type.value))
+    result.findings.sort(key=review_order)
     if judge is not None and judge.enabled:
         result.judge = judge.summary(result.labels)
     return result

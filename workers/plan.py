@@ -24,6 +24,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from agents.context import FrameSource, ReviewContext
+from agents.judge import Judge
 from gtqa.checks.base import Check
 from gtqa.checks.stats import DatasetStats
 from gtqa.review import dataset_stats, plan_checks
@@ -91,14 +93,22 @@ def choose_scorer(spec: CompiledSpec, data_format: str) -> Scorer:
 
 @dataclass(frozen=True)
 class JobPlan:
-    job_id: int
-    batch_id: int
+    """The part of a chunk's ``ReviewContext`` that is the same for every chunk of the job."""
+
     spec: CompiledSpec
     checks: Sequence[Check[Any]]
-    checks_skipped: dict[str, str]
     stats: DatasetStats
     scorer: Scorer
-    data_format: str
+
+    def context(self, source: FrameSource, judge: Judge | None) -> ReviewContext:
+        return ReviewContext(
+            source=source,
+            spec=self.spec,
+            stats=self.stats,
+            checks=self.checks,
+            scorer=self.scorer,
+            judge=judge,
+        )
 
 
 class PlanCache:
@@ -127,16 +137,12 @@ class PlanCache:
             spec = self._specs.get(job.spec_hash)
             dataset = load_dataset(session, job.batch_id)
         only, exclude = _ids(job.options.get("checks")), _ids(job.options.get("exclude"))
-        checks, skipped = plan_checks(dataset, only, exclude or [])
+        checks, _ = plan_checks(dataset, only, exclude or [])
         return JobPlan(
-            job_id=job_id,
-            batch_id=job.batch_id,
             spec=spec,
             checks=checks,
-            checks_skipped=skipped,
             stats=dataset_stats(dataset, spec),
             scorer=choose_scorer(spec, dataset.format),
-            data_format=dataset.format,
         )
 
 

@@ -28,7 +28,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy.exc import OperationalError as DatabaseError
 from sqlalchemy.orm import Session
 
-from agents.context import ReviewContext
 from agents.graph import run_config
 from agents.state import ReviewInput, ReviewOutput
 from gtqa.domain import Finding
@@ -96,15 +95,7 @@ def review_chunk(
 
 
 def _review(rt: WorkerRuntime, lease: ChunkLease) -> list[Finding]:
-    plan = rt.plans.get(lease.job_id)
-    ctx = ReviewContext(
-        source=DbFrameSource(rt.reads, lease.batch_id),
-        spec=plan.spec,
-        stats=plan.stats,
-        checks=plan.checks,
-        scorer=plan.scorer,
-        judge=rt.new_judge(),
-    )
+    ctx = rt.plans.get(lease.job_id).context(DbFrameSource(rt.reads, lease.batch_id), rt.new_judge())
     request: ReviewInput = {"frame_ids": list(lease.frame_keys)}
     try:
         out = cast(ReviewOutput, rt.run(rt.graph.ainvoke(request, config=run_config(), context=ctx)))

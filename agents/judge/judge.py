@@ -109,9 +109,6 @@ class Judge:
         """``ajudge`` for synchronous callers (not from inside a running event loop)."""
         return self._run(self.ajudge(request))
 
-    def judge_many_sync(self, requests: Sequence[JudgeRequest]) -> list[JudgeResult]:
-        return self._run(self.ajudge_many(requests))
-
     def crop(self, image: NDArray[np.uint8], box: Box2D) -> ImageCrop | None:
         """The crop to attach to a request, with this run's margin and size bound (see ``crop_label``)."""
         return crop_label(image, box, margin=self._crop_margin, max_px=self._crop_max_px)

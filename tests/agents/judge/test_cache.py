@@ -20,7 +20,6 @@ from agents.judge.testing import (
     PEDESTRIAN_RULE,
     completion_response,
     error_response,
-    fake_settings,
     prose_request,
     sample_label,
 )
@@ -28,11 +27,6 @@ from gtqa.settings import Settings
 from gtqa.spec import SPECS_DIR, compile_text
 
 pytestmark = pytest.mark.respx(base_url=FAKE_BASE_URL, assert_all_called=False)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return fake_settings(tmp_path)
 
 
 def _run(

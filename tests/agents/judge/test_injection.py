@@ -4,7 +4,6 @@ only JSON-encoded inside the data block, and an answer that obeys it instead of 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import respx
@@ -15,7 +14,6 @@ from agents.judge.testing import (
     FAKE_BASE_URL,
     PEDESTRIAN_RULE,
     completion_response,
-    fake_settings,
     prose_request,
     request_body,
     sample_label,
@@ -25,11 +23,6 @@ from agents.judge.testing import (
 from gtqa.settings import Settings
 
 pytestmark = pytest.mark.respx(base_url=FAKE_BASE_URL, assert_all_called=False)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return fake_settings(tmp_path)
 
 
 INJECTION = (

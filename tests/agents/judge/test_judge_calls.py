@@ -35,11 +35,6 @@ from gtqa.spec import load_spec
 pytestmark = pytest.mark.respx(base_url=FAKE_BASE_URL, assert_all_called=False)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return fake_settings(tmp_path)
-
-
 def _short_backoff(*_args: Any, **_kwargs: Any) -> float:
     return 0.001
 
