@@ -4,7 +4,7 @@ OpenAPI entry of each operation says who may call it (``x-roles`` and a line of 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.dependencies.models import Dependant
@@ -12,13 +12,14 @@ from fastapi.routing import APIRoute
 
 from api.deps import CurrentUser, RequireRole
 from api.errors import ApiError, errors
+from gtqa.storage import Role
 
 
 class RoleRoute(APIRoute):
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
         super().__init__(path, endpoint, **kwargs)
         self.query_names = frozenset(
-            field.alias for d in [self.dependant, *_walk(self.dependant)] for field in d.query_params
+            field.alias for d in [self.dependant, *dependencies(self.dependant)] for field in d.query_params
         )
         roles = route_roles(self)
         if roles is not None:
@@ -28,16 +29,28 @@ class RoleRoute(APIRoute):
 
 def route_roles(route: APIRoute) -> frozenset[str] | None:
     """The roles a route admits (None: no role check, e.g. health)."""
-    found = [d.call.roles for d in _walk(route.dependant) if isinstance(d.call, RequireRole)]
+    return declared_roles(route, RequireRole)
+
+
+class _RoleCheck(Protocol):
+    roles: frozenset[Role]
+
+
+def declared_roles(route: APIRoute, check: type[_RoleCheck]) -> frozenset[str] | None:
+    """The roles admitted by every ``check`` dependency of a route (one with a ``roles`` set, such as
+    ``RequireRole`` or the pages' ``PageRole``); None if it has none."""
+    calls = [d.call for d in dependencies(route.dependant)]
+    found = [cast(_RoleCheck, c).roles for c in calls if isinstance(c, check)]
     if not found:
         return None
     return frozenset(r.value for r in frozenset.intersection(*found))
 
 
-def _walk(dependant: Dependant) -> Iterator[Dependant]:
+def dependencies(dependant: Dependant) -> Iterator[Dependant]:
+    """A route's dependencies, their own dependencies included (depth first)."""
     for sub in dependant.dependencies:
         yield sub
-        yield from _walk(sub)
+        yield from dependencies(sub)
 
 
 def strict_query(request: Request, _: CurrentUser) -> None:

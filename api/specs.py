@@ -41,6 +41,14 @@ def job_spec(settings: Settings, spec_hash: str) -> CompiledSpec:
     return spec_by_hash(spec_hash, spec_folder(settings), extra=[_configured(settings)])
 
 
+def job_spec_or_none(settings: Settings, spec_hash: str) -> CompiledSpec | None:
+    """``job_spec``, or None if it is gone (a view of the job's items then leaves the rules out)."""
+    try:
+        return job_spec(settings, spec_hash)
+    except UnknownSpecError:
+        return None
+
+
 def known_specs(settings: Settings) -> list[CompiledSpec]:
     return all_specs(spec_folder(settings), extra=[_configured(settings)])
 

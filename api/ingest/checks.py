@@ -5,31 +5,29 @@ transaction (PostgreSQL refuses both; SQLite would silently keep them)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from gtqa.domain import Dataset, InputProblem, Label, Prediction
 from gtqa.storage.models import DatasetRow, FrameRow, LabelRow, PredictionRow
 
 
-def _length(column: Any) -> int:
-    return int(column.type.length)
-
-
+@cache  # read per label: SQLAlchemy's column lookups cost more than the check itself
 def column_length(model: Any, column: str) -> int:
     """The declared length of a VARCHAR column (what PostgreSQL enforces)."""
-    return _length(model.__table__.c[column])
+    return int(model.__table__.c[column].type.length)
 
 
 def unstorable(dataset: Dataset) -> list[InputProblem]:
     """One problem per record that cannot be stored as read."""
     problems = []
-    if len(dataset.name) > _length(DatasetRow.__table__.c.name) or "\x00" in dataset.name:
+    if len(dataset.name) > column_length(DatasetRow, "name") or "\x00" in dataset.name:
         problems.append(InputProblem(path=dataset.root, message=f"unusable dataset name {dataset.name!r}"))
     for frame in dataset.frames:
         where = frame.image or dataset.root
-        if len(frame.id) > _length(FrameRow.__table__.c.key) or "\x00" in frame.id:
+        if len(frame.id) > column_length(FrameRow, "key") or "\x00" in frame.id:
             problems.append(InputProblem(path=where, message=f"frame id too long or not text: {frame.id!r}"))
-        if frame.sequence is not None and len(frame.sequence) > _length(FrameRow.__table__.c.sequence):
+        if frame.sequence is not None and len(frame.sequence) > column_length(FrameRow, "sequence"):
             problems.append(InputProblem(path=where, message=f"sequence name too long: {frame.sequence!r}"))
         problems.extend(_record_problems(frame.labels, dataset.root))
         problems.extend(_record_problems(frame.predictions, dataset.root))
@@ -50,17 +48,18 @@ def _record_problems(
 
 def _record_issue(record: Label | Prediction) -> str | None:
     if isinstance(record, Label):
-        limits = {"id": _length(LabelRow.__table__.c.key), "cls": _length(LabelRow.__table__.c.cls)}
-        values = {"id": record.id, "cls": record.cls}
-    else:
-        limits = {
-            "cls": _length(PredictionRow.__table__.c.cls),
-            "detector": _length(PredictionRow.__table__.c.detector),
+        fields = {
+            "id": (record.id, column_length(LabelRow, "key")),
+            "cls": (record.cls, column_length(LabelRow, "cls")),
         }
-        values = {"cls": record.cls, "detector": record.detector}
-    for field, value in values.items():
-        if len(value) > limits[field]:
-            return f"{field} longer than {limits[field]} characters: {value[:40]!r}…"
+    else:
+        fields = {
+            "cls": (record.cls, column_length(PredictionRow, "cls")),
+            "detector": (record.detector, column_length(PredictionRow, "detector")),
+        }
+    for field, (value, limit) in fields.items():
+        if len(value) > limit:
+            return f"{field} longer than {limit} characters: {value[:40]!r}…"
     if has_nul(record.model_dump(mode="json")):
         return "a NUL character in a text field"
     return None

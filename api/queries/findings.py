@@ -54,11 +54,6 @@ def frame_findings(session: Session, job_id: int, frame_key: str) -> list[Findin
     return [finding_out(row) for row in session.scalars(query.order_by(FindingRow.priority.desc()))]
 
 
-def finding_by_id(session: Session, finding_id: int) -> FindingOut | None:
-    row = session.get(FindingRow, finding_id)
-    return finding_out(row) if row is not None else None
-
-
 def _filtered(query: Select[Any], where: FindingFilter) -> Select[Any]:
     equal = {
         FindingRow.batch_id: where.batch_id,

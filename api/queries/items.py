@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from api.queries.findings import finding_by_id, frame_findings
+from api.queries.findings import frame_findings
 from api.schemas.queue import ItemContextOut, ItemOut, RuleText
 from gtqa.domain import Frame
 from gtqa.spec import CompiledSpec, Rule
@@ -21,8 +21,10 @@ def item_view(
     ctx = item_context(session, item_id)
     spec = spec_of(ctx.spec_hash)
     frame = item_frame(session, ctx)
-    finding = finding_by_id(session, ctx.item.finding_id) if ctx.item.finding_id is not None else None
-    others = [f for f in frame_findings(session, ctx.item.job_id, frame.id) if f.id != ctx.item.finding_id]
+    # A flag's finding is one of its job's findings in its frame: one query reads them all.
+    found = frame_findings(session, ctx.item.job_id, frame.id)
+    finding = next((f for f in found if f.id == ctx.item.finding_id), None)
+    others = [f for f in found if f.id != ctx.item.finding_id]
     cited = finding.rule_ids if finding else ()
     rules = [RuleText(id=r.id, section=r.section, prose=r.prose) for r in _rules(spec, cited)]
     return ItemContextOut(

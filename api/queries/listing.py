@@ -1,12 +1,17 @@
-"""Listings the repositories do not offer: jobs and users."""
+"""Listings the repositories do not offer: jobs and users, each page read in one query."""
 
 from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gtqa.storage import JobRecord, JobStatus, NotFoundError, UserRecord, job_record, user_by_name
+from gtqa.storage import JobRecord, JobStatus, NotFoundError, UserRecord
 from gtqa.storage.models import ReviewJobRow, UserRow
+
+_Record = TypeVar("_Record", JobRecord, UserRecord)
 
 
 def list_jobs(
@@ -19,20 +24,24 @@ def list_jobs(
     if status is not None:
         where.append(ReviewJobRow.status == status)
     total = session.scalar(select(func.count(ReviewJobRow.id)).where(*where)) or 0
-    ids = session.scalars(
-        select(ReviewJobRow.id).where(*where).order_by(ReviewJobRow.id.desc()).limit(limit).offset(offset)
+    rows = session.scalars(
+        select(ReviewJobRow).where(*where).order_by(ReviewJobRow.id.desc()).limit(limit).offset(offset)
     )
-    return [job_record(session, job_id) for job_id in ids], total
+    return [_record(JobRecord, row) for row in rows], total
 
 
 def list_users(session: Session) -> list[UserRecord]:
-    return [
-        user_by_name(session, name) for name in session.scalars(select(UserRow.name).order_by(UserRow.id))
-    ]
+    return [_record(UserRecord, row) for row in session.scalars(select(UserRow).order_by(UserRow.id))]
 
 
 def user_by_id(session: Session, user_id: int) -> UserRecord:
     row = session.get(UserRow, user_id)
     if row is None:
         raise NotFoundError(f"no user {user_id}")
-    return user_by_name(session, row.name)
+    return _record(UserRecord, row)
+
+
+def _record(kind: type[_Record], row: Any) -> _Record:
+    """The storage record of a row: its same-named columns (what ``job_record`` and ``user_by_name``
+    return, without a query per row)."""
+    return kind(**{f.name: getattr(row, f.name) for f in fields(kind)})

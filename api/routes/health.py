@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, Request
 from sqlalchemy import Engine, text
@@ -12,6 +14,7 @@ from api.schemas.other import Health, Ready
 from gtqa.storage import head_revision
 
 router = APIRouter(tags=["health"])
+_head = cache(head_revision)  # the migrations ship with the release: read their scripts once, not per probe
 
 
 @router.get("/healthz", summary="The process is up", response_model=Health)
@@ -32,6 +35,6 @@ def readyz(request: Request) -> Ready:
         raise ApiError(
             503, "database_unavailable", f"the database cannot be reached: {type(exc).__name__}"
         ) from None
-    if revision != head_revision():
-        raise ApiError(503, "database_not_migrated", f"the database is at {revision}, not {head_revision()}")
+    if revision != _head():
+        raise ApiError(503, "database_not_migrated", f"the database is at {revision}, not {_head()}")
     return Ready(status="ready", database=engine.dialect.name, revision=revision)

@@ -3,17 +3,26 @@ the database-backed gauges refreshed at every scrape)."""
 
 from __future__ import annotations
 
+import numpy as np
 from fastapi import APIRouter
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.orm import Session
 
 from api.deps import Operator, ReadSessionDep
-from api.queries.metrics import audits_by_verdict, jobs_by_status, precision_by_type
+from api.queries.metrics import (
+    audits_by_verdict,
+    chunk_seconds,
+    jobs_by_status,
+    judge_spend,
+    precision_by_type,
+)
 from api.routing import api_router
 from api.schemas.other import MetricsSummary
 from gtqa import telemetry
 from gtqa.storage import queue_counts
+
+QUANTILES = (0.5, 0.9, 0.99)
 
 router: APIRouter = api_router("metrics")
 prometheus: APIRouter = api_router("metrics")
@@ -49,3 +58,10 @@ def _refresh(session: Session) -> None:
         telemetry.QUEUE_ITEMS.labels(status=status.value).set(n)
     for status_name, n in jobs_by_status(session).items():
         telemetry.REVIEW_JOBS.labels(status=status_name).set(n)
+    durations = chunk_seconds(session)
+    for q in QUANTILES:
+        value = float(np.quantile(durations, q)) if durations else float("nan")
+        telemetry.CHUNK_SECONDS.labels(quantile=str(q)).set(value)
+    spend = judge_spend(session).values()
+    telemetry.JUDGE_CALLS.set(sum(s.calls for s in spend))
+    telemetry.JUDGE_COST_USD.set(sum(s.cost_usd for s in spend))

@@ -19,11 +19,9 @@ from api.queries.scope import may_see_item
 from api.routes.params import IdPath, IdQuery
 from api.routing import api_router
 from api.schemas.queue import ClaimOut, DecisionIn, ItemContextOut, NextIn, QueueCounts, Released, SkipIn
-from api.specs import job_spec
+from api.specs import job_spec_or_none
 from gtqa.domain import Audit
 from gtqa.settings import Settings
-from gtqa.spec import CompiledSpec
-from gtqa.spec.store import UnknownSpecError
 from gtqa.storage import (
     NotFoundError,
     UserRecord,
@@ -161,11 +159,4 @@ def _check_visible(session: Session, user: UserRecord, item_id: int) -> None:
 
 def _view(session: Session, settings: Settings, item_id: int) -> ItemContextOut:
     url = f"/api/v1/queue/items/{item_id}/image"
-    return item_view(session, item_id, partial(_spec, settings), image_url=url)
-
-
-def _spec(settings: Settings, spec_hash: str) -> CompiledSpec | None:
-    try:
-        return job_spec(settings, spec_hash)
-    except UnknownSpecError:
-        return None
+    return item_view(session, item_id, partial(job_spec_or_none, settings), image_url=url)

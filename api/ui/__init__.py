@@ -22,14 +22,10 @@ _static = APIRouter(route_class=PageRoute)
 @_static.get("/ui/static/{name}", name="static")
 def static(name: str) -> Response:
     """The pages' script and styles (and the palette as CSS); URLs carry a content hash."""
-    if name == "palette.css":
-        media = "text/css"
-    elif name in STATIC_TYPES:
-        media = STATIC_TYPES[name]
-    else:
+    if name not in STATIC_TYPES:
         raise ApiError(404, "not_found", f"no static file {name!r}")
     headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
-    return Response(static_bytes(name), media_type=media, headers=headers)
+    return Response(static_bytes(name), media_type=STATIC_TYPES[name], headers=headers)
 
 
 for _module in (auth, review, dashboard, specs):

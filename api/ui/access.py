@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import ReadSessionsDep
 from api.errors import error_response
+from api.routing import declared_roles
 from api.ui.session import COOKIE, PageSession, csrf_matches, csrf_token, load_secret, verify
 from api.ui.templates import render
 from gtqa.spec.store import UnknownSpecError
@@ -146,17 +147,7 @@ class PageRoute(APIRoute):
 
 def page_roles(route: APIRoute) -> frozenset[str] | None:
     """The roles a UI route admits (None: public, e.g. the login page)."""
-    found = [d.call.roles for d in _walk(route.dependant) if isinstance(d.call, PageRole)]
-    if not found:
-        return None
-    return frozenset(r.value for r in frozenset.intersection(*found))
-
-
-def _walk(dependant: Any) -> list[Any]:
-    out = []
-    for sub in dependant.dependencies:
-        out.extend([sub, *_walk(sub)])
-    return out
+    return declared_roles(route, PageRole)
 
 
 def _denied_json(exc: PageDeniedError) -> Response:

@@ -26,9 +26,7 @@ def nice_max(value: float) -> float:
 def bars_over_time(
     ident: str, title: str, desc: str, labels: Sequence[str], values: Sequence[float]
 ) -> Markup:
-    top = nice_max(max(values, default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(len(values), 1)
+    top, plot_h, step = _axes(values)
     parts = []
     for i, v in enumerate(values):
         h = plot_h * v / top
@@ -43,9 +41,7 @@ def bars_over_time(
 def line_over_time(
     ident: str, title: str, desc: str, labels: Sequence[str], values: Sequence[float]
 ) -> Markup:
-    top = nice_max(max(values, default=0))
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(len(values), 1)
+    top, plot_h, step = _axes(values)
     points = [(LEFT + (i + 0.5) * step, TOP + plot_h - plot_h * v / top) for i, v in enumerate(values)]
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
     line = f'<polyline points="{path}" fill="none" stroke="{PALETTE["chart-2"]}" stroke-width="2"/>'
@@ -79,6 +75,12 @@ def share_bars(ident: str, title: str, desc: str, rows: Sequence[tuple[str, floa
         shown = f"{share:.0%}" if share is not None else "—"
         parts.append(_text(label_w + plot_w + 6, y + 15, f"{shown} {note}", "start"))
     return Markup("".join(parts) + "</svg>")
+
+
+def _axes(values: Sequence[float]) -> tuple[float, float, float]:
+    """A chart over time's scale: the axis's top value, the plot's height and one value's width."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    return nice_max(max(values, default=0)), plot_h, plot_w / max(len(values), 1)
 
 
 def _frame(ident: str, title: str, desc: str, top: float, labels: Sequence[str], body: str) -> Markup:

@@ -14,9 +14,10 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from api.deps import ReadSessionDep
+from api.queries.metrics import PrecisionRow, flag_decisions, flag_precision
 from api.ui import charts
 from api.ui.access import OpsPage, PageRoute
-from api.ui.ops_data import PrecisionRow, Series, activity, batch_facts, flag_precision
+from api.ui.ops_data import Series, activity, batch_facts
 from api.ui.ops_metrics import GroupRow, Headline, SlaRow, groups, headline, sla
 from api.ui.templates import render
 from gtqa.storage import ItemStatus, queue_counts
@@ -40,7 +41,7 @@ class Dashboard:
 
 
 def build(session: Session, now: datetime) -> Dashboard:
-    batches = batch_facts(session)
+    batches, decisions = batch_facts(session), flag_decisions(session)
     return Dashboard(
         now=now,
         headline=headline(batches),
@@ -48,8 +49,8 @@ def build(session: Session, now: datetime) -> Dashboard:
         by_vendor=groups(batches, lambda b: b.vendor or "(none)"),
         by_team=groups(batches, lambda b: b.team or "(none)"),
         by_batch=groups(batches, lambda b: f"{b.id:06d} {b.dataset}"),
-        by_check=flag_precision(session, "check"),
-        by_type=flag_precision(session, "type"),
+        by_check=flag_precision(decisions, "check"),
+        by_type=flag_precision(decisions, "type"),
         series=activity(session, now),
         sla=sla(batches, now),
     )

@@ -1,10 +1,10 @@
 """The ops dashboard's reads: counts straight from the database, no formulas (``api.ui.ops_metrics``
-turns them into the numbers shown). Queue decisions are audits made in the review queue, on flags
-(source ``queue``) and on spot checks (``spot_check``); imported audits are left out."""
+turns them into the numbers shown; the flags' precision is read by ``api.queries.metrics``). Queue
+decisions are audits made in the review queue, on flags (source ``queue``) and on spot checks
+(``spot_check``); imported audits are left out."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
-from gtqa.domain import AuditSource, JudgeOpinion, Verdict
+from api.queries.metrics import judge_spend
+from gtqa.domain import AuditSource, Verdict
 from gtqa.storage import ItemKind, ItemStatus
-from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, FindingRow, ReviewItemRow
+from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, ReviewItemRow
 from gtqa.storage.types import UTCDateTime
 
 QUEUE = (AuditSource.queue, AuditSource.spot_check)
 # Judge outcomes that made no request: nothing configured, out of budget, an offline replay's miss.
-NO_CALL = frozenset({"disabled", "budget", "offline"})
 
 
 @dataclass
@@ -105,55 +105,10 @@ def _add_decisions(session: Session, batches: dict[int, BatchFacts]) -> None:
 
 
 def _add_judge(session: Session, batches: dict[int, BatchFacts]) -> None:
-    query = select(FindingRow.batch_id, FindingRow.judge_cost_usd, FindingRow.judge).where(
-        FindingRow.judge_cost_usd.is_not(None)
-    )
-    for batch_id, cost, opinion in session.execute(query):
+    for batch_id, spend in judge_spend(session).items():
         if batch_id in batches:
-            batches[batch_id].judge_cost_usd += float(cost or 0.0)
-            batches[batch_id].judge_calls += int(live_call(opinion))
-
-
-def live_call(opinion: dict[str, Any] | None) -> bool:
-    """Whether the judge's answer to a flag took a request to its endpoint (not its cache)."""
-    if not opinion:
-        return False
-    judged = JudgeOpinion.model_validate(opinion)
-    return not judged.cached and judged.failure not in NO_CALL
-
-
-@dataclass(frozen=True)
-class PrecisionRow:
-    key: str
-    defect: int
-    not_defect: int
-    unsure: int
-
-    @property
-    def precision(self) -> float | None:
-        decided = self.defect + self.not_defect
-        return self.defect / decided if decided else None
-
-
-def flag_precision(session: Session, by: str) -> list[PrecisionRow]:
-    """Queue decisions on flags, per the flag's ``check`` or issue ``type`` (the finding's, since a
-    rejected flag's audit has no issue type), most decided first."""
-    column = FindingRow.check if by == "check" else FindingRow.type
-    query = (
-        select(column, AuditRow.verdict, func.count())
-        .join(ReviewItemRow, ReviewItemRow.id == AuditRow.item_id)
-        .join(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
-        .where(AuditRow.source == AuditSource.queue)
-        .group_by(column, AuditRow.verdict)
-    )
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for key, verdict, n in session.execute(query):
-        counts[str(getattr(key, "value", key))][Verdict(verdict).value] = n
-    rows = [
-        PrecisionRow(key, c.get("defect", 0), c.get("not_defect", 0), c.get("unsure", 0))
-        for key, c in counts.items()
-    ]
-    return sorted(rows, key=lambda r: (-(r.defect + r.not_defect + r.unsure), r.key))
+            batches[batch_id].judge_cost_usd += spend.cost_usd
+            batches[batch_id].judge_calls += spend.calls
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import statistics
 from datetime import datetime, timedelta
+from functools import cache, partial
 
 from pydantic import BaseModel, Field
 from sqlalchemy import func, literal_column, select
@@ -12,11 +13,10 @@ from sqlalchemy.orm import Session
 
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
-from api.specs import job_spec
+from api.specs import job_spec_or_none
 from gtqa.domain import AuditSource
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
-from gtqa.spec.store import UnknownSpecError
 from gtqa.storage.models import AuditRow, ReviewItemRow
 
 PACE_WINDOW = timedelta(hours=12)  # "today": one working day, whatever the time zone
@@ -72,30 +72,15 @@ def held_item(session: Session, auditor: str, now: datetime) -> int | None:
 def payload(
     session: Session, settings: Settings, item_id: int | None, auditor: str, now: datetime
 ) -> ReviewPayload:
-    context, specs = None, _Specs(settings)
+    context, spec_of = None, cache(partial(job_spec_or_none, settings))  # looked up once per request
     if item_id is not None:
-        context = item_view(session, item_id, specs.get, image_url=f"/ui/items/{item_id}/image")
+        context = item_view(session, item_id, spec_of, image_url=f"/ui/items/{item_id}/image")
     return ReviewPayload(
         context=context,
-        classes=_classes(specs.get(context.spec_hash), context) if context else [],
+        classes=_classes(spec_of(context.spec_hash), context) if context else [],
         lease_expires_at=context.item.lease_expires_at if context else None,
         pace=pace(session, auditor, now),
     )
-
-
-class _Specs:
-    """Jobs' specs by hash, looked up once per request (None if one is gone: its rules are left out)."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings, self.found = settings, dict[str, CompiledSpec | None]()
-
-    def get(self, spec_hash: str) -> CompiledSpec | None:
-        if spec_hash not in self.found:
-            try:
-                self.found[spec_hash] = job_spec(self.settings, spec_hash)
-            except UnknownSpecError:
-                self.found[spec_hash] = None
-        return self.found[spec_hash]
 
 
 def _classes(spec: CompiledSpec | None, context: ItemContextOut) -> list[str]:

@@ -17,7 +17,7 @@ from api.ui.palette import css_variables
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
-STATIC_TYPES = {"ui.css": "text/css", "review.js": "text/javascript", "common.js": "text/javascript"}
+STATIC_TYPES = {"ui.css": "text/css", "review.js": "text/javascript", "palette.css": "text/css"}
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
@@ -42,6 +42,7 @@ def render(request: Request, name: str, context: dict[str, Any], *, status: int 
     return response
 
 
+@cache  # the files ship with the release; their URLs' hashes are taken once too
 def static_bytes(name: str) -> bytes:
     if name == "palette.css":
         return css_variables().encode()

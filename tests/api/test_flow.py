@@ -156,3 +156,7 @@ def _check_metrics(api, confirmed: dict[str, Any] | None, rejected: dict[str, An
     text = _get(api, "/metrics").text
     assert 'gtqa_queue_items{status="decided"} 2.0' in text
     assert 'gtqa_review_jobs{status="done"} 1.0' in text
+    # the job's three chunks were reviewed by a worker: their wall times, and no judge (none configured)
+    gauges = {line.split(" ")[0]: float(line.split(" ")[1]) for line in text.splitlines() if line[:1] != "#"}
+    assert 0 < gauges['gtqa_chunk_seconds{quantile="0.5"}'] <= gauges['gtqa_chunk_seconds{quantile="0.99"}']
+    assert gauges["gtqa_judge_calls"] == 0.0 and gauges["gtqa_judge_cost_usd"] == 0.0

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 
@@ -96,6 +97,20 @@ def _expected(site) -> dict[str, float]:
         "precision": precision, "miss_rate": miss, "waiting": waiting, "hours_saved": random_hours - hours,
         "judge_cost_per_1k": 1000 * cost / labels, "judge_calls_per_1k": 1000 * calls / labels,
     }  # fmt: skip
+
+
+def test_prometheus_reports_the_judges_calls_and_spend_of_the_database(site, reviewed) -> None:
+    (cost,) = _one(site, "SELECT sum(judge_cost_usd) FROM findings")
+    opinions = [o for (o,) in _rows(site, "SELECT judge FROM findings WHERE judge IS NOT NULL")]
+    calls = sum(not JudgeOpinion.model_validate_json(_json(o)).cached for o in opinions)
+    assert calls > 0 and cost > 0
+    scraped = httpx.get(f"{site.url}/metrics", headers={"Authorization": f"Bearer {site.tokens['ops']}"})
+    assert scraped.status_code == 200
+    gauges = {
+        line.split(" ")[0]: float(line.split(" ")[1]) for line in scraped.text.splitlines() if line[:1] != "#"
+    }
+    assert gauges["gtqa_judge_calls"] == calls
+    assert gauges["gtqa_judge_cost_usd"] == pytest.approx(cost, rel=1e-9)
 
 
 def _json(value: Any) -> str:
