@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from evals.harness.commands import register
+from evals.harness.commands import console, fail, out, register, spec_or_fail
 from evals.inject import InjectionError, inject_folder
 from evals.manifest import Family, parse_families, read_manifest
 from evals.recheck import RecheckScore, read_recheck, recheck_errors, score_recheck
@@ -20,7 +19,7 @@ from evals.score import InjectedScore, score_injected
 from gtqa.domain import Dataset, Finding, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import read_findings
-from gtqa.spec import CompiledSpec, SpecError, load_spec
+from gtqa.spec import CompiledSpec
 
 evals_app = typer.Typer(
     name="evals",
@@ -29,32 +28,18 @@ evals_app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console(stderr=True)
-out = Console()
 
 FormatOpt = Annotated[
     str | None, typer.Option("--format", "-f", help=f"one of: {known_formats()} (default: recognised)")
 ]
-SpecOpt = Annotated[Path | None, typer.Option(help="QA spec (default: specs/kitti.md)")]
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(2)
-
-
-def _spec(path: Path | None) -> CompiledSpec:
-    try:
-        return load_spec(str(path) if path else None)
-    except SpecError as exc:
-        raise _fail(f"invalid spec\n{exc}") from None
+SpecOpt = Annotated[Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else specs/kitti.md)")]
 
 
 def _dataset(path: Path, fmt: str | None) -> Dataset:
     try:
         return load_dataset(path, fmt)
     except InputFormatError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @evals_app.command("inject")
@@ -79,7 +64,7 @@ def inject_cmd(
         manifest = inject_folder(
             dataset,
             output,
-            _spec(spec),
+            spec_or_fail(spec),
             fmt=format,
             rate=rate,
             seed=seed,
@@ -87,7 +72,7 @@ def inject_cmd(
             overwrite=overwrite,
         )
     except (InjectionError, InputFormatError, ValueError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     table = Table(title=f"{len(manifest.entries)} defects in {output} (seed {seed}, rate {rate:g})")
     for column in ("family", "issue type", "requested", "injected"):
         table.add_column(column)
@@ -112,20 +97,20 @@ def score_cmd(
 ) -> None:
     """Score FINDINGS against an injected manifest (--manifest) or a real re-check (--recheck)."""
     if (manifest is None) == (recheck is None):
-        raise _fail("give exactly one of --manifest or --recheck")
+        raise fail("give exactly one of --manifest or --recheck")
     try:
         flags = read_findings(findings)
     except (OSError, InputFormatError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     data = _dataset(dataset, format)
     if manifest is not None:
-        result: InjectedScore | RecheckScore = _score_manifest(flags, manifest, data, _spec(spec))
+        result: InjectedScore | RecheckScore = _score_manifest(flags, manifest, data, spec_or_fail(spec))
     else:
         assert recheck is not None
         try:
             errors = recheck_errors(read_recheck(recheck), data)
         except (OSError, InputFormatError) as exc:
-            raise _fail(str(exc)) from None
+            raise fail(str(exc)) from None
         result = score_recheck(flags, errors)
         print_recheck(out, {"findings": result})
     if json_out is not None:
@@ -139,7 +124,7 @@ def _score_manifest(
     try:
         manifest = read_manifest(manifest_path)
     except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read manifest {manifest_path}: {exc}") from None
+        raise fail(f"cannot read manifest {manifest_path}: {exc}") from None
     ids = {lab.id for lab in data.labels()}
     unresolved = [
         e.id for e in manifest.entries for i in (e.label, *e.related) if i is not None and i not in ids
@@ -178,8 +163,10 @@ def suggest_cmd(
         flags = read_findings(findings)
         done = load_audits(audits, data) if audits else []
     except (OSError, InputFormatError) as exc:
-        raise _fail(str(exc)) from None
-    chosen = uncertain_flags(flags, done, uncertain) + spot_checks(data, flags, done, _spec(spec), spot, seed)
+        raise fail(str(exc)) from None
+    chosen = uncertain_flags(flags, done, uncertain) + spot_checks(
+        data, flags, done, spec_or_fail(spec), spot, seed
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8") as fh:
         for s in chosen:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from gtqa.domain import Finding, IssueType
+from gtqa.domain.boxes import iou_matrix
 
 Box = tuple[float, float, float, float]
 
@@ -53,6 +54,11 @@ def review_items(findings: list[Finding]) -> list[ReviewItem]:
     return sorted(items, key=lambda i: (-i.score, i.order))
 
 
-def as_array(boxes: Sequence[Sequence[float]]) -> np.ndarray:
+def as_array(boxes: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
     """Boxes as an (N, 4) float array (N may be 0)."""
     return np.array(boxes, dtype=np.float64).reshape(-1, 4)
+
+
+def ious_with(box: Box, boxes: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:
+    """The IoU of ``box`` with each of ``boxes``: shape (N,), empty when there are none."""
+    return np.asarray(iou_matrix(as_array([box]), as_array(boxes))[0], dtype=np.float64)

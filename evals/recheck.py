@@ -24,10 +24,9 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from evals.items import as_array, review_items
+from evals.items import as_array, ious_with, review_items
 from evals.metrics import average_precision, precision_at, recall_at
 from gtqa.domain import Finding
-from gtqa.domain.boxes import iou_matrix
 from gtqa.formats.recheck import (
     ErrorKind,
     RecheckError,
@@ -82,8 +81,8 @@ def score_recheck(
     items = review_items(findings)
     for item in items:
         idx = np.array(by_frame.get(item.frame, []), dtype=int)
-        idx = idx[~found[idx]] if len(idx) else idx
-        ious = iou_matrix(as_array([item.box]), boxes[idx])[0] if len(idx) else np.zeros(0)
+        idx = idx[~found[idx]]  # the frame's errors not found yet
+        ious = ious_with(item.box, boxes[idx])
         hit = bool(len(ious)) and float(ious.max()) > find_iou
         if hit:
             found[idx[int(ious.argmax())]] = True

@@ -27,14 +27,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from evals.items import ReviewItem, as_array, review_items
+from evals.items import ReviewItem, ious_with, review_items
 from evals.manifest import Family, Manifest, ManifestEntry
 from evals.metrics import average_precision, precision_at, recall_at, round_half_up
 from gtqa.domain import Finding, IssueType
-from gtqa.domain.boxes import iou_matrix
 
 DEFAULT_BUDGETS = (0.05, 0.10)
 
@@ -107,9 +105,7 @@ def match_items(
     for item in items:
         if item.label is None:
             pool = dropped.get(item.frame, [])
-            ious = (
-                iou_matrix(as_array([item.box]), as_array([e.box for e in pool]))[0] if pool else np.zeros(0)
-            )
+            ious = ious_with(item.box, [e.box for e in pool])
             near = [(float(v), e) for v, e in zip(ious, pool, strict=True) if v >= missing_iou]
         else:
             near = [(1.0, e) for e in by_label.get(item.label, [])]

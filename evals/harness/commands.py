@@ -33,17 +33,18 @@ BudgetOpt = Annotated[
 ThresholdOpt = Annotated[float, typer.Option(help="decision threshold on the score")]
 
 
-def _fail(message: str) -> typer.Exit:
+def fail(message: str) -> typer.Exit:
     console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(2)
 
 
-def _spec(path: Path | None) -> CompiledSpec:
+def spec_or_fail(path: Path | None) -> CompiledSpec:
+    """The spec at ``path``, else ``GTQA_SPEC_PATH``, else the shipped one; exit 2 if it is invalid."""
     chosen = path or get_settings().spec_path
     try:
         return load_spec(str(chosen) if chosen else None)
     except SpecError as exc:
-        raise _fail(f"invalid spec\n{exc}") from None
+        raise fail(f"invalid spec\n{exc}") from None
 
 
 def _inputs(
@@ -60,9 +61,9 @@ def _inputs(
         if frames is not None:
             evals = evals.restricted(read_frame_list(frames))
     except (InputFormatError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if not evals.audits:
-        raise _fail(f"no audits in {audits}" + (f" for the frames of {frames}" if frames else ""))
+        raise fail(f"no audits in {audits}" + (f" for the frames of {frames}" if frames else ""))
     return data, evals
 
 
@@ -114,7 +115,8 @@ def run_cmd(
 
     data, evals = _inputs(audits, dataset, format, predictions or [], frames, exhaustive)
     config = RunConfig(
-        dataset=data, evals=evals, spec=_spec(spec), predictions=tuple(str(p) for p in predictions or []),
+        dataset=data, evals=evals, spec=spec_or_fail(spec),
+        predictions=tuple(str(p) for p in predictions or []),
         calibration=calibration, judge=judge, offline=offline, cache_dir=cache_dir,
         prompts_dir=_prompts_dir(prompts), checks=checks, exclude=exclude or [], threshold=threshold,
         budgets=tuple(budget or DEFAULT_BUDGETS),
@@ -122,7 +124,7 @@ def run_cmd(
     try:
         run = run_eval(config, get_settings())
     except (ValueError, OSError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     run.save(output)
     if store:
         console.print(f"stored as {save_run(run).path}", highlight=False)
@@ -153,14 +155,14 @@ def _gates(texts: list[str]) -> tuple[Gate, ...]:
     try:
         return tuple(parse_gate(t) for t in texts)
     except GateError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _load(path: Path) -> EvalRun:
     try:
         return EvalRun.load(path)
     except (OSError, ValueError) as exc:
-        raise _fail(f"cannot read run {path}: {exc}") from None
+        raise fail(f"cannot read run {path}: {exc}") from None
 
 
 def compare_cmd(
@@ -183,7 +185,7 @@ def compare_cmd(
 ) -> None:
     """Compare two runs on the same audits, with intervals, McNemar, per-slice tests and gates."""
     if cluster not in ("sequence", "frame"):
-        raise _fail("--cluster is 'sequence' or 'frame'")
+        raise fail("--cluster is 'sequence' or 'frame'")
     gates = _gates(fail_if or [])
     options = CompareOptions(
         budgets=tuple(budget or DEFAULT_BUDGETS), threshold=threshold, level=level, n_boot=bootstrap,
@@ -194,7 +196,7 @@ def compare_cmd(
     try:
         result = compare_runs(*runs, options, gates)
     except ComparisonError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(result.model_dump_json(indent=1) + "\n", encoding="utf-8")

@@ -130,9 +130,4 @@ def _gate(arrays: PairedArrays, gate: Gate, opts: CompareOptions) -> GateResult:
     metric = gate.resolved_metric(opts.budgets)
     part = arrays.subset(slice_mask(arrays, *gate.slice)) if gate.slice else arrays
     d = metric_delta(part, metric, opts)
-    nan = float("nan")
-    return judge_gate(gate, metric, _f(d.delta, nan), _f(d.lo, nan), _f(d.hi, nan))
-
-
-def _f(x: float | None, default: float) -> float:
-    return default if x is None else x
+    return judge_gate(gate, metric, d.delta, d.lo, d.hi)

@@ -20,7 +20,6 @@ never passes for want of evidence.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 
@@ -82,11 +81,14 @@ def parse_gate(text: str) -> Gate:
     return Gate(text=text.strip(), metric=metric, op=match["op"], margin=float(match["margin"]), slice=cut)
 
 
-def judge_gate(gate: Gate, metric: str, delta: float, lo: float, hi: float) -> GateResult:
+def judge_gate(
+    gate: Gate, metric: str, delta: float | None, lo: float | None, hi: float | None
+) -> GateResult:
+    """The gate's verdict on a difference and its interval (None where undefined)."""
     where = f"{gate.slice[0]}={gate.slice[1]}" if gate.slice else None
-    if math.isnan(lo) or math.isnan(hi):
+    if lo is None or hi is None:
         return GateResult(
-            gate=gate.text, metric=metric, slice=where, delta=_num(delta), lo=None, hi=None, passed=False,
+            gate=gate.text, metric=metric, slice=where, delta=delta, lo=None, hi=None, passed=False,
             reason="the interval is undefined (no items, or nothing raised): no evidence of non-inferiority",
         )  # fmt: skip
     bound, passed = (lo, lo >= gate.margin) if gate.op == "<" else (hi, hi <= gate.margin)
@@ -94,10 +96,6 @@ def judge_gate(gate: Gate, metric: str, delta: float, lo: float, hi: float) -> G
     verdict = "holds" if passed else "fails"
     reason = f"{side} bound {bound:+.4f} vs margin {gate.margin:+.4f}: {verdict}"
     return GateResult(
-        gate=gate.text, metric=metric, slice=where, delta=_num(delta), lo=lo, hi=hi, passed=passed,
+        gate=gate.text, metric=metric, slice=where, delta=delta, lo=lo, hi=hi, passed=passed,
         reason=reason,
     )  # fmt: skip
-
-
-def _num(x: float) -> float | None:
-    return None if math.isnan(x) else x

@@ -64,15 +64,22 @@ def _match_missing(
     base: list[EvalItem], cand: list[EvalItem], min_iou: float
 ) -> list[tuple[EvalItem, EvalItem]]:
     out: list[tuple[EvalItem, EvalItem]] = []
-    for frame in sorted({b.frame for b in base} & {c.frame for c in cand}):
-        bs = [b for b in base if b.frame == frame]
-        cs = [c for c in cand if c.frame == frame]
+    base_by_frame, cand_by_frame = _by_frame(base), _by_frame(cand)
+    for frame in sorted(base_by_frame.keys() & cand_by_frame.keys()):
+        bs, cs = base_by_frame[frame], cand_by_frame[frame]
         iou = iou_matrix(np.array([b.box for b in bs]), np.array([c.box for c in cs]))
         while iou.size and iou.max() >= min_iou:
             i, j = np.unravel_index(int(iou.argmax()), iou.shape)
             out.append((bs[i], cs[j]))
             iou[i, :], iou[:, j] = -1.0, -1.0
     return out
+
+
+def _by_frame(items: list[EvalItem]) -> dict[str, list[EvalItem]]:
+    groups: dict[str, list[EvalItem]] = {}
+    for item in items:
+        groups.setdefault(item.frame, []).append(item)
+    return groups
 
 
 @dataclass(frozen=True)

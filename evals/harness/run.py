@@ -68,7 +68,7 @@ async def arun_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenA
     finally:
         if judge is not None:
             await judge.aclose()
-    return _assemble(config, settings, subset, result, judge, started)
+    return _assemble(config, _provenance(config, settings, subset, result, judge, started), result, judge)
 
 
 def _judge(config: RunConfig, settings: Settings, client: AsyncOpenAI | None) -> EvalJudge | None:
@@ -87,19 +87,13 @@ def _scorer(config: RunConfig) -> Scorer:
 
 
 def _assemble(
-    config: RunConfig,
-    settings: Settings,
-    subset: Dataset,
-    result: AgentResult,
-    judge: EvalJudge | None,
-    started: datetime,
+    config: RunConfig, provenance: Provenance, result: AgentResult, judge: EvalJudge | None
 ) -> EvalRun:
     items = collect.eval_items(result.findings, config.evals)
     results = judge.results if judge is not None else []
-    provenance = _provenance(config, settings, subset, result, judge, started)
     run_hash = content_hash([provenance.model_dump(mode="json"), [i.model_dump(mode="json") for i in items]])
     return EvalRun(
-        id=f"{started:%Y%m%dT%H%M%S}-{run_hash[:8]}",
+        id=f"{provenance.started_at:%Y%m%dT%H%M%S}-{run_hash[:8]}",
         provenance=provenance,
         metrics=run_metrics(items, threshold=config.threshold, budgets=config.budgets),
         infra=InfraErrors.of(result.errors, collect.failures(results)),

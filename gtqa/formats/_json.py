@@ -25,6 +25,7 @@ from gtqa.domain import InputProblem, ProblemLevel
 
 JsonPath = tuple[str | int, ...]
 Scalar = str | int | float | bool
+Warn = Callable[[JsonPath, str], None]  # reports a warning at a JSON path
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -79,6 +80,14 @@ class JsonDoc:
 
     def schema_problem(self, exc: JsonSchemaError, level: ProblemLevel = ProblemLevel.error) -> InputProblem:
         return self.problem(exc.where, exc.message, level)
+
+    def warner(self, problems: list[InputProblem]) -> Warn:
+        """A ``Warn`` that adds a warning about this file to ``problems``."""
+
+        def warn(where: JsonPath, message: str) -> None:
+            problems.append(self.problem(where, message, ProblemLevel.warning))
+
+        return warn
 
 
 def _child(children: dict[str, int] | list[int] | None, part: str | int) -> int | None:

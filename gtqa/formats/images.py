@@ -44,6 +44,21 @@ def _decoded_size(path: Path) -> tuple[int, int]:
     return int(image.shape[1]), int(image.shape[0])
 
 
+def measured_image(
+    path: Path, width: int | None, height: int | None, warn: Callable[[str], None]
+) -> tuple[str | None, int | None, int | None]:
+    """The image and its size for a JSON frame that gives ``width`` x ``height`` (or not): the file's
+    own size wins, with a warning when it differs; an unreadable file warns and keeps the given size."""
+    try:
+        real = image_size(path)
+    except ImageError as exc:
+        warn(f"{path}: {exc}")
+        return None, width, height
+    if width is not None and height is not None and (width, height) != real:
+        warn(f"size {width}x{height} differs from the image's {real[0]}x{real[1]}; the image's is used")
+    return str(path), real[0], real[1]
+
+
 def find_image(folder: Path, stem: str) -> Path | None:
     for suffix in IMAGE_SUFFIXES:
         candidate = folder / f"{stem}{suffix}"

@@ -112,8 +112,7 @@ def _with_parents(sections: list[_Section]) -> list[list[_Section]]:
 
 def _add_rule(spec: RawSpec, chain: list[_Section], first: int, body: list[str]) -> None:
     try:
-        node = yaml.compose("\n".join(body), Loader=yaml.SafeLoader)
-        data = yaml.safe_load("\n".join(body))
+        node, data = _compose_and_load("\n".join(body))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first + (mark.line if mark else 0)
@@ -126,6 +125,16 @@ def _add_rule(spec: RawSpec, chain: list[_Section], first: int, body: list[str])
     title = " / ".join(s.title for s in chain if s.title)
     prose = "\n".join(section.prose).strip()
     spec.rules.append(RawRule(body=data, node=node, line=first, section=title, prose=prose))
+
+
+def _compose_and_load(text: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML document's node tree (for error lines) and its data, from one parse."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return node, (loader.construct_document(node) if node is not None else None)
+    finally:
+        loader.dispose()
 
 
 def _yaml(text: str, path: str, first: int) -> Any:

@@ -5,7 +5,7 @@ Units: pixels for image sizes, metres for 3D dimensions, fractions in [0, 1] for
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -143,21 +143,6 @@ RuleParams = (
     | Severities
     | JudgeRule
 )
-KINDS: dict[str, type[BaseModel]] = {
-    m.model_fields["kind"].default: m
-    for m in (
-        Taxonomy,
-        SizeLimits,
-        Dimensions3D,
-        RequiredAttributes,
-        DontCare,
-        Truncation,
-        Occlusion,
-        Thresholds,
-        Priors,
-        Severities,
-        JudgeRule,
-    )
-}
+KINDS: dict[str, type[BaseModel]] = {m.model_fields["kind"].default: m for m in get_args(RuleParams)}
 # Kinds a spec has at most once (their parameters are global); judge rules may repeat.
 SINGLETON_KINDS = frozenset(KINDS) - {"judge"}

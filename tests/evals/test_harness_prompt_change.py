@@ -129,6 +129,12 @@ def test_a_prompt_change_costs_only_its_calls_and_the_gate_blocks_a_worse_prompt
     gate = parse_gate("precision_at_budget<-0.02")
     c = compare_runs(base, cand, gates=(gate,))
     assert not c.gates[0].passed and c.gates[0].hi is not None and c.gates[0].hi < 0
+    delta = next(m for m in c.metrics if m.metric == c.gates[0].metric)
+    print(  # recorded in benchmarks/RESULTS.md §6: pytest -s -k worse shows the figures
+        f"base {base_calls} calls; candidate {cand_calls} calls, {cand.judge.cache_hits} from the cache; "
+        f"{delta.metric} {delta.base} -> {delta.candidate} "
+        f"({delta.delta:+.2f} [{delta.lo:+.2f}, {delta.hi:+.2f}])"
+    )
     assert any(x.change == "broke" for x in c.changed)
 
     base.save(tmp_path / "base.json")

@@ -84,6 +84,10 @@ def test_bootstrap_interval_covers_the_true_difference(metric: str) -> None:
         ci = cluster_bootstrap(paired, clusters, 150, n_boot=1000, seed=sim)
         covered += ci.lo <= truth <= ci.hi
         widths.append(ci.hi - ci.lo)
+    # recorded in benchmarks/RESULTS.md §6: pytest -s -k covers shows the figures
+    print(
+        f"{metric}: true difference {truth:+.3f}, coverage {covered / 200:.3f}, width {np.median(widths):.3f}"
+    )
     assert covered / 200 >= 0.93, f"coverage {covered / 200:.3f} of 95 % intervals"
     assert 0 < np.median(widths) < 0.15  # informative, not trivially wide
 

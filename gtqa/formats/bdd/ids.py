@@ -50,10 +50,10 @@ def frame_label_ids(frames: list[RawFrame], problems: list[InputProblem]) -> lis
 
 def track_ids(frames: list[RawFrame]) -> dict[tuple[str, str], int]:
     """``(sequence, raw id) -> track id`` for video frames (see the package docstring)."""
-    by_video: dict[str, list[str]] = {}
+    by_video: dict[str, dict[str, None]] = {}  # video -> its raw ids, in order of first appearance
     for frame in sorted((f for f in frames if f.sequence is not None), key=lambda f: f.index):
-        seen = by_video.setdefault(frame.sequence or "", [])
-        seen.extend(lab.raw_id for lab in frame.labels if lab.raw_id is not None and lab.raw_id not in seen)
+        seen = by_video.setdefault(frame.sequence or "", {})
+        seen.update(dict.fromkeys(lab.raw_id for lab in frame.labels if lab.raw_id is not None))
     out: dict[tuple[str, str], int] = {}
     for video, raws in by_video.items():
         numeric = all(_DECIMAL.fullmatch(r) for r in raws)

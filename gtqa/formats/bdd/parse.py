@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gtqa.domain import Box2D, Cuboid3D, InputProblem, ProblemLevel
-from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Scalar, json_files, load_json
+from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Scalar, Warn, json_files, load_json
 from gtqa.formats._json_fields import (
     arr,
     integer,
@@ -22,8 +21,6 @@ from gtqa.formats._json_fields import (
     text,
     text_field,
 )
-
-Warn = Callable[[JsonPath, str], None]
 
 
 @dataclass
@@ -70,9 +67,7 @@ def read_raw(root: Path, problems: list[InputProblem]) -> list[RawFrame]:
 
 
 def _parse_file(doc: JsonDoc, problems: list[InputProblem]) -> list[RawFrame]:
-    def warn(where: JsonPath, message: str) -> None:
-        problems.append(doc.problem(where, message, ProblemLevel.warning))
-
+    warn = doc.warner(problems)
     try:
         items, base, default_size = _frame_list(doc.data)
     except JsonSchemaError as exc:
@@ -151,9 +146,7 @@ def _parse_labels(frame: RawFrame, problems: list[InputProblem]) -> int:
     """Parse the frame's labels into ``frame.labels``; returns how many were not boxes."""
     doc = frame.doc
 
-    def warn(where: JsonPath, message: str) -> None:
-        problems.append(doc.problem(where, message, ProblemLevel.warning))
-
+    warn = doc.warner(problems)
     try:
         items = arr(frame.record.get("labels") or [], (*frame.where, "labels"))
     except JsonSchemaError as exc:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gtqa.domain import Dataset, Frame, InputProblem, Label, Prediction, ProblemLevel, SourceRef
+from gtqa.domain import Dataset, Frame, InputProblem, Label, Prediction, SourceRef
 from gtqa.formats._json import gc_paused
 from gtqa.formats._json_fields import reading_order
 from gtqa.formats.bdd.ids import SOURCE_ID, frame_label_ids, track_ids
 from gtqa.formats.bdd.parse import RawFrame, read_raw
-from gtqa.formats.images import ImageError, find_image, image_size
+from gtqa.formats.images import find_image, measured_image
 
 
 @gc_paused
@@ -102,18 +102,8 @@ def _locate(raw: RawFrame, problems: list[InputProblem]) -> tuple[str | None, in
     if raw.sequence is not None:
         candidates.append(folder / raw.sequence / raw.name)
     path = next((c for c in candidates if c.is_file()), None) or find_image(folder, Path(raw.name).stem)
+    warn = raw.doc.warner(problems)
     if path is None:
-        message = f"image file not found: {candidates[-1]}"
-        problems.append(raw.doc.problem(raw.where, message, ProblemLevel.warning))
+        warn(raw.where, f"image file not found: {candidates[-1]}")
         return None, raw.width, raw.height
-    try:
-        real = image_size(path)
-    except ImageError as exc:
-        problems.append(raw.doc.problem(raw.where, f"{path}: {exc}", ProblemLevel.warning))
-        return None, raw.width, raw.height
-    if raw.width is not None and (raw.width, raw.height) != real:
-        message = (
-            f"size {raw.width}x{raw.height} differs from the image's {real[0]}x{real[1]}; the image's is used"
-        )
-        problems.append(raw.doc.problem(raw.where, message, ProblemLevel.warning))
-    return str(path), real[0], real[1]
+    return measured_image(path, raw.width, raw.height, lambda message: warn(raw.where, message))

@@ -5,8 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from gtqa.domain import Box2D, Dataset, Frame, InputProblem, Label, ProblemLevel
-from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Scalar, gc_paused, json_files, load_json
+from gtqa.domain import Box2D, Dataset, Frame, InputProblem, Label
+from gtqa.formats._json import (
+    JsonDoc,
+    JsonPath,
+    JsonSchemaError,
+    Scalar,
+    Warn,
+    gc_paused,
+    json_files,
+    load_json,
+)
 from gtqa.formats._json_fields import (
     arr,
     dedupe_ids,
@@ -17,8 +26,8 @@ from gtqa.formats._json_fields import (
     reading_order,
     scalar_items,
 )
-from gtqa.formats.coco.tables import ImageEntry, Tables, Warn, read_tables
-from gtqa.formats.images import ImageError, image_size
+from gtqa.formats.coco.tables import ImageEntry, Tables, read_tables
+from gtqa.formats.images import measured_image
 
 DONTCARE = "DontCare"
 CROWD_KEYS = ("iscrowd", "category")  # the attributes a crowd label gains on reading
@@ -45,7 +54,8 @@ def read_coco(root: Path) -> Dataset:
 
 
 def _frames(tables: Tables, problems: list[InputProblem], seen_labels: set[str]) -> list[Frame]:
-    located = {i: _locate(tables.doc, image, problems) for i, image in tables.images.items()}
+    warn = tables.doc.warner(problems)
+    located = {i: _locate(tables.doc, image, warn) for i, image in tables.images.items()}
     labels = _labels(tables, problems, seen_labels)
     frames = []
     for image_id, image in tables.images.items():
@@ -67,9 +77,7 @@ def _frames(tables: Tables, problems: list[InputProblem], seen_labels: set[str])
 def _labels(tables: Tables, problems: list[InputProblem], seen_labels: set[str]) -> dict[int, list[Label]]:
     doc = tables.doc
 
-    def warn(where: JsonPath, message: str) -> None:
-        problems.append(doc.problem(where, message, ProblemLevel.warning))
-
+    warn = doc.warner(problems)
     try:
         items = arr(doc.data.get("annotations") or [], ("annotations",))
     except JsonSchemaError as exc:
@@ -176,33 +184,18 @@ def _track(entry: dict[str, Any], attrs: dict[str, Any], where: JsonPath) -> int
     return track if track is not None and track >= 0 else None
 
 
-def _locate(
-    doc: JsonDoc, image: ImageEntry, problems: list[InputProblem]
-) -> tuple[str | None, int | None, int | None]:
+def _locate(doc: JsonDoc, image: ImageEntry, warn: Warn) -> tuple[str | None, int | None, int | None]:
     """The image path and size; the file's own size wins over the JSON's when both are known."""
-    width, height = image.width, image.height
     folder = images_folder(doc.path)
     if folder is None:
-        return None, width, height
+        return None, image.width, image.height
     path = folder / image.file_name
     if not path.is_file():
         path = folder / Path(image.file_name).name
     if not path.is_file():
-        problems.append(
-            doc.problem(
-                image.where, f"image file not found: {folder / image.file_name}", ProblemLevel.warning
-            )
-        )
-        return None, width, height
-    try:
-        real = image_size(path)
-    except ImageError as exc:
-        problems.append(doc.problem(image.where, f"{path}: {exc}", ProblemLevel.warning))
-        return None, width, height
-    if width is not None and height is not None and (width, height) != real:
-        message = f"size {width}x{height} differs from the image's {real[0]}x{real[1]}; the image's is used"
-        problems.append(doc.problem(image.where, message, ProblemLevel.warning))
-    return str(path), real[0], real[1]
+        warn(image.where, f"image file not found: {folder / image.file_name}")
+        return None, image.width, image.height
+    return measured_image(path, image.width, image.height, lambda message: warn(image.where, message))
 
 
 def images_folder(json_path: Path) -> Path | None:

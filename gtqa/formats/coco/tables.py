@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from gtqa.domain import InputProblem, ProblemLevel, SourceRef
-from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, gc_paused, json_files, load_json
+from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Warn, gc_paused, json_files, load_json
 from gtqa.formats._json_fields import arr, int_field, integer, obj, required, text, text_field
-
-Warn = Callable[[JsonPath, str], None]
 
 
 @dataclass(frozen=True)
@@ -141,9 +139,7 @@ def _images(
     out: list[ImageEntry] = []
     ids: set[int] = set()
 
-    def warn(where: JsonPath, message: str) -> None:
-        problems.append(doc.problem(where, message, ProblemLevel.warning))
-
+    warn = doc.warner(problems)
     for i, item in enumerate(entries):
         where: JsonPath = ("images", i)
         try:
