@@ -28,21 +28,15 @@ import multiprocessing
 import os
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from _common import OUT, run_info, write_json
+from _common import BENCH_POSTGRES_URL, OUT, fresh_database, run_info, write_json
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gtqa.domain import Box2D, Dataset, Finding, Frame, IssueType, Label, Verdict
@@ -62,31 +56,9 @@ from gtqa.storage import (
     upgrade,
 )
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LABELS_PER_FRAME = 10
 CLASSES = ("Car", "Pedestrian", "Cyclist", "Van", "Truck")
 TYPES = (IssueType.bad_box, IssueType.wrong_class, IssueType.attribute, IssueType.duplicate)
-
-
-@contextmanager
-def fresh_database(backend: str, admin_url: str, keep: bool) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            yield f"sqlite:///{Path(folder) / 'bench.sqlite'}"
-        return
-    admin = create_engine(
-        make_url(admin_url).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT"
-    )
-    name = f"gtqa_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin.url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def synthetic_dataset(frames: int) -> Dataset:
@@ -283,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         help="mean pause between a claim and its decision (uniform, 0 to 2x)",
     )
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--url", default=os.environ.get("GTQA_BENCH_POSTGRES_URL", DEFAULT_PG))
+    parser.add_argument("--url", default=BENCH_POSTGRES_URL)
     parser.add_argument(
         "--durable-claims", action="store_true", help="claim_next(durable=True): wait for the WAL flush"
     )

@@ -37,8 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from _common import OUT, REPO, run_info, write_json
-from bench_queue import DEFAULT_PG, fresh_database, seed
+from _common import BENCH_POSTGRES_URL, OUT, REPO, fresh_database, run_info, write_json
+from bench_queue import seed
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decisions", type=int, default=300, help="measured decisions")
     parser.add_argument("--warm-up", type=int, default=20, help="decisions before measuring")
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
-    parser.add_argument("--url", default=os.environ.get("GTQA_BENCH_POSTGRES_URL", DEFAULT_PG))
+    parser.add_argument("--url", default=BENCH_POSTGRES_URL)
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     args = parser.parse_args(argv)
     if not CHROMIUM.exists():

@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -42,11 +41,10 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from _common import OUT, REPO, best_of, data_dir, run_info, write_json
+from _common import BENCH_POSTGRES_URL, OUT, REPO, best_of, data_dir, fresh_database, run_info, write_json
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
 from gtqa.domain import Dataset
 from gtqa.formats import load_dataset
@@ -62,7 +60,6 @@ from gtqa.storage import (
 )
 from gtqa.storage.models import ReviewJobRow
 
-PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 REDIS_DEFAULT = "redis://127.0.0.1:6379"
 GTQA = [sys.executable, "-c", "from gtqa.cli.main import main; main()"]
 console = Console()
@@ -94,21 +91,13 @@ class Stack:
 
 @contextmanager
 def postgres_stack(folder: Path) -> Iterator[Stack]:
-    admin_url = make_url(os.environ.get("GTQA_BENCH_POSTGRES_URL", PG_DEFAULT))
-    admin = create_engine(admin_url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    name = f"gtqa_bench_workers_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     broker, client = _claim_redis(os.environ.get("GTQA_BENCH_REDIS_URL", REDIS_DEFAULT))
     try:
-        url = admin.url.set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        yield Stack("redis+postgresql", url, broker, folder / "home")
+        with fresh_database("postgresql", BENCH_POSTGRES_URL, prefix="gtqa_bench_workers") as url:
+            upgrade(url)
+            yield Stack("redis+postgresql", url, broker, folder / "home")
     finally:
         client.flushdb()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @contextmanager

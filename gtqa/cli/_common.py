@@ -8,7 +8,10 @@ a PostgreSQL database is migrated at deploy time (``python -m gtqa.storage upgra
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -16,6 +19,9 @@ from sqlalchemy.engine import make_url
 
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec, SpecError, load_spec
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 MIGRATE_HELP = "migrate the database first (default: only the embedded SQLite one)"
 
@@ -57,3 +63,18 @@ def report_problems(problems: list[str], shown: int = 20) -> None:
         console.print(f"[yellow]skipped: {problem}[/yellow]", highlight=False, soft_wrap=True)
     if len(problems) > shown:
         console.print(f"[yellow]… and {len(problems) - shown} more input problems[/yellow]")
+
+
+@contextmanager
+def session_scope(settings: Settings, *, read_only: bool = False) -> Iterator[Session]:
+    """One session on an engine of its own (one connection, disposed of at the end): a transaction that
+    commits when the block ends without an error, or, ``read_only``, a read that never writes."""
+    from gtqa.storage import engine_from_settings, make_session_factory
+
+    engine = engine_from_settings(settings, pool_size=1)
+    try:
+        sessions = make_session_factory(engine, read_only=read_only)
+        with sessions() if read_only else sessions.begin() as session:
+            yield session
+    finally:
+        engine.dispose()

@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, spec_or_exit
+from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
 from gtqa.domain import InputFormatError
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
@@ -136,26 +136,15 @@ def _terminated(signum: int, frame: object) -> None:
 
 def _demo_users(settings: Settings) -> dict[str, str]:
     """Create the demonstration users (or give them new tokens) and keep the tokens in a private file."""
-    from gtqa.storage import (
-        Role,
-        create_user,
-        engine_from_settings,
-        make_session_factory,
-        rotate_token,
-        user_by_name,
-    )
+    from gtqa.storage import Role, create_user, rotate_token, user_by_name
 
     tokens: dict[str, str] = {}
-    engine = engine_from_settings(settings, pool_size=1)
-    try:
-        with make_session_factory(engine).begin() as session:
-            for name, role in DEMO_USERS:
-                try:
-                    tokens[name] = rotate_token(session, user_by_name(session, name).id)
-                except LookupError:
-                    tokens[name] = create_user(session, name, Role(role))[1]
-    finally:
-        engine.dispose()
+    with session_scope(settings) as session:
+        for name, role in DEMO_USERS:
+            try:
+                tokens[name] = rotate_token(session, user_by_name(session, name).id)
+            except LookupError:
+                tokens[name] = create_user(session, name, Role(role))[1]
     path = settings.home.resolve() / "demo-tokens.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -168,26 +157,13 @@ def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int |
     """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
     from gtqa.cli.service import enqueue, store_batch
     from gtqa.formats import load_dataset
-    from gtqa.storage import (
-        IngestError,
-        JobStatus,
-        batch_jobs,
-        engine_from_settings,
-        list_batches,
-        make_session_factory,
-    )
+    from gtqa.storage import IngestError, JobStatus, batch_jobs, list_batches
 
     source = str(target.path.resolve())
-    engine = engine_from_settings(settings, pool_size=1)
-    try:
-        with make_session_factory(engine, read_only=True)() as session:
-            known = [
-                b for b in list_batches(session) if b.source_path == source and b.spec_hash == compiled.hash
-            ]
-            jobs = batch_jobs(session, known[-1].id) if known else []
-            job = jobs[-1] if jobs else None
-    finally:
-        engine.dispose()
+    with session_scope(settings, read_only=True) as session:
+        known = [b for b in list_batches(session) if b.source_path == source and b.spec_hash == compiled.hash]
+        jobs = batch_jobs(session, known[-1].id) if known else []
+    job = jobs[-1] if jobs else None
     if job is not None:
         console.print(f"{source}: already ingested (batch {job.batch_id}, job {job.id})", highlight=False)
         if job.status in (JobStatus.pending, JobStatus.running):
@@ -320,23 +296,12 @@ def _follow(settings: Settings, jobs: list[int], children: _Children) -> bool | 
 
 
 def _show(settings: Settings, base: str, jobs: list[int], tokens: dict[str, str], top: int) -> None:
-    from gtqa.storage import (
-        ItemStatus,
-        engine_from_settings,
-        job_record,
-        make_session_factory,
-        queue_counts,
-        top_pending,
-    )
+    from gtqa.storage import ItemStatus, job_record, queue_counts, top_pending
 
-    engine = engine_from_settings(settings, pool_size=1)
-    try:
-        with make_session_factory(engine, read_only=True)() as session:
-            records = [job_record(session, job) for job in jobs]
-            pending = sum(queue_counts(session, job_id=job)[ItemStatus.pending] for job in jobs)
-            items = top_pending(session, top, job_ids=jobs) if jobs else []
-    finally:
-        engine.dispose()
+    with session_scope(settings, read_only=True) as session:
+        records = [job_record(session, job) for job in jobs]
+        pending = sum(queue_counts(session, job_id=job)[ItemStatus.pending] for job in jobs)
+        items = top_pending(session, top, job_ids=jobs) if jobs else []
     for r in records:
         out.print(
             f"job {r.id} (batch {r.batch_id}): {r.status.value}, {r.frames_done}/{r.frames_total} frames, "

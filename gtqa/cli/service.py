@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, spec_or_exit
+from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
 from gtqa.domain import Dataset, InputFormatError
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
@@ -138,20 +138,14 @@ def store_batch(
     """Ingest ``data`` as one batch and create its review job, in one transaction (both, or nothing:
     an ``IngestError`` leaves the database as it was)."""
     from gtqa.spec.store import pin_spec, spec_folder
-    from gtqa.storage import create_review_job, engine_from_settings, ingest_batch, make_session_factory
+    from gtqa.storage import create_review_job, ingest_batch
 
     pin_spec(compiled, spec_folder(settings.home))  # kept, so that workers can resolve the job's spec by hash
-    engine = engine_from_settings(settings, pool_size=1)
-    try:
-        with make_session_factory(engine).begin() as session:
-            batch = ingest_batch(
-                session, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=source_path
-            )
-            job = create_review_job(
-                session, batch.id, spec_hash=compiled.hash, chunk_size=settings.chunk_size
-            )
-    finally:
-        engine.dispose()
+    with session_scope(settings) as session:
+        batch = ingest_batch(
+            session, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=source_path
+        )
+        job = create_review_job(session, batch.id, spec_hash=compiled.hash, chunk_size=settings.chunk_size)
     return batch, job
 
 

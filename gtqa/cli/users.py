@@ -8,12 +8,10 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import IntegrityError
 
-from gtqa.cli._common import MIGRATE_HELP, prepare_database
+from gtqa.cli._common import MIGRATE_HELP, prepare_database, session_scope
 from gtqa.settings import get_settings
 from gtqa.storage import (
     Role,
-    engine_from_settings,
-    make_session_factory,
     rotate_token,
     user_by_name,
 )
@@ -31,17 +29,14 @@ def create(
 ) -> None:
     """Create a user and print its API token (shown once: only its hash is kept)."""
     prepare_database(get_settings(), migrate)
-    engine = engine_from_settings()
     try:
-        with make_session_factory(engine).begin() as session:
+        with session_scope(get_settings()) as session:
             _, token = store_user(session, name, role)
     except IntegrityError:
         console.print(
             f"[red]there is already a user {name!r}[/red] (gtqa users token NAME issues a new token)"
         )
         raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     print(token)
 
 
@@ -52,13 +47,10 @@ def token(
 ) -> None:
     """Issue a new token for a user and print it; the old one stops working."""
     prepare_database(get_settings(), migrate)
-    engine = engine_from_settings()
     try:
-        with make_session_factory(engine).begin() as session:
+        with session_scope(get_settings()) as session:
             new = rotate_token(session, user_by_name(session, name).id)
     except LookupError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     print(new)

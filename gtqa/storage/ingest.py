@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,12 +52,24 @@ def ingest_batch(
 
 
 def batch_record(session: Session, batch_id: int) -> BatchRecord:
-    row = session.execute(
-        select(BatchRow, DatasetRow.name).join(DatasetRow).where(BatchRow.id == batch_id)
-    ).one_or_none()
+    row = session.execute(_batches().where(BatchRow.id == batch_id)).one_or_none()
     if row is None:
         raise NotFoundError(f"no batch {batch_id}")
-    batch, name = row
+    return _batch(row[0], row[1])
+
+
+def list_batches(session: Session, *, dataset: str | None = None) -> list[BatchRecord]:
+    query = _batches().order_by(BatchRow.id)
+    if dataset is not None:
+        query = query.where(DatasetRow.name == dataset)
+    return [_batch(batch, name) for batch, name in session.execute(query)]
+
+
+def _batches() -> Select[BatchRow, str]:
+    return select(BatchRow, DatasetRow.name).join(DatasetRow)
+
+
+def _batch(batch: BatchRow, name: str) -> BatchRecord:
     return BatchRecord(
         id=batch.id,
         dataset=name,
@@ -73,13 +85,6 @@ def batch_record(session: Session, batch_id: int) -> BatchRecord:
         problems=tuple(InputProblem.model_validate(p) for p in batch.problems),
         created_at=batch.created_at,
     )
-
-
-def list_batches(session: Session, *, dataset: str | None = None) -> list[BatchRecord]:
-    query = select(BatchRow.id).join(DatasetRow).order_by(BatchRow.id)
-    if dataset is not None:
-        query = query.where(DatasetRow.name == dataset)
-    return [batch_record(session, batch_id) for batch_id in session.scalars(query)]
 
 
 def load_frames(session: Session, batch_id: int, keys: Sequence[str] | None = None) -> list[Frame]:

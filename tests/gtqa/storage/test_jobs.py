@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from gtqa.domain import Dataset, Finding, IssueType
@@ -28,7 +28,7 @@ from gtqa.storage import (
     renew_chunk_lease,
     requeue_chunk,
 )
-from gtqa.storage.models import FindingRow, JobChunkRow
+from gtqa.storage.models import FindingRow, JobChunkRow, ReviewJobRow
 from gtqa.storage.types import utcnow
 
 Sessions = sessionmaker[Session]
@@ -201,6 +201,29 @@ def test_finishing_twice_leaves_one_set_of_findings_per_frame(
         assert session.scalar(select(func.count()).select_from(FindingRow)) == 2
         job = job_record(session, job_id)
     assert (job.status, job.findings_count, job.frames_done, job.chunks_done) == (JobStatus.done, 2, 4, 1)
+
+
+def test_finishing_a_chunk_does_not_wait_for_another_chunk_writing_findings_of_the_job(
+    backend: str, sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    """Two chunks of one job finishing together deadlocked on PostgreSQL: each transaction's findings
+    hold FOR KEY SHARE on the job row (their foreign key), and the job's recount asked FOR UPDATE,
+    which waits for key-share locks. The recount's FOR NO KEY UPDATE does not."""
+    if backend != "postgresql":
+        pytest.skip("row lock modes are PostgreSQL's; SQLite serialises writing transactions")
+    job_id = _job(sessions, spec, make_dataset, frames=8, chunk_size=4)
+    with sessions.begin() as session:
+        first, _ = chunk_ids(session, job_id)
+        claim_chunk(session, first, "a", lease_s=60)
+    with sessions.begin() as other:  # another worker's finish, half-way: its rows reference the job
+        other.execute(
+            select(ReviewJobRow.id)
+            .where(ReviewJobRow.id == job_id)
+            .with_for_update(read=True, key_share=True)
+        )
+        with sessions.begin() as session:
+            session.execute(text("SET LOCAL lock_timeout = '2s'"))  # waiting at all fails the test
+            assert finish_chunk(session, first, "a", [_finding("000000", "000000:0")], spec) == 1
 
 
 def test_finish_refuses_findings_outside_the_chunk_or_under_another_spec(
