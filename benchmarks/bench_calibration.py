@@ -36,6 +36,7 @@ from evals.score import score_injected
 from gtqa.domain import Finding
 from gtqa.formats import load_dataset
 from gtqa.review import review_dataset
+from gtqa.scoring import mark_followers
 from gtqa.scoring.calibration import (
     CalibrationModel,
     apply_model,
@@ -55,7 +56,10 @@ def _headline(findings: list[Finding], errors: Any) -> dict[str, float]:
 
 
 def _with(findings: list[Finding], scores: np.ndarray) -> list[Finding]:
-    return [f.model_copy(update={"score": float(s)}) for f, s in zip(findings, scores, strict=True)]
+    """The flags with these scores, in the queue's order (which flag leads on an object may change)."""
+    return mark_followers(
+        f.model_copy(update={"score": float(s)}) for f, s in zip(findings, scores, strict=True)
+    )
 
 
 def recheck_rows(root: Path, box2d: Path, spec: CompiledSpec, cv_seeds: list[int]) -> dict[str, Any]:
@@ -93,11 +97,7 @@ def _fold_aps(findings: list[Finding], scores: np.ndarray, fold: np.ndarray, err
     out = []
     for k in np.unique(fold):
         frames = {f.frame for f, g in zip(findings, fold, strict=True) if g == k}
-        mine = [
-            f.model_copy(update={"score": float(s)})
-            for f, s, g in zip(findings, scores, fold, strict=True)
-            if g == k
-        ]
+        mine = _with([f for f, g in zip(findings, fold, strict=True) if g == k], scores[fold == k])
         errs = [e for e in errors if e.frame in frames]
         out.append(round(score_recheck(sorted(mine, key=lambda f: -f.score), errs).ap, 3))
     return out
@@ -158,7 +158,7 @@ def injected_rows(source: Path, spec: CompiledSpec, seeds: list[int], rate: floa
         n_reviewed = sum(spec.is_reviewed(lab.cls) for lab in dataset.labels())
         variants = {"priors": findings}
         if model is not None:
-            variants["default calibration"] = apply_model(model, findings)
+            variants["default calibration"] = mark_followers(apply_model(model, findings))
         targets = audit_targets(
             findings, manifest_audits(manifest), exhaustive_frames={f.id for f in dataset.frames}
         )

@@ -2,8 +2,10 @@
 
 A *review item* is one label (every flag on it collapses into one item, scored by the highest flag:
 the auditor opens the label once, whatever the reasons) or one proposed missing object (each
-``missing_object`` flag with no label is its own item). Items are ranked by score, highest first; equal
-scores keep the order in which their first flag appears in the findings.
+``missing_object`` flag with no label is its own item). Items are ranked as the queue ranks them:
+leading items before followers (``gtqa.scoring.mark_followers``: an item whose flags all follow a more
+probable flag on the same object), then by score, highest first; equal scores keep the order in which
+their first flag appears in the findings.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class ReviewItem:
     score: float
     types: frozenset[IssueType]
     order: int  # position of the item's first flag in the findings (the tie-break)
+    follows: bool = False  # every flag of the item follows a flag on another object
 
     @property
     def is_missing(self) -> bool:
@@ -39,19 +42,25 @@ def review_items(findings: list[Finding]) -> list[ReviewItem]:
     by_label: dict[tuple[str, str], int] = {}
     for order, f in enumerate(findings):
         if f.label is None:
-            items.append(ReviewItem(f.frame, None, f.box, f.score, frozenset({f.type}), order))
+            items.append(ReviewItem(f.frame, None, f.box, f.score, frozenset({f.type}), order, f.follows))
             continue
         key = (f.frame, f.label)
         if key not in by_label:
             by_label[key] = len(items)
-            items.append(ReviewItem(f.frame, f.label, f.box, f.score, frozenset({f.type}), order))
+            items.append(ReviewItem(f.frame, f.label, f.box, f.score, frozenset({f.type}), order, f.follows))
             continue
         old = items[by_label[key]]
         box = f.box if f.score > old.score else old.box
         items[by_label[key]] = ReviewItem(
-            old.frame, old.label, box, max(old.score, f.score), old.types | {f.type}, old.order
+            old.frame,
+            old.label,
+            box,
+            max(old.score, f.score),
+            old.types | {f.type},
+            old.order,
+            old.follows and f.follows,
         )
-    return sorted(items, key=lambda i: (-i.score, i.order))
+    return sorted(items, key=lambda i: (i.follows, -i.score, i.order))
 
 
 def as_array(boxes: Sequence[Sequence[float]] | np.ndarray) -> np.ndarray:

@@ -48,6 +48,7 @@ class Scored:
     score: Array
     y: Array
     present: Array
+    follows: Array | None = None  # the flag follows another on its object (queued after every leader)
 
     @classmethod
     def of(cls, items: Sequence[EvalItem]) -> Scored:
@@ -56,7 +57,17 @@ class Scored:
             score=np.array([i.score for i in known], dtype=np.float64),
             y=np.array([i.outcome for i in known], dtype=np.float64),
             present=np.ones(len(known), dtype=bool),
+            follows=np.array([i.follows for i in known], dtype=bool),
         )
+
+    @property
+    def rank(self) -> Array:
+        """The queue's ranking key, higher first: leaders by score, then followers by score."""
+        return self.score if self.follows is None else self.score - 2.0 * self.follows
+
+    def cut(self, mask: Array) -> Scored:
+        follows = None if self.follows is None else self.follows[mask]
+        return Scored(score=self.score[mask], y=self.y[mask], present=self.present[mask], follows=follows)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -91,11 +102,11 @@ def f1(s: Scored, w: Array, t: float = DEFAULT_THRESHOLD) -> Array:
 def _tie_groups(s: Scored, w: Array) -> tuple[Array, Array]:
     """Weight and weighted real defects of each group of equal scores among the present items, highest
     score first: tied flags have no order, so rank-based metrics treat each group as one step."""
-    order = np.flatnonzero(s.present)[np.argsort(-s.score[s.present], kind="stable")]
+    order = np.flatnonzero(s.present)[np.argsort(-s.rank[s.present], kind="stable")]
     if len(order) == 0:
         empty = np.zeros((*w.shape[:-1], 0))
         return empty, empty
-    ranked = s.score[order]
+    ranked = s.rank[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
     weight = np.add.reduceat(w[..., order], starts, axis=-1)
     hits = np.add.reduceat((w * s.y)[..., order], starts, axis=-1)
@@ -182,7 +193,7 @@ class RunMetrics(BaseModel):
 def metric_set(items: Sequence[EvalItem], threshold: float, budgets: Sequence[int] = ()) -> MetricSet:
     s = Scored.of(items)
     w = np.ones(len(s))
-    ranked = sorted(items, key=lambda i: -i.score)
+    ranked = sorted(items, key=lambda i: (i.follows, -i.score))
     return MetricSet(
         flags=len(items), known=len(s), positives=int(s.y.sum()),
         raised=int((s.score >= threshold).sum()),

@@ -103,14 +103,13 @@ class PairedArrays:
     def subset(self, mask: np.ndarray) -> PairedArrays:
         items = [p for p, keep in zip(self.items, mask, strict=True) if keep]
         clusters, n = cluster_ids([str(c) for c in self.clusters[mask]])
-        return PairedArrays(items, _cut(self.base, mask), _cut(self.cand, mask), clusters, n)
+        return PairedArrays(items, self.base.cut(mask), self.cand.cut(mask), clusters, n)
 
 
 def _side(known: list[PairedItem], y: np.ndarray, side: str) -> Scored:
     items = [p.base if side == "base" else p.cand for p in known]
     score = np.array([i.score if i is not None else 0.0 for i in items], dtype=np.float64)
-    return Scored(score=score, y=y, present=np.array([i is not None for i in items], dtype=bool))
-
-
-def _cut(s: Scored, mask: np.ndarray) -> Scored:
-    return Scored(score=s.score[mask], y=s.y[mask], present=s.present[mask])
+    follows = np.array([i is not None and i.follows for i in items], dtype=bool)
+    return Scored(
+        score=score, y=y, present=np.array([i is not None for i in items], dtype=bool), follows=follows
+    )

@@ -27,7 +27,7 @@ def png(fig: Figure) -> str:
 
 def pr_curve(s: Scored) -> tuple[np.ndarray, np.ndarray]:
     """Recall and precision down the ranking of the present items (recall over all positives)."""
-    order = np.flatnonzero(s.present)[np.argsort(-s.score[s.present], kind="stable")]
+    order = np.flatnonzero(s.present)[np.argsort(-s.rank[s.present], kind="stable")]
     hits = np.cumsum(s.y[order])
     positives = max(float(s.y.sum()), 1.0)
     return hits / positives, hits / np.arange(1, len(order) + 1)

@@ -55,6 +55,7 @@ class EvalItem(BaseModel):
     score: float
     heuristic_score: float | None = None
     needs_human: bool = False
+    follows: bool = False  # follows a more probable flag on the same object (gtqa.scoring.mark_followers)
     judge: JudgeRecord | None = None
     outcome: int | None = None
     vendor: str = UNKNOWN
@@ -81,6 +82,7 @@ def make_item(f: Finding, outcome: float | None, vendor: str) -> EvalItem:
     return EvalItem(
         key=item_key(f), frame=f.frame, sequence=sequence_of(f.frame), label=f.label, type=f.type,
         cls=f.cls, check=f.check, box=f.box, score=f.score, heuristic_score=f.heuristic_score,
-        needs_human=f.needs_human, judge=JudgeRecord.from_opinion(f.judge) if f.judge else None,
+        needs_human=f.needs_human, follows=f.follows,
+        judge=JudgeRecord.from_opinion(f.judge) if f.judge else None,
         outcome=None if outcome is None else int(outcome), vendor=vendor or UNKNOWN,
     )  # fmt: skip

@@ -53,7 +53,7 @@ def calibrate(
     exhaustive: Annotated[
         bool, typer.Option(help="JSONL audits judged every object of their frames")
     ] = False,
-    folds: Annotated[int, typer.Option(help="cross-validation folds for the isotonic maps")] = 5,
+    folds: Annotated[int, typer.Option(help="cross-validation folds for the probability maps")] = 5,
     seed: Annotated[int, typer.Option()] = 0,
 ) -> None:
     """Fit a calibration on audited datasets: flags' evidence -> probability of a real defect."""

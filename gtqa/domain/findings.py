@@ -89,6 +89,11 @@ class Finding(BaseModel):
     )
     judge: JudgeOpinion | None = None
     needs_human: bool = Field(default=False, description="the judge was wanted but could not answer")
+    follows: bool = Field(
+        default=False,
+        description="its box overlaps a more probable flag on another object of the frame: the auditor sees "
+        "it while reviewing that one, so it is queued after every leading flag (gtqa.scoring.fuse)",
+    )
 
     @property
     def key(self) -> tuple[str, str | None, IssueType]:

@@ -1,12 +1,16 @@
 """Calibrated defect probabilities learned from past audits.
 
 ``fit_calibration`` trains a gradient-boosted model (LightGBM) on the evidence of flags whose outcome
-auditors know (``gtqa.scoring.targets``), then maps its output to probabilities with isotonic
-regression fitted on out-of-fold predictions (grouped by frame, so a frame never calibrates itself),
-one map per issue type with enough audits and a shared one for the rest. The model file is JSON:
-versioned, carrying the booster as LightGBM's own text, the spec hash it was fitted under, a hash of
-its training data and its own validation metrics. Applying it under another spec raises
-``CalibrationSpecMismatchError`` unless the caller says so explicitly.
+auditors know (``gtqa.scoring.targets``), then maps its output to probabilities with one logistic map
+(Platt scaling) fitted on out-of-fold predictions (grouped by frame, so a frame never calibrates
+itself). The booster sees each flag's issue type among its features, so its output is already per
+type; the map is strictly increasing and shared, so the probabilities keep the model's ranking. (An
+isotonic map's steps tie flags the model told apart, and maps fitted per type on a few dozen positives
+each reorder the types against the model: on the re-check, both cost AP and recall; see
+benchmarks/RESULTS.md.) The model's validation metrics include the calibration error per issue type.
+The model file is JSON: versioned, carrying the booster as LightGBM's own text, the spec hash it was
+fitted under, a hash of its training data and its own validation metrics. Applying it under another
+spec raises ``CalibrationSpecMismatchError`` unless the caller says so explicitly.
 """
 
 from __future__ import annotations
@@ -24,13 +28,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gtqa.domain import Finding, IssueType
 from gtqa.scoring.features import FeatureSpace
-from gtqa.scoring.fuse import review_order
+from gtqa.scoring.fuse import mark_followers
 from gtqa.scoring.reliability import brier, expected_calibration_error
 from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.spec import CompiledSpec, content_hash
 
 MODEL_KIND: Literal["gtqa-calibration"] = "gtqa-calibration"
-MODEL_VERSION = 1
+MODEL_VERSION = 2  # 2: logistic maps (1 had isotonic ones)
 # Small trees, strong regularisation: audits are scarce (hundreds of positives), features are many.
 LGB_PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -49,30 +53,39 @@ LGB_PARAMS: dict[str, Any] = {
 }
 ROUNDS = 100
 ENSEMBLE = 5  # boosters with different bagging seeds, averaged: steadier rankings on scarce audits
-MIN_TYPE_ITEMS, MIN_TYPE_CLASS = 60, 10  # a type gets its own isotonic map above these counts
+MIN_TYPE_ITEMS = 60  # a type's own calibration error is reported above this many audited flags
 
 
 class CalibrationSpecMismatchError(ValueError):
     """A calibration fitted under one spec applied to flags of another."""
 
 
-class IsotonicMap(BaseModel):
-    """A monotone piecewise-linear map from model output to probability."""
+class LogisticMap(BaseModel):
+    """A strictly increasing map from model output p to probability: sigmoid(a * logit(p) + b)."""
 
     model_config = ConfigDict(frozen=True)
 
-    x: tuple[float, ...]
-    y: tuple[float, ...]
+    a: float
+    b: float
 
     def __call__(self, p: np.ndarray) -> np.ndarray:
-        return np.asarray(np.interp(p, self.x, self.y), dtype=np.float64)
+        return np.asarray(1.0 / (1.0 + np.exp(-(self.a * _logit(p) + self.b))), dtype=np.float64)
 
     @classmethod
-    def fit(cls, p: np.ndarray, y: np.ndarray) -> IsotonicMap:
-        from sklearn.isotonic import IsotonicRegression
+    def fit(cls, p: np.ndarray, y: np.ndarray) -> LogisticMap:
+        from sklearn.linear_model import LogisticRegression
 
-        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
-        return cls(x=tuple(float(v) for v in iso.X_thresholds_), y=tuple(float(v) for v in iso.y_thresholds_))
+        # Practically unpenalised: two parameters fitted on hundreds of audits need no shrinkage.
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(p)[:, None], y)
+        a = float(lr.coef_[0, 0])
+        if a <= 0.0:  # the model ranks backwards on these audits: keep its order, calibrate the level
+            return cls(a=1e-6, b=float(_logit(np.array([y.mean()]))[0]))
+        return cls(a=a, b=float(lr.intercept_[0]))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(np.asarray(p, dtype=np.float64), 1e-6, 1.0 - 1e-6)
+    return np.asarray(np.log(q / (1.0 - q)), dtype=np.float64)
 
 
 class CalibrationModel(BaseModel):
@@ -88,7 +101,7 @@ class CalibrationModel(BaseModel):
     training_hash: str = Field(description="hash of the training flags' evidence and targets")
     features: FeatureSpace
     boosters: tuple[str, ...] = Field(description="LightGBM models in LightGBM's text format, averaged")
-    calibrators: dict[str, IsotonicMap] = Field(description="issue type (or '*') -> isotonic map")
+    calibrator: LogisticMap = Field(description="booster output -> probability, for every type seen")
     types: tuple[IssueType, ...] = Field(description="issue types seen in training; others keep priors")
     counts: dict[str, dict[str, int]] = Field(description="issue type -> {items, positives}")
     validation: dict[str, float] = Field(description="out-of-fold metrics on the training audits")
@@ -111,11 +124,8 @@ class CalibrationModel(BaseModel):
             return np.zeros(0)
         raw = self.raw_scores(findings)
         out = np.full(len(findings), np.nan)
-        for t in {f.type for f in findings}:
-            if t not in self.types:
-                continue
-            mask = np.array([f.type is t for f in findings])
-            out[mask] = self.calibrators.get(t.value, self.calibrators["*"])(raw[mask])
+        seen = np.array([f.type in self.types for f in findings])
+        out[seen] = self.calibrator(raw[seen])
         return out
 
     def save(self, path: Path) -> None:
@@ -124,7 +134,28 @@ class CalibrationModel(BaseModel):
 
     @classmethod
     def load(cls, path: Path) -> CalibrationModel:
-        return cls.model_validate_json(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        version = _file_version(text)
+        if version is not None and version != MODEL_VERSION:
+            raise CalibrationVersionError(
+                f"{path}: calibration file version {version}, this gtqa reads version {MODEL_VERSION}: "
+                "refit it with gtqa calibrate (for the KITTI spec: scripts/build_calibration.sh)"
+            )
+        return cls.model_validate_json(text)
+
+
+class CalibrationVersionError(ValueError):
+    """A calibration file written by another version of the format."""
+
+
+def _file_version(text: str) -> object:
+    import json
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return None  # let validation say what is wrong with it
+    return data.get("version", MODEL_VERSION) if isinstance(data, dict) else None
 
 
 def _train(x: np.ndarray, y: np.ndarray, rounds: int, seed: int) -> list[Any]:
@@ -174,32 +205,33 @@ def fit_calibration(
     detectors: Sequence[str] = (),
 ) -> CalibrationModel:
     """Fit on the flags whose target is known; ``groups`` (one per flag, e.g. its frame) keep related
-    flags in one fold when fitting the isotonic maps."""
+    flags in one fold when fitting the probability maps. Give every flag of the audited frames, with None
+    targets where the outcome is unknown: a flag's context features depend on its frame's other flags."""
     known = [i for i, t in enumerate(targets) if t is not None]
     items = [findings[i] for i in known]
     y = np.array([targets[i] for i in known], dtype=np.float64)
     if len(np.unique(y)) < 2:
         raise ValueError("calibration needs audits with both real defects and false alarms")
-    space = FeatureSpace.fit(items)
-    x = space.matrix(items)
+    # Features over every flag given (context features see the whole frame, audited or not), rows of
+    # the audited ones.
+    space = FeatureSpace.fit(findings)
+    x = space.matrix(findings)[known]
     fold = group_folds([groups[i] for i in known], folds, seed)
     oof = _oof(x, y, fold, rounds, seed)
     types = np.array([f.type.value for f in items])
-    calibrators = {"*": IsotonicMap.fit(oof, y)}
-    counts: dict[str, dict[str, int]] = {}
-    for t in sorted(set(types)):
-        mask = types == t
-        pos = int(y[mask].sum())
-        counts[t] = {"items": int(mask.sum()), "positives": pos}
-        if mask.sum() >= MIN_TYPE_ITEMS and min(pos, int(mask.sum()) - pos) >= MIN_TYPE_CLASS:
-            calibrators[t] = IsotonicMap.fit(oof[mask], y[mask])
-    calibrated = _cross_fitted(oof, y, types, fold, calibrators)
+    calibrated = _cross_fitted(oof, y, fold)
     validation = {
         "items": float(len(y)),
         "positives": float(y.sum()),
         "ece_oof": expected_calibration_error(calibrated, y),
         "brier_oof": brier(calibrated, y),
     }
+    counts: dict[str, dict[str, int]] = {}
+    for t in sorted(set(types)):
+        mask = types == t
+        counts[t] = {"items": int(mask.sum()), "positives": int(y[mask].sum())}
+        if mask.sum() >= MIN_TYPE_ITEMS:
+            validation[f"ece_oof.{t}"] = expected_calibration_error(calibrated[mask], y[mask])
     return CalibrationModel(
         spec_name=spec.name,
         spec_hash=spec.hash,
@@ -208,7 +240,7 @@ def fit_calibration(
         training_hash=content_hash([x.round(6).tolist(), y.tolist()]),
         features=space,
         boosters=tuple(b.model_to_string() for b in _train(x, y, rounds, seed)),
-        calibrators=calibrators,
+        calibrator=LogisticMap.fit(oof, y),
         types=tuple(IssueType(t) for t in sorted(set(types))),
         counts=counts,
         validation=validation,
@@ -217,21 +249,13 @@ def fit_calibration(
     )
 
 
-def _cross_fitted(
-    oof: np.ndarray, y: np.ndarray, types: np.ndarray, fold: np.ndarray, fitted: dict[str, IsotonicMap]
-) -> np.ndarray:
-    """Out-of-fold calibrated probabilities: each fold's flags mapped by isotonic maps fitted on the other
-    folds' out-of-fold scores (an isotonic map scored on its own data would look perfect)."""
+def _cross_fitted(oof: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
+    """Out-of-fold calibrated probabilities: each fold's flags mapped by a map fitted on the other folds'
+    out-of-fold scores (a map scored on its own data would look better than it is)."""
     out = np.zeros(len(y))
     for k in np.unique(fold):
         test = fold == k
-        train = ~test
-        shared = IsotonicMap.fit(oof[train], y[train])
-        for t in np.unique(types[test]):
-            mask = test & (types == t)
-            own = train & (types == t)
-            use = IsotonicMap.fit(oof[own], y[own]) if t in fitted and len(np.unique(y[own])) == 2 else shared
-            out[mask] = use(oof[mask])
+        out[test] = LogisticMap.fit(oof[~test], y[~test])(oof[test])
     return out
 
 
@@ -279,7 +303,7 @@ class CalibratedScorer:
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
         self.check_spec(spec)
         fused = PriorScorer().score(raw, spec)
-        return sorted(apply_model(self.model, fused), key=review_order)
+        return mark_followers(apply_model(self.model, fused))
 
     def check_spec(self, spec: CompiledSpec) -> None:
         """Raise on a spec mismatch, or warn once when the mismatch is allowed."""
@@ -315,7 +339,7 @@ def default_calibration_path(spec: CompiledSpec) -> Path:
 class ScorerChoice:
     scorer: Scorer
     note: str  # which scorer, and why
-    stale: bool  # a default calibration exists but was fitted under another version of the spec
+    stale: bool  # a default calibration exists but was fitted under another spec version or file format
 
 
 def default_scorer(spec: CompiledSpec, data_format: str) -> ScorerChoice:
@@ -324,7 +348,10 @@ def default_scorer(spec: CompiledSpec, data_format: str) -> ScorerChoice:
     path = default_calibration_path(spec)
     if not path.is_file():
         return ScorerChoice(PriorScorer(), f"no default calibration at {path}: the spec's priors", False)
-    model = CalibrationModel.load(path)
+    try:
+        model = CalibrationModel.load(path)
+    except CalibrationVersionError as exc:
+        return ScorerChoice(PriorScorer(), f"{exc}; using the spec's priors", True)
     if data_format not in model.formats:
         note = f"{path} was fitted on {', '.join(model.formats)}, not {data_format}: the spec's priors"
         return ScorerChoice(PriorScorer(), note, False)

@@ -2,8 +2,11 @@
 
 Every flag contributes generic features (its prior probability, how many checks agree, its box's size
 and shape, its issue type and class as one-hot columns) and every feature its checks recorded
-(``raw.<check>`` and ``<check>.<name>``). The columns are fixed when a model is fitted; a feature a
-flag lacks is NaN (gradient boosting treats it as missing), one the model never saw is ignored.
+(``raw.<check>`` and ``<check>.<name>``), and its context among the other flags of its frame
+(``ctx.*``: whether a more probable flag on another object overlaps it, how many flags the frame has).
+The columns are fixed when a model is fitted; a feature a flag lacks is NaN (gradient boosting treats
+it as missing), one the model never saw is ignored. Context features are computed over the findings
+given, so give whole frames: every flag of a frame, audited or not.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from gtqa.domain import Finding
+from gtqa.domain.boxes import iou_matrix
 
 GENERIC = ("prior", "n_evidence", "box_width", "box_height", "log_box_height", "log_aspect", "is_missing")
 
@@ -33,12 +37,54 @@ def label_evidence(findings: Sequence[Finding]) -> dict[tuple[str, str], dict[st
     return pooled
 
 
+def _prior(f: Finding) -> float:
+    return f.heuristic_score if f.heuristic_score is not None else f.score
+
+
+def frame_context(findings: Sequence[Finding], *, strong: float = 0.5) -> list[dict[str, float]]:
+    """Each flag's context in its frame, from the flags' priors (the same before and after a
+    calibration): the highest IoU with a more probable flag on another object (``ctx.shadow_iou``; on
+    a label, ``ctx.shadow_label_iou``), how many flags on other objects overlap it at all
+    (``ctx.overlapping``), and how many flags, and flags above ``strong``, its frame has. A flag in the
+    shadow of a stronger one is often the same object seen twice, and crowded frames are harder."""
+    out: list[dict[str, float]] = [{} for _ in findings]
+    by_frame: dict[str, list[int]] = {}
+    for i, f in enumerate(findings):
+        by_frame.setdefault(f.frame, []).append(i)
+    for idx in by_frame.values():
+        boxes = np.array([findings[i].box for i in idx], dtype=np.float64).reshape(-1, 4)
+        iou = iou_matrix(boxes, boxes)
+        prior = np.array([_prior(findings[i]) for i in idx])
+        labels = np.array([findings[i].label or "" for i in idx], dtype=object)
+        has_label = labels != ""
+        # another object: not the flag itself, nor another flag on the same label
+        other = ~np.eye(len(idx), dtype=bool) & ~((labels[:, None] == labels[None, :]) & has_label[:, None])
+        rank = np.arange(len(idx))
+        stronger = other & (
+            (prior[None, :] > prior[:, None])
+            | ((prior[None, :] == prior[:, None]) & (rank[None, :] < rank[:, None]))
+        )
+        n_strong = float((prior > strong).sum())
+        for a, i in enumerate(idx):
+            on_label = stronger[a] & has_label
+            out[i] = {
+                "ctx.shadow_iou": float(iou[a, stronger[a]].max(initial=0.0)),
+                "ctx.shadow_label_iou": float(iou[a, on_label].max(initial=0.0)),
+                "ctx.overlapping": float((iou[a, other[a]] > 0.0).sum()),
+                "ctx.frame_flags": float(len(idx)),
+                "ctx.frame_strong": n_strong,
+            }
+    return out
+
+
 def flag_features(
-    f: Finding, pooled: dict[tuple[str, str], dict[str, float]] | None = None
+    f: Finding,
+    pooled: dict[tuple[str, str], dict[str, float]] | None = None,
+    context: dict[str, float] | None = None,
 ) -> dict[str, float]:
     x1, y1, x2, y2 = f.box
     w, h = max(x2 - x1, 0.0), max(y2 - y1, 0.0)
-    prior = f.heuristic_score if f.heuristic_score is not None else f.score
+    prior = _prior(f)
     generic = {
         "prior": prior,
         "n_evidence": float(len(f.evidence)),
@@ -51,7 +97,7 @@ def flag_features(
         f"cls={f.cls}": 1.0,
     }
     shared = pooled.get((f.frame, f.label), {}) if pooled is not None and f.label is not None else {}
-    return {**generic, **shared, **f.features}
+    return {**generic, **(context or {}), **shared, **f.features}
 
 
 class FeatureSpace(BaseModel):
@@ -64,7 +110,10 @@ class FeatureSpace(BaseModel):
     @classmethod
     def fit(cls, findings: Sequence[Finding], *, min_count: int = 5) -> FeatureSpace:
         pooled = label_evidence(findings)
-        counts: Counter[str] = Counter(k for f in findings for k in flag_features(f, pooled))
+        context = frame_context(findings)
+        counts: Counter[str] = Counter(
+            k for f, c in zip(findings, context, strict=True) for k in flag_features(f, pooled, c)
+        )
         extra = sorted(k for k, n in counts.items() if n >= min_count and k not in GENERIC)
         return cls(names=(*GENERIC, *extra))
 
@@ -74,8 +123,9 @@ class FeatureSpace(BaseModel):
         one_hot = [i for i, n in enumerate(self.names) if n.startswith(("type=", "cls=", "flagged_as="))]
         out[:, one_hot] = 0.0
         pooled = label_evidence(findings)
+        context = frame_context(findings)
         for row, f in enumerate(findings):
-            for name, value in flag_features(f, pooled).items():
+            for name, value in flag_features(f, pooled, context[row]).items():
                 col = index.get(name)
                 if col is not None and math.isfinite(value):
                     out[row, col] = value

@@ -16,10 +16,50 @@ import numpy as np
 from gtqa.domain import Finding, IssueType
 from gtqa.domain.boxes import iou_matrix
 
+# Boxes overlapping this much are taken for the same object when deciding which flag leads (a typical
+# non-maximum-suppression threshold for people, who stand close: 0.5 would keep both of two
+# neighbours' boxes apart, 0.1 would merge most neighbours).
+FOLLOW_IOU = 0.3
 
-def review_order(f: Finding) -> tuple[float, str, str, str]:
-    """The order flags are listed and reviewed in: most probable first, ties by frame, label, type."""
-    return (-f.score, f.frame, f.label or "", f.type.value)
+
+def review_order(f: Finding) -> tuple[bool, float, str, str, str]:
+    """The order flags are listed and reviewed in: leading flags before followers (``mark_followers``),
+    most probable first, ties by frame, label, type."""
+    return (f.follows, -f.score, f.frame, f.label or "", f.type.value)
+
+
+def mark_followers(findings: Iterable[Finding], *, iou: float = FOLLOW_IOU) -> list[Finding]:
+    """Say which flags follow another: walking each frame's flags most probable first, a flag whose box
+    overlaps (IoU above ``iou``) the box of a leading flag on another object is a follower. An auditor
+    reviewing the leader sees it in the same overlay, and a second queue item for one object costs a
+    review and finds nothing new, so followers are queued after every leader (``review_order``,
+    ``gtqa.scoring.priority``); their probabilities are left as they are. Flags on one label lead or
+    follow together (they are one review item). Returns the flags in ``review_order``."""
+    items = sorted(findings, key=lambda f: (-f.score, f.frame, f.label or "", f.type.value))
+    by_frame: dict[str, list[int]] = defaultdict(list)
+    for i, f in enumerate(items):
+        by_frame[f.frame].append(i)
+    out = list(items)
+    for idx in by_frame.values():
+        boxes = np.array([items[i].box for i in idx], dtype=np.float64).reshape(-1, 4)
+        overlap = iou_matrix(boxes, boxes)
+        leads: list[int] = []  # positions in idx
+        label_follows: dict[str, bool] = {}
+        for a, i in enumerate(idx):
+            label = items[i].label
+            if label is not None and label in label_follows:
+                follows = label_follows[label]
+            else:
+                follows = any(
+                    overlap[a, b] > iou for b in leads if label is None or items[idx[b]].label != label
+                )
+                if label is not None:
+                    label_follows[label] = follows
+            if not follows:
+                leads.append(a)
+            if follows != items[i].follows:
+                out[i] = items[i].model_copy(update={"follows": follows})
+    return sorted(out, key=review_order)
 
 
 def fuse(findings: Iterable[Finding], *, spec_hash: str = "", merge_iou: float = 0.5) -> list[Finding]:

@@ -1,10 +1,17 @@
-"""Review priority: the order auditors see flags in, probability x severity weight (from the spec)."""
+"""Review priority: the order auditors see flags in, probability x severity weight (from the spec).
+
+A follower (``gtqa.scoring.fuse.mark_followers``) keeps its probability but its priority is scaled by
+``FOLLOWER_WEIGHT``, which queues it behind every leading flag above a thousandth of its priority.
+"""
 
 from __future__ import annotations
 
 from gtqa.domain import Finding
 from gtqa.spec import CompiledSpec
 
+FOLLOWER_WEIGHT = 1e-3
+
 
 def priority(finding: Finding, spec: CompiledSpec, cls: str | None = None) -> float:
-    return finding.score * spec.severity(finding.type, cls).weight
+    weight = spec.severity(finding.type, cls).weight
+    return finding.score * weight * (FOLLOWER_WEIGHT if finding.follows else 1.0)

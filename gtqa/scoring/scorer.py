@@ -1,7 +1,8 @@
 """A scorer turns the checks' raw findings into one calibrated flag per defect.
 
 ``PriorScorer`` uses the spec's documented priors; ``gtqa.scoring.calibration`` fits a model on past
-audits that replaces them. Both fuse first (one flag per label and type, merged missing proposals).
+audits that replaces them. Both fuse first (one flag per label and type, merged missing proposals),
+and both end by saying which flags follow a more probable one on the same object (``mark_followers``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from gtqa.domain import Finding
-from gtqa.scoring.fuse import fuse
+from gtqa.scoring.fuse import fuse, mark_followers
 from gtqa.scoring.priors import apply_priors
 from gtqa.spec import CompiledSpec
 
@@ -25,4 +26,4 @@ class PriorScorer:
     name = "priors"
 
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
-        return fuse(apply_priors(raw, spec), spec_hash=spec.hash)
+        return mark_followers(fuse(apply_priors(raw, spec), spec_hash=spec.hash))

@@ -154,6 +154,7 @@ def finding_values(finding: Finding, *, priority: float, spec_hash: str) -> dict
         "proposed_box": list(finding.proposed_box) if finding.proposed_box is not None else None,
         "heuristic_score": finding.heuristic_score,
         "needs_human": finding.needs_human,
+        "follows": finding.follows,
         **_judge_values(finding.judge),
     }
 
@@ -185,6 +186,7 @@ def to_finding(row: FindingRow) -> Finding:
         proposed_box=tuple(row.proposed_box) if row.proposed_box else None,
         heuristic_score=row.heuristic_score,
         needs_human=row.needs_human,
+        follows=row.follows,
         judge=JudgeOpinion.model_validate(row.judge) if row.judge else None,
     )
 

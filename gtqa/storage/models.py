@@ -270,6 +270,7 @@ class FindingRow(Base):
     proposed_box: Mapped[list[float] | None] = mapped_column(Json())  # [x1, y1, x2, y2] pixels
     heuristic_score: Mapped[float | None] = mapped_column(Float)  # before the judge's opinion
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    follows: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # see Finding
     judge: Mapped[dict[str, Any] | None] = mapped_column(Json())  # a JudgeOpinion dump
     judge_cost_usd: Mapped[float | None] = mapped_column(Float)  # paid for it (0: cached); None: not asked
 

@@ -116,3 +116,21 @@ def test_tied_scores_have_no_order() -> None:
     shuffled = Scored(score=s.score[[0, 4, 3, 1, 2]], y=s.y[[0, 4, 3, 1, 2]], present=s.present)
     assert float(precision_at_k(shuffled, ones, 3)) == pytest.approx(float(precision_at_k(s, ones, 3)))
     assert float(average_precision(shuffled, ones)) == pytest.approx(float(average_precision(s, ones)))
+
+
+def test_followers_rank_after_every_leader_as_in_the_queue() -> None:
+    # The 0.9 flag follows another on its object: the queue reviews it after the 0.2 leader.
+    led = Scored(
+        score=np.array([0.9, 0.5, 0.2]),
+        y=np.array([0.0, 1.0, 1.0]),
+        present=np.ones(3, bool),
+        follows=np.array([True, False, False]),
+    )
+    ones = np.ones(3)
+    assert float(precision_at_k(led, ones, 2)) == pytest.approx(1.0)
+    assert float(average_precision(led, ones)) == pytest.approx(1.0)
+    plain = Scored(score=led.score, y=led.y, present=led.present)
+    assert float(precision_at_k(plain, ones, 2)) == pytest.approx(0.5)
+    assert float(precision_at_k(led.cut(np.array([True, True, False])), ones[:2], 1)) == pytest.approx(1.0)
+    followed = [item(0, 0.9, 0).model_copy(update={"follows": True}), item(1, 0.5, 1)]
+    assert run_metrics(followed, budgets=(1,)).overall.precision_at["1"] == pytest.approx(1.0)

@@ -14,6 +14,8 @@ from gtqa.scoring.calibration import (
     CalibratedScorer,
     CalibrationModel,
     CalibrationSpecMismatchError,
+    CalibrationVersionError,
+    LogisticMap,
     cross_validated_scores,
     fit_calibration,
 )
@@ -63,6 +65,30 @@ def test_fitted_probabilities_rank_by_evidence_and_are_calibrated_out_of_fold() 
     model = fit_calibration(findings, targets, groups, spec)
     assert model.validation["items"] == len(findings) - 1
     assert not np.isnan(model.predict(findings[:1])[0])
+
+
+def test_the_probability_map_keeps_the_models_ranking() -> None:
+    # A model output that ranks well but is overconfident: the map must move the level, not the order.
+    rng = np.random.default_rng(4)
+    p = rng.uniform(0.01, 0.99, 4000)
+    truth = 1.0 / (1.0 + np.exp(-(0.5 * np.log(p / (1 - p)) - 0.7)))
+    y = (rng.uniform(size=p.size) < truth).astype(float)
+    mapped = LogisticMap.fit(p, y)(p)
+    order = np.argsort(p)
+    assert np.all(np.diff(mapped[order]) > 0)  # strictly increasing: no ties the model did not make
+    assert expected_calibration_error(mapped, y) < 0.03
+    assert np.abs(mapped - truth).max() < 0.05  # the raw output spans 0.01-0.99, the truth 0.05-0.83
+    backwards = LogisticMap.fit(p, 1.0 - (p > 0.5))
+    assert np.all(np.diff(backwards(np.sort(p))) >= 0)  # never reverses the model's order
+
+
+def test_a_model_file_of_another_format_version_says_so(tmp_path: Path) -> None:
+    findings, targets, groups = _synthetic(200, 5)
+    path = tmp_path / "m.json"
+    fit_calibration(findings, targets, groups, load_spec()).save(path)
+    path.write_text(path.read_text().replace('"version": 2', '"version": 1'))
+    with pytest.raises(CalibrationVersionError, match="version 1, this gtqa reads version 2"):
+        CalibrationModel.load(path)
 
 
 def test_the_model_file_round_trips_and_carries_its_provenance(tmp_path: Path) -> None:

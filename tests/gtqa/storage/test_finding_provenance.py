@@ -23,7 +23,7 @@ def _finding(frame: str, label: str | None, opinion: JudgeOpinion | None) -> Fin
     return Finding(
         frame=frame, label=label, type=IssueType.bad_box if label else IssueType.missing_object, score=0.7,
         box=(5, 6, 50, 60), check="boxes", message="m", cls="Car", proposed_box=(4.5, 6, 52, 61),
-        heuristic_score=0.55, judge=opinion, needs_human=opinion is None,
+        heuristic_score=0.55, judge=opinion, needs_human=opinion is None, follows=label is None,
     )  # fmt: skip
 
 
@@ -45,5 +45,10 @@ def test_judge_opinion_proposed_box_and_class_round_trip(
     assert judged.judge == OPINION and judged.proposed_box == (4.5, 6, 52, 61)
     assert (judged.cls, judged.heuristic_score, judged.needs_human) == ("Car", 0.55, False)
     assert back[(None, True)].judge == cached and back[("000000:1", False)].needs_human
+    assert back[(None, True)].follows and not judged.follows
+    # A follower's stored priority queues it behind the leaders (gtqa.scoring.priority).
+    with sessions.begin() as session:
+        prio = dict(session.execute(select(FindingRow.label_key, FindingRow.priority)).all())
+    assert prio[None] < prio["000000:0"] / 100
     # What the review paid: the live call's cost, nothing for a cached answer, NULL when not asked.
     assert paid == {"000000:0": 0.0012, None: 0.0, "000000:1": None}
