@@ -91,8 +91,9 @@ class Finding(BaseModel):
     needs_human: bool = Field(default=False, description="the judge was wanted but could not answer")
     follows: bool = Field(
         default=False,
-        description="its box overlaps a more probable flag on another object of the frame: the auditor sees "
-        "it while reviewing that one, so it is queued after every leading flag (gtqa.scoring.fuse)",
+        description="its box overlaps a more probable flag of the frame that may be the same object: the "
+        "auditor sees it while reviewing that one, so it is queued after every leading flag "
+        "(gtqa.scoring.fuse.mark_followers)",
     )
 
     @property

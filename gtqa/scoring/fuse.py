@@ -22,6 +22,16 @@ from gtqa.domain.boxes import iou_matrix
 FOLLOW_IOU = 0.3
 
 
+def _may_follow(flag: Finding, leader: Finding) -> bool:
+    """Whether ``flag`` may be about the leader's object. A proposed missing object is a hypothesis: it
+    may be any flagged object it overlaps. A label may be the object a proposal saw (the proposal is
+    then its likely correction). Two labels are two objects, each needing its own decision, however
+    much they overlap (a duplicate has its own flag)."""
+    if flag.label is not None and flag.label == leader.label:
+        return False
+    return flag.label is None or leader.label is None
+
+
 def review_order(f: Finding) -> tuple[bool, float, str, str, str]:
     """The order flags are listed and reviewed in: leading flags before followers (``mark_followers``),
     most probable first, ties by frame, label, type."""
@@ -30,11 +40,12 @@ def review_order(f: Finding) -> tuple[bool, float, str, str, str]:
 
 def mark_followers(findings: Iterable[Finding], *, iou: float = FOLLOW_IOU) -> list[Finding]:
     """Say which flags follow another: walking each frame's flags most probable first, a flag whose box
-    overlaps (IoU above ``iou``) the box of a leading flag on another object is a follower. An auditor
-    reviewing the leader sees it in the same overlay, and a second queue item for one object costs a
-    review and finds nothing new, so followers are queued after every leader (``review_order``,
-    ``gtqa.scoring.priority``); their probabilities are left as they are. Flags on one label lead or
-    follow together (they are one review item). Returns the flags in ``review_order``."""
+    overlaps (IoU above ``iou``) the box of a leading flag that may be the same object
+    (``_may_follow``) is a follower. An auditor reviewing the leader sees it in the same overlay, and a
+    second queue item for one object costs a review and finds nothing new, so followers are queued
+    after every leader (``review_order``, ``gtqa.scoring.priority``); their probabilities are left as
+    they are. Flags on one label lead or follow together (they are one review item). Returns the flags
+    in ``review_order``."""
     items = sorted(findings, key=lambda f: (-f.score, f.frame, f.label or "", f.type.value))
     by_frame: dict[str, list[int]] = defaultdict(list)
     for i, f in enumerate(items):
@@ -50,9 +61,7 @@ def mark_followers(findings: Iterable[Finding], *, iou: float = FOLLOW_IOU) -> l
             if label is not None and label in label_follows:
                 follows = label_follows[label]
             else:
-                follows = any(
-                    overlap[a, b] > iou for b in leads if label is None or items[idx[b]].label != label
-                )
+                follows = any(overlap[a, b] > iou and _may_follow(items[i], items[idx[b]]) for b in leads)
                 if label is not None:
                     label_follows[label] = follows
             if not follows:

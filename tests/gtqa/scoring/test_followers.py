@@ -49,8 +49,20 @@ def test_flags_on_one_label_lead_or_follow_together_and_never_follow_each_other(
         _f(0.3, (0, 0, 10, 10), label="a", issue=IssueType.duplicate),
     ]
     assert not any(f.follows for f in mark_followers(same))
-    behind = [*same, _f(0.95, (1, 0, 11, 10), label="b")]
+    behind = [*same, _f(0.95, (1, 0, 11, 10))]  # a proposal: maybe a's object, where it really is
     assert _by_score(mark_followers(behind)) == {0.95: False, 0.9: True, 0.3: True}
+
+
+def test_two_labels_never_follow_each_other_however_much_they_overlap() -> None:
+    # Two labelled objects each need a decision (a duplicate pair has its own flags).
+    flags = [_f(0.99, (0, 0, 10, 10), label="a"), _f(0.98, (1, 0, 11, 10), label="b")]
+    assert not any(f.follows for f in mark_followers(flags))
+    # a proposal on both follows the stronger
+    assert _by_score(mark_followers([*flags, _f(0.5, (0, 0, 11, 10))])) == {
+        0.99: False,
+        0.98: False,
+        0.5: True,
+    }
 
 
 def test_marking_again_after_new_scores_recomputes_the_leader() -> None:
