@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from gtqa.domain import Box2D, Dataset, Finding, Frame, IssueType, JudgeOpinion, Label, Prediction
+from gtqa.scoring import mark_followers
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec, load_spec
 from gtqa.storage import (
@@ -137,14 +138,25 @@ def seed(
     spot_check_share: float = 0.0,
     judge_costs: tuple[float | None, ...] = (None,),
     images: Path | None = None,
+    followers: bool = False,
 ) -> Delivery:
     """A delivery with one flag per frame (types cycle, scores fall with the frame number, judge costs
     cycle through ``judge_costs``), reviewed as a worker would store it, and its queue built. With
     ``images`` (a folder, the delivery's source) every frame gets a synthetic PNG there; else the
-    delivery is labels only."""
+    delivery is labels only. With ``followers``, a bad-box flag's proposed box is also a missing-object
+    proposal that follows it (``gtqa.scoring.mark_followers``)."""
     made = tuple(_frame(n, labels, images) for n in range(frames))
     dataset = Dataset(name=name, format="kitti", root=f"/synthetic/{name}", frames=made)
-    flags = {f.id: _flag(f, n, judge_costs[n % len(judge_costs)]) for n, f in enumerate(made)}
+    flags: dict[str, list[Finding]] = {}
+    for n, f in enumerate(made):
+        flag = _flag(f, n, judge_costs[n % len(judge_costs)])
+        flags[f.id] = [flag]
+        if followers and flag.proposed_box is not None:
+            also = flag.model_copy(
+                update={"label": None, "type": IssueType.missing_object, "box": flag.proposed_box,
+                        "proposed_box": None, "score": flag.score / 2, "judge": None}
+            )  # fmt: skip
+            flags[f.id] = mark_followers([flag, also])
     with sessions.begin() as session:
         source = str(images) if images is not None else None
         batch = ingest_batch(
@@ -155,7 +167,7 @@ def seed(
         for chunk in chunk_ids(session, job.id):
             lease = claim_chunk(session, chunk, "worker", lease_s=60)
             assert lease is not None
-            finish_chunk(session, chunk, "worker", [flags[k] for k in lease.frame_keys], spec)
+            finish_chunk(session, chunk, "worker", [x for k in lease.frame_keys for x in flags[k]], spec)
         build_review_items(session, job.id, spec, spot_check_share=spot_check_share, seed=7)
     return Delivery(batch.id, job.id, made)
 

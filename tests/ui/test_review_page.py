@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from gtqa.storage.models import AuditRow, ReviewItemRow
+from gtqa.storage.models import AuditRow, FindingRow, ReviewItemRow
 
 pytestmark = pytest.mark.browser
 
@@ -114,6 +114,31 @@ def test_the_page_shows_the_evidence_and_the_queue_left(site, page, console, log
     page.keyboard.press("z")
     assert "zoomed to the object" in (page.locator("#frame").get_attribute("aria-label") or "")
     assert page.locator("#zoom").get_attribute("aria-pressed") == "true"
+    assert console.errors == []
+
+
+def test_a_proposal_that_follows_the_flag_is_shown_with_it(site, page, console, login) -> None:
+    site.seed(frames=6, followers=True)
+    login(page, site, "auditor")
+    shown = _item(page)
+    while shown["finding"]["type"] != "bad_box":
+        _press(page, "s", shown["id"])
+        shown = _item(page)
+    label = page.locator("#frame").get_attribute("aria-label") or ""
+    assert "1 more proposals of this object, queued after it" in label
+    with site.sessions() as session:
+        queued = session.execute(
+            select(ReviewItemRow.priority, FindingRow.follows)
+            .join(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
+            .where(FindingRow.frame_key == shown["finding"]["frame"])
+        ).all()
+        last_leader = session.scalar(
+            select(func.min(ReviewItemRow.priority))
+            .join(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
+            .where(FindingRow.follows.is_(False))
+        )
+    follower = [p for p, follows in queued if follows]
+    assert len(follower) == 1 and last_leader is not None and follower[0] < last_leader
     assert console.errors == []
 
 

@@ -280,6 +280,13 @@ function bestMatch(predictions, box) {
   return best;
 }
 
+// The frame's proposals queued after this item because they are probably its object
+// (gtqa.scoring.mark_followers: IoU above 0.3): drawn here, since deciding this item decides them too.
+function followers(c) {
+  if (!c.finding) return [];
+  return c.frame_findings.filter((f) => f.follows && !f.label && iou(f.box, state.original) > 0.3);
+}
+
 function frameSize(c) {
   if (c.width && c.height) return [c.width, c.height];
   const boxes = [state.original, ...c.neighbours.map((l) => boxArray(l.box))];
@@ -346,6 +353,7 @@ function draw() {
   if (state.imageReady) g.drawImage(state.image, 0, 0, w, h);
   stroke([0, 0, w, h], COLOURS.other, 1, [2, 4], scale);
   for (const l of c.neighbours) stroke(boxArray(l.box), COLOURS.other, 1.5, [], scale, l.cls);
+  for (const f of followers(c)) stroke(f.box, COLOURS.proposed, 1.5, [3, 3], scale);
   // Captions: labels above their box, the detection's and the proposal's below it, one under the other,
   // so that boxes which nearly coincide keep readable captions.
   if (state.match) stroke(boxArray(state.match.box), COLOURS.pred, 2, [2, 3], scale, `${state.match.cls} ${state.match.score.toFixed(2)}`, 1);
@@ -393,6 +401,7 @@ function canvasText(c) {
   const image = c.image_url ? "image" : "no image, labels only";
   return `Frame ${c.item.frame}, ${Math.round(state.size[0])} by ${Math.round(state.size[1])} pixels (${image}); ` +
     `${subject} at ${x1},${y1} to ${x2},${y2}; ${c.neighbours.length} other labels` +
+    (followers(c).length ? `; ${followers(c).length} more proposals of this object, queued after it` : "") +
     (state.zoom ? "; zoomed to the object" : "");
 }
 
