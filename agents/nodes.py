@@ -17,7 +17,7 @@ from gtqa.checks.base import CheckParams, label_finding
 from gtqa.checks.runner import run_checks
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import Finding, IssueType, JudgeOpinion
-from gtqa.scoring import mark_followers
+from gtqa.scoring import mark_followers, review_order
 from gtqa.scoring.judge_fusion import fuse_judge
 from gtqa.scoring.priors import prior_probability
 from gtqa.spec.rules import JudgeRule
@@ -107,6 +107,8 @@ def fuse(state: ReviewState, runtime: Runtime[ReviewContext]) -> ReviewState:
         opinion = opinions.get(task.key)
         if task.finding is None and opinion is not None and opinion.verdict == "defect":
             findings.append(_prose_finding(task, opinion, ctx))
+    if not opinions:
+        return {"findings": sorted(findings, key=review_order)}
     # The judge moved some probabilities: which flag leads on each object may have changed too.
     return {"findings": mark_followers(findings)}
 

@@ -15,6 +15,7 @@ spec raises ``CalibrationSpecMismatchError`` unless the caller says so explicitl
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gtqa.domain import Finding, IssueType
 from gtqa.scoring.features import FeatureSpace
-from gtqa.scoring.fuse import mark_followers
+from gtqa.scoring.fuse import fuse, mark_followers
+from gtqa.scoring.priors import apply_priors
 from gtqa.scoring.reliability import brier, expected_calibration_error
 from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.spec import CompiledSpec, content_hash
@@ -149,8 +151,6 @@ class CalibrationVersionError(ValueError):
 
 
 def _file_version(text: str) -> object:
-    import json
-
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
@@ -214,8 +214,8 @@ def fit_calibration(
         raise ValueError("calibration needs audits with both real defects and false alarms")
     # Features over every flag given (context features see the whole frame, audited or not), rows of
     # the audited ones.
-    space = FeatureSpace.fit(findings)
-    x = space.matrix(findings)[known]
+    space, matrix = FeatureSpace.fit_matrix(findings)
+    x = matrix[known]
     fold = group_folds([groups[i] for i in known], folds, seed)
     oof = _oof(x, y, fold, rounds, seed)
     types = np.array([f.type.value for f in items])
@@ -302,7 +302,8 @@ class CalibratedScorer:
 
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
         self.check_spec(spec)
-        fused = PriorScorer().score(raw, spec)
+        # Fused with the priors (the model's inputs); which flag leads is decided on the final scores.
+        fused = fuse(apply_priors(raw, spec), spec_hash=spec.hash)
         return mark_followers(apply_model(self.model, fused))
 
     def check_spec(self, spec: CompiledSpec) -> None:

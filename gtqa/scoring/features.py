@@ -109,24 +109,41 @@ class FeatureSpace(BaseModel):
 
     @classmethod
     def fit(cls, findings: Sequence[Finding], *, min_count: int = 5) -> FeatureSpace:
-        pooled = label_evidence(findings)
-        context = frame_context(findings)
-        counts: Counter[str] = Counter(
-            k for f, c in zip(findings, context, strict=True) for k in flag_features(f, pooled, c)
-        )
+        return cls._from_rows(_rows(findings), min_count)
+
+    @classmethod
+    def fit_matrix(
+        cls, findings: Sequence[Finding], *, min_count: int = 5
+    ) -> tuple[FeatureSpace, np.ndarray]:
+        """The space fitted on ``findings`` and their matrix, computing each flag's features once."""
+        rows = _rows(findings)
+        space = cls._from_rows(rows, min_count)
+        return space, space._matrix(rows)
+
+    @classmethod
+    def _from_rows(cls, rows: list[dict[str, float]], min_count: int) -> FeatureSpace:
+        counts: Counter[str] = Counter(k for row in rows for k in row)
         extra = sorted(k for k, n in counts.items() if n >= min_count and k not in GENERIC)
         return cls(names=(*GENERIC, *extra))
 
     def matrix(self, findings: Sequence[Finding]) -> np.ndarray:
+        return self._matrix(_rows(findings))
+
+    def _matrix(self, rows: list[dict[str, float]]) -> np.ndarray:
         index = {name: i for i, name in enumerate(self.names)}
-        out = np.full((len(findings), len(self.names)), np.nan, dtype=np.float64)
+        out = np.full((len(rows), len(self.names)), np.nan, dtype=np.float64)
         one_hot = [i for i, n in enumerate(self.names) if n.startswith(("type=", "cls=", "flagged_as="))]
         out[:, one_hot] = 0.0
-        pooled = label_evidence(findings)
-        context = frame_context(findings)
-        for row, f in enumerate(findings):
-            for name, value in flag_features(f, pooled, context[row]).items():
+        for r, row in enumerate(rows):
+            for name, value in row.items():
                 col = index.get(name)
                 if col is not None and math.isfinite(value):
-                    out[row, col] = value
+                    out[r, col] = value
         return out
+
+
+def _rows(findings: Sequence[Finding]) -> list[dict[str, float]]:
+    """Every flag's features, with its label's pooled evidence and its frame context."""
+    pooled = label_evidence(findings)
+    context = frame_context(findings)
+    return [flag_features(f, pooled, c) for f, c in zip(findings, context, strict=True)]

@@ -17,10 +17,12 @@ from gtqa.scoring.calibration import (
     CalibrationVersionError,
     LogisticMap,
     cross_validated_scores,
+    default_scorer,
     fit_calibration,
 )
 from gtqa.scoring.priors import prior_probability
 from gtqa.scoring.reliability import expected_calibration_error
+from gtqa.scoring.scorer import PriorScorer
 from gtqa.spec import compile_text, load_spec
 
 
@@ -89,6 +91,18 @@ def test_a_model_file_of_another_format_version_says_so(tmp_path: Path) -> None:
     path.write_text(path.read_text().replace('"version": 2', '"version": 1'))
     with pytest.raises(CalibrationVersionError, match="version 1, this gtqa reads version 2"):
         CalibrationModel.load(path)
+
+
+def test_a_default_calibration_of_an_older_format_falls_back_to_the_priors_and_says_so(
+    tmp_path: Path,
+) -> None:
+    shipped = load_spec()
+    spec_path = tmp_path / "kitti.md"
+    spec_path.write_text(Path(shipped.path).read_text())
+    (tmp_path / "kitti.calibration.json").write_text('{"version": 1, "kind": "gtqa-calibration"}')
+    choice = default_scorer(load_spec(spec_path), "kitti")
+    assert isinstance(choice.scorer, PriorScorer) and choice.stale
+    assert "version 1, this gtqa reads version 2" in choice.note
 
 
 def test_the_model_file_round_trips_and_carries_its_provenance(tmp_path: Path) -> None:
