@@ -111,8 +111,10 @@ def missing_finding(
     features: Mapping[str, float] | None = None,
     rule_ids: tuple[str, ...] = (),
     cls: str | None = None,
+    track: int | None = None,
 ) -> Finding:
-    """A proposed missing object: no label, the proposed box (and the class proposed, when known)."""
+    """A proposed missing object: no label, the proposed box (and the class proposed, when known; the
+    track whose object it is, when a track's gap proposed it)."""
     raw = float(min(max(raw, 0.0), 1.0))
     return Finding(
         frame=frame,
@@ -128,4 +130,5 @@ def missing_finding(
         rule_ids=rule_ids,
         params=params.model_dump(mode="json"),
         evidence=(check,),
+        track=track,
     )

@@ -78,6 +78,11 @@ class Finding(BaseModel):
     proposed_box: tuple[float, float, float, float] | None = Field(
         default=None, description="where the object probably is instead (a detector's box), if known"
     )
+    track: int | None = Field(
+        default=None,
+        description="a proposed missing object inferred from a track (a gap in it): that track's id, the "
+        "object's identity",
+    )
     raw: float = Field(default=0.0, ge=0.0, le=1.0)
     features: dict[str, float] = Field(default_factory=dict)
     rule_ids: tuple[str, ...] = ()

@@ -22,14 +22,21 @@ from gtqa.domain.boxes import iou_matrix
 FOLLOW_IOU = 0.3
 
 
+def _identity(f: Finding) -> str | None:
+    """The object a flag is about, when known: its label, or the track a proposal continues."""
+    if f.label is not None:
+        return f"label {f.label}"
+    return f"track {f.track}" if f.track is not None else None
+
+
 def _may_follow(flag: Finding, leader: Finding) -> bool:
-    """Whether ``flag`` may be about the leader's object. A proposed missing object is a hypothesis: it
-    may be any flagged object it overlaps. A label may be the object a proposal saw (the proposal is
-    then its likely correction). Two labels are two objects, each needing its own decision, however
-    much they overlap (a duplicate has its own flag)."""
-    if flag.label is not None and flag.label == leader.label:
-        return False
-    return flag.label is None or leader.label is None
+    """Whether ``flag`` may be about the leader's object: unless both know their object (then they are
+    two objects, each needing its own decision, however much they overlap). A proposed missing object
+    from a detector is a hypothesis: it may be any flagged object it overlaps, and a label may be the
+    object such a proposal saw (the proposal is then its likely correction). Two labels are two objects
+    (a duplicate has its own flag); so are a label and the proposal of a track's gap (the track's object,
+    which has no label in that frame)."""
+    return _identity(flag) is None or _identity(leader) is None
 
 
 def review_order(f: Finding) -> tuple[bool, float, str, str, str]:
@@ -112,6 +119,7 @@ def _merge(group: list[Finding], spec_hash: str) -> Finding:
         features.update({f"{f.check}.{k}": v for k, v in f.features.items()})
     checks = tuple(dict.fromkeys(f.check for f in group))
     also = [c for c in checks if c != lead.check]
+    track = next((f.track for f in group if f.track is not None), None)  # a merged proposal keeps it
     message = lead.message + (f" (also: {', '.join(also)})" if also else "")
     rules = tuple(dict.fromkeys(r for f in group for r in f.rule_ids))
     return lead.model_copy(
@@ -122,5 +130,6 @@ def _merge(group: list[Finding], spec_hash: str) -> Finding:
             "message": message,
             "rule_ids": rules,
             "spec_hash": spec_hash,
+            "track": track,
         }
     )

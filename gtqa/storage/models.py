@@ -268,6 +268,7 @@ class FindingRow(Base):
     spec_hash: Mapped[str] = mapped_column(String(64))
     cls: Mapped[str | None] = mapped_column(String(64))  # the label's class, or a missing object's
     proposed_box: Mapped[list[float] | None] = mapped_column(Json())  # [x1, y1, x2, y2] pixels
+    track: Mapped[int | None] = mapped_column(Integer)  # the track a proposed missing object continues
     heuristic_score: Mapped[float | None] = mapped_column(Float)  # before the judge's opinion
     needs_human: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     follows: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # see Finding

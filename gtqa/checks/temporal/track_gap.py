@@ -140,6 +140,7 @@ def _propose(scope: ReviewScope, seq: SequenceTracks, gap: _Gap, t: int, params:
         },
         rule_ids=("dontcare",),
         cls=gap.track.labels[gap.first].cls,
+        track=gap.track.id,
     )
 
 

@@ -57,6 +57,7 @@ def test_a_one_frame_gap_proposes_the_interpolated_box() -> None:
     assert finding.label is None and finding.type is IssueType.missing_object and finding.cls == "Pedestrian"
     assert finding.frame == "s/000010" and finding.box == pytest.approx(_box(10))
     assert finding.raw == pytest.approx(1.0) and "track 7 is labelled in frames 9 and 11" in finding.message
+    assert finding.track == 7  # the proposal is that track's object (gtqa.scoring.mark_followers)
 
 
 def test_only_frames_of_the_scope_are_reported() -> None:

@@ -15,10 +15,18 @@ Box = tuple[float, float, float, float]
 
 
 def _f(
-    score: float, box: Box, *, label: str | None = None, frame: str = "f", issue: IssueType | None = None
+    score: float,
+    box: Box,
+    *,
+    label: str | None = None,
+    frame: str = "f",
+    issue: IssueType | None = None,
+    track: int | None = None,
 ) -> Finding:
     kind = issue or (IssueType.missing_object if label is None else IssueType.bad_box)
-    return Finding(frame=frame, label=label, type=kind, score=score, box=box, check="c", message="m")
+    return Finding(
+        frame=frame, label=label, type=kind, score=score, box=box, check="c", message="m", track=track
+    )
 
 
 def _by_score(flags: list[Finding]) -> dict[float, bool]:
@@ -63,6 +71,22 @@ def test_two_labels_never_follow_each_other_however_much_they_overlap() -> None:
         0.98: False,
         0.5: True,
     }
+
+
+def test_a_proposal_from_a_tracks_gap_is_that_tracks_object_not_a_labels() -> None:
+    # The track's object has no label in this frame, so the labels it overlaps are other objects:
+    # neither follows the other, whichever is more probable.
+    label = _f(0.99, (0, 0, 10, 10), label="a")
+    gap = _f(0.98, (1, 0, 11, 10), track=7)
+    assert not any(f.follows for f in mark_followers([label, gap]))
+    stronger_gap = gap.model_copy(update={"score": 0.995})
+    assert not any(f.follows for f in mark_followers([label, stronger_gap]))
+    # two tracks are two objects; a detector's proposal (no identity) may still be either
+    other_gap = _f(0.97, (0, 0, 10, 11), track=8)
+    assert not any(f.follows for f in mark_followers([gap, other_gap]))
+    detector = _f(0.5, (0, 0, 11, 10))
+    assert _by_score(mark_followers([gap, detector])) == {0.98: False, 0.5: True}
+    assert _by_score(mark_followers([label, gap, detector])) == {0.99: False, 0.98: False, 0.5: True}
 
 
 def test_marking_again_after_new_scores_recomputes_the_leader() -> None:

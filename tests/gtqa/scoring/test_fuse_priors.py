@@ -69,3 +69,11 @@ def test_fuse_merges_overlapping_missing_proposals_only() -> None:
     merged = next(f for f in fused if f.frame == "f" and f.box[0] < 5)
     assert merged.box == (0, 0, 10, 10)  # the strongest proposal's box
     assert merged.score == pytest.approx(1 - 0.1 * 0.4)
+    assert merged.track is None
+
+
+def test_a_merged_proposal_keeps_the_track_of_a_gap_among_its_members() -> None:
+    detector = _f("m1", 0.9, label=None, issue=IssueType.missing_object, box=(0, 0, 10, 10))
+    gap = _f("gap", 0.6, label=None, issue=IssueType.missing_object, box=(1, 0, 11, 10))
+    (merged,) = fuse([detector, gap.model_copy(update={"track": 7})])
+    assert merged.check == "m1" and merged.track == 7

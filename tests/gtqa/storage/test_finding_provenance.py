@@ -24,6 +24,7 @@ def _finding(frame: str, label: str | None, opinion: JudgeOpinion | None) -> Fin
         frame=frame, label=label, type=IssueType.bad_box if label else IssueType.missing_object, score=0.7,
         box=(5, 6, 50, 60), check="boxes", message="m", cls="Car", proposed_box=(4.5, 6, 52, 61),
         heuristic_score=0.55, judge=opinion, needs_human=opinion is None, follows=label is None,
+        track=None if label else 7,
     )  # fmt: skip
 
 
@@ -46,6 +47,7 @@ def test_judge_opinion_proposed_box_and_class_round_trip(
     assert (judged.cls, judged.heuristic_score, judged.needs_human) == ("Car", 0.55, False)
     assert back[(None, True)].judge == cached and back[("000000:1", False)].needs_human
     assert back[(None, True)].follows and not judged.follows
+    assert back[(None, True)].track == 7 and judged.track is None
     # A follower's stored priority queues it behind the leaders (gtqa.scoring.priority).
     with sessions.begin() as session:
         prio = dict(session.execute(select(FindingRow.label_key, FindingRow.priority)).all())
