@@ -3,6 +3,8 @@ file that round-trips, and a spec-hash guard that cannot be bypassed silently.""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from gtqa.scoring.calibration import (
     CalibrationVersionError,
     LogisticMap,
     cross_validated_scores,
+    default_calibration_path,
     default_scorer,
     fit_calibration,
 )
@@ -140,3 +143,20 @@ def test_a_calibration_applied_under_another_spec_fails_unless_allowed() -> None
         warnings.simplefilter("always")
         scored = CalibratedScorer(model, allow_spec_mismatch=True).score(findings[:3], edited)
     assert scored and any("may not hold" in str(w.message) for w in caught)
+
+
+@pytest.mark.slow  # the documented rebuild, under a minute
+def test_the_shipped_default_calibration_is_what_its_documented_commands_build_now(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    """A change to the checks, the features or the flags' order changes what the calibration is
+    trained on; the shipped default must then be rebuilt, or it is not what its commands produce."""
+    out = tmp_path / "rebuilt.json"
+    env = {**os.environ, "GTQA_DATA_DIR": str(shared_data), "GTQA_HOME": str(tmp_path / "home")}
+    script = Path(__file__).parents[3] / "scripts" / "build_calibration.sh"
+    run = subprocess.run([str(script), str(out)], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    rebuilt = CalibrationModel.load(out)
+    shipped = CalibrationModel.load(default_calibration_path(load_spec()))
+    assert rebuilt.training_hash == shipped.training_hash, "rebuild it: scripts/build_calibration.sh"
+    assert rebuilt.boosters == shipped.boosters and rebuilt.calibrator == shipped.calibrator
