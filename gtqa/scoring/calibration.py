@@ -268,18 +268,22 @@ def cross_validated_scores(
     folds: int = 5,
     seed: int = 0,
     rounds: int = ROUNDS,
+    extra: tuple[Sequence[Finding], Sequence[float | None], Sequence[str]] = ((), (), ()),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every flag's calibrated score from a model fitted without its group (outer grouped K-fold), and
-    the fold of each flag. Flags of types a fold's model never saw keep their prior score."""
+    the fold of each flag. Flags of types a fold's model never saw keep their prior score. ``extra``
+    (flags, targets, groups of other audited data) joins every fold's training and is never scored: a
+    calibration fitted on several datasets, evaluated on one of them."""
     fold = group_folds(groups, folds, seed)
     scores = np.array([f.score for f in findings], dtype=np.float64)
+    extra_findings, extra_targets, extra_groups = extra
     for k in range(folds):
         test = [int(i) for i in np.flatnonzero(fold == k)]
         train = [int(i) for i in np.flatnonzero(fold != k)]
         model = fit_calibration(
-            [findings[i] for i in train],
-            [targets[i] for i in train],
-            [groups[i] for i in train],
+            [*(findings[i] for i in train), *extra_findings],
+            [*(targets[i] for i in train), *extra_targets],
+            [*(groups[i] for i in train), *extra_groups],
             spec,
             folds=folds,
             seed=seed,

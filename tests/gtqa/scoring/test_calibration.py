@@ -72,6 +72,27 @@ def test_fitted_probabilities_rank_by_evidence_and_are_calibrated_out_of_fold() 
     assert not np.isnan(model.predict(findings[:1])[0])
 
 
+def test_extra_audited_data_joins_every_folds_training_but_is_never_scored() -> None:
+    findings, targets, groups = _synthetic(160, 4)
+    more, more_targets, more_groups = _synthetic(600, 5)
+    extra = (more, more_targets, [f"other/{g}" for g in more_groups])
+    spec = load_spec()
+    alone, _ = cross_validated_scores(findings, targets, groups, spec, seed=0, folds=3, rounds=30)
+    helped, fold = cross_validated_scores(
+        findings, targets, groups, spec, seed=0, folds=3, rounds=30, extra=extra
+    )
+    assert len(helped) == len(findings)
+    x = np.array([f.features["c.x"] for f in findings])
+    assert np.corrcoef(helped, x)[0, 1] > np.corrcoef(alone, x)[0, 1]
+    # a fold's scores come from models that never saw its audits: flipping them changes nothing there
+    flipped = [1.0 - t if k == 0 and t is not None else t for t, k in zip(targets, fold, strict=True)]
+    again, _ = cross_validated_scores(
+        findings, flipped, groups, spec, seed=0, folds=3, rounds=30, extra=extra
+    )
+    assert np.allclose(again[fold == 0], helped[fold == 0])
+    assert not np.allclose(again[fold != 0], helped[fold != 0])
+
+
 def test_the_probability_map_keeps_the_models_ranking() -> None:
     # A model output that ranks well but is overconfident: the map must move the level, not the order.
     rng = np.random.default_rng(4)
