@@ -32,7 +32,7 @@ from bench_recheck import detector_rule, objectlab
 
 from evals.calibration_data import AuditedSource, CalibrationData, collect
 from evals.inject import inject_folder
-from evals.manifest import manifest_audits
+from evals.manifest import Manifest, manifest_audits
 from evals.recheck import read_recheck, recheck_errors, score_recheck
 from evals.score import score_injected
 from gtqa.domain import Finding
@@ -70,13 +70,22 @@ def training_copies(tracking: Path, spec: CompiledSpec, rate: float) -> list[Aud
     as scripts/build_calibration.sh makes them), never scored here."""
     sources = []
     for seed in TRAINING_SEEDS:
-        copy = OUT / "calibration" / f"training-seed{seed}"
-        overwrite = copy.exists()
-        inject_folder(tracking, copy, spec, fmt="kitti-tracking", rate=rate, seed=seed, overwrite=overwrite)
+        copy, _ = _injected_copy(tracking, spec, rate, seed, "training")
         sources.append(
             AuditedSource(copy, copy / "manifest.json", (tracking / "detections",), "kitti-tracking")
         )
     return sources
+
+
+def _injected_copy(
+    tracking: Path, spec: CompiledSpec, rate: float, seed: int, kind: str
+) -> tuple[Path, Manifest]:
+    """A corrupted copy of the tracking sequence under benchmarks/out/calibration, and its manifest."""
+    copy = OUT / "calibration" / f"{kind}-seed{seed}"
+    manifest = inject_folder(
+        tracking, copy, spec, fmt="kitti-tracking", rate=rate, seed=seed, overwrite=copy.exists()
+    )
+    return copy, manifest
 
 
 def recheck_rows(
@@ -205,10 +214,7 @@ def injected_rows(source: Path, spec: CompiledSpec, seeds: list[int], rate: floa
         model = None
     rows: dict[str, Any] = {}
     for seed in seeds:
-        copy = OUT / "calibration" / f"tracking-seed{seed}"
-        manifest = inject_folder(
-            source, copy, spec, fmt="kitti-tracking", rate=rate, seed=seed, overwrite=copy.exists()
-        )
+        copy, manifest = _injected_copy(source, spec, rate, seed, "tracking")
         dataset = load_dataset(copy, "kitti-tracking", predictions=[copy / "detections"])
         findings = review_dataset(dataset, spec).findings
         n_reviewed = sum(spec.is_reviewed(lab.cls) for lab in dataset.labels())

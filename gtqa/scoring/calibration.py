@@ -29,10 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gtqa.domain import Finding, IssueType
 from gtqa.scoring.features import FeatureSpace
-from gtqa.scoring.fuse import fuse, mark_followers
-from gtqa.scoring.priors import apply_priors
+from gtqa.scoring.fuse import mark_followers
 from gtqa.scoring.reliability import brier, expected_calibration_error
-from gtqa.scoring.scorer import PriorScorer, Scorer
+from gtqa.scoring.scorer import PriorScorer, Scorer, fused_priors
 from gtqa.spec import CompiledSpec, content_hash
 
 MODEL_KIND: Literal["gtqa-calibration"] = "gtqa-calibration"
@@ -306,9 +305,8 @@ class CalibratedScorer:
 
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
         self.check_spec(spec)
-        # Fused with the priors (the model's inputs); which flag leads is decided on the final scores.
-        fused = fuse(apply_priors(raw, spec), spec_hash=spec.hash)
-        return mark_followers(apply_model(self.model, fused))
+        # The model's inputs; which flag leads is decided on the final scores.
+        return mark_followers(apply_model(self.model, fused_priors(raw, spec)))
 
     def check_spec(self, spec: CompiledSpec) -> None:
         """Raise on a spec mismatch, or warn once when the mismatch is allowed."""

@@ -22,11 +22,9 @@ from gtqa.domain.boxes import iou_matrix
 FOLLOW_IOU = 0.3
 
 
-def _identity(f: Finding) -> str | None:
-    """The object a flag is about, when known: its label, or the track a proposal continues."""
-    if f.label is not None:
-        return f"label {f.label}"
-    return f"track {f.track}" if f.track is not None else None
+def _knows_its_object(f: Finding) -> bool:
+    """A label's flag is about that label; a track gap's proposal is about that track's object."""
+    return f.label is not None or f.track is not None
 
 
 def _may_follow(flag: Finding, leader: Finding) -> bool:
@@ -36,7 +34,7 @@ def _may_follow(flag: Finding, leader: Finding) -> bool:
     object such a proposal saw (the proposal is then its likely correction). Two labels are two objects
     (a duplicate has its own flag); so are a label and the proposal of a track's gap (the track's object,
     which has no label in that frame)."""
-    return _identity(flag) is None or _identity(leader) is None
+    return not (_knows_its_object(flag) and _knows_its_object(leader))
 
 
 def review_order(f: Finding) -> tuple[bool, float, str, str, str]:

@@ -22,8 +22,13 @@ class Scorer(Protocol):
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]: ...
 
 
+def fused_priors(raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
+    """The checks' findings with the spec's priors, fused: every scorer's starting point."""
+    return fuse(apply_priors(raw, spec), spec_hash=spec.hash)
+
+
 class PriorScorer:
     name = "priors"
 
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
-        return mark_followers(fuse(apply_priors(raw, spec), spec_hash=spec.hash))
+        return mark_followers(fused_priors(raw, spec))

@@ -399,9 +399,10 @@ function canvasText(c) {
   const [x1, y1, x2, y2] = state.box.map((v) => Math.round(v));
   const subject = c.label ? `${c.label.cls} label` : "proposed missing object";
   const image = c.image_url ? "image" : "no image, labels only";
+  const more = followers(c).length;
   return `Frame ${c.item.frame}, ${Math.round(state.size[0])} by ${Math.round(state.size[1])} pixels (${image}); ` +
     `${subject} at ${x1},${y1} to ${x2},${y2}; ${c.neighbours.length} other labels` +
-    (followers(c).length ? `; ${followers(c).length} more proposals of this object, queued after it` : "") +
+    (more ? `; ${more} more proposals of this object, queued after it` : "") +
     (state.zoom ? "; zoomed to the object" : "");
 }
 
