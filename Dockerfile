@@ -17,6 +17,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY gtqa ./gtqa
+COPY cli ./cli
 COPY agents ./agents
 COPY workers ./workers
 COPY api ./api

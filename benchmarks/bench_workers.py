@@ -61,7 +61,7 @@ from gtqa.storage import (
 from gtqa.storage.models import ReviewJobRow
 
 REDIS_DEFAULT = "redis://127.0.0.1:6379"
-GTQA = [sys.executable, "-c", "from gtqa.cli.main import main; main()"]
+GTQA = [sys.executable, "-c", "from cli.main import main; main()"]
 console = Console()
 
 

@@ -10,7 +10,8 @@ Several machines: ``GTQA_DATABASE_URL=postgresql+psycopg://…``, ``GTQA_BROKER_
 
 Modules: ``app`` (the lazily built Celery app and its configuration), ``tasks`` (the two thin tasks),
 ``review`` (one chunk: claim, review, finish), ``reconcile`` (the beat sweep), ``dispatch``
-(``enqueue_job``), ``runtime`` (what each worker process holds), ``plan`` (a job's spec, checks,
-statistics and scorer), ``source`` (frames from the database for the agent), ``ratelimit`` (the judge's
-request rate shared by all workers), ``errors`` (what is transient).
+(``enqueue_job``), ``broker`` (queue and task names, sending on a given app; builds no app),
+``runtime`` (what each worker process holds), ``plan`` (a job's spec, checks, statistics and scorer),
+``source`` (frames from the database for the agent), ``ratelimit`` (the judge's request rate shared by
+all workers), ``errors`` (what is transient).
 """

@@ -1,9 +1,8 @@
 """The Celery app, built on request from the settings (never at import).
 
 ``get_app()`` builds it once per process; ``celery -A workers.app worker`` finds it through the module's
-``app`` attribute, which is computed on first access. Two queues: ``gtqa.review`` (one message per chunk)
-and ``gtqa.control`` (the reconciler), so a reconcile never waits behind a long backlog of chunks when a
-worker consumes both.
+``app`` attribute, which is computed on first access. The queue and task names live in
+``workers.broker``, which the tasks and the reconciler import without building an app.
 
 Delivery is at least once and the database decides what a message means: a task takes a chunk id,
 re-reads the chunk, and does nothing when the chunk is done or leased to someone else. Hence
@@ -22,27 +21,26 @@ reconciler (``workers.reconcile``) does that, on every broker.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from celery import Celery
 from kombu.entity import Exchange, Queue
 
 from gtqa.settings import Settings, get_settings
-
-REVIEW_QUEUE = "gtqa.review"
-CONTROL_QUEUE = "gtqa.control"
-REVIEW_TASK = "gtqa.review_chunk"
-RECONCILE_TASK = "gtqa.reconcile"
-# Processed message files of the filesystem broker are kept this long (for inspection), then pruned.
-PROCESSED_KEEP_S = 3600.0
+from workers import runtime, tasks
+from workers.broker import (
+    CONTROL_QUEUE,
+    RECONCILE_TASK,
+    REVIEW_QUEUE,
+    REVIEW_TASK,
+    broker_folder,
+    is_filesystem_broker,
+)
 
 
 def create_app(settings: Settings | None = None) -> Celery:
     """A configured app with the gtqa tasks registered; nothing connects until a worker starts or a
     message is sent."""
-    from workers import runtime, tasks
-
     settings = settings or get_settings()
     app = Celery("gtqa", set_as_current=False)
     app.conf.update(celery_config(settings))
@@ -62,15 +60,6 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         return get_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def is_filesystem_broker(settings: Settings) -> bool:
-    return not settings.broker_url or settings.broker_url.startswith("filesystem:")
-
-
-def broker_folder(settings: Settings) -> Path:
-    """Where the embedded broker keeps its messages (absolute: workers and senders share it)."""
-    return (settings.home / "broker").resolve()
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

@@ -8,20 +8,20 @@ the error is raised so the caller can say so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from gtqa.storage import ChunkStatus, chunk_ids, engine_from_settings, make_session_factory
-from workers.app import REVIEW_QUEUE, REVIEW_TASK, get_app
+from workers.app import get_app
+from workers.broker import enqueue_chunks
 
 
 def enqueue_job(
     job_id: int, *, sessions: sessionmaker[Session] | None = None, app: Celery | None = None
 ) -> int:
     """Send a message for every pending chunk of the job; how many were sent. ``sessions``: the
-    caller's session factory (the API's); without one a short-lived engine from the settings is used."""
+    caller's session factory (the API's); without one a short-lived engine from the settings is used.
+    ``app``: this process's (``get_app()``) unless given."""
     if sessions is not None:
         with sessions() as session:
             pending = chunk_ids(session, job_id, ChunkStatus.pending)
@@ -32,23 +32,4 @@ def enqueue_job(
                 pending = chunk_ids(session, job_id, ChunkStatus.pending)
         finally:
             engine.dispose()
-    return enqueue_chunks(pending, app=app)
-
-
-def enqueue_chunks(chunk_ids: Iterable[int], *, app: Celery | None = None) -> int:
-    """Send one review message per chunk id, on one broker connection; how many were sent."""
-    app = app or get_app()
-    sent = 0
-    with app.producer_or_acquire() as producer:
-        for chunk_id in chunk_ids:
-            app.send_task(REVIEW_TASK, args=[chunk_id], producer=producer)
-            sent += 1
-    return sent
-
-
-def waiting_messages(app: Celery, queue: str = REVIEW_QUEUE) -> int:
-    """Messages waiting in ``queue`` (not those a worker holds): Redis' list length, the filesystem
-    broker's file count."""
-    with app.connection_for_read() as conn:
-        declared = conn.default_channel.queue_declare(queue=queue, passive=False, durable=True)
-        return int(declared.message_count)
+    return enqueue_chunks(pending, app=app or get_app())

@@ -22,7 +22,7 @@ import redis
 from openai import DefaultAsyncHttpxClient
 
 from gtqa.settings import Settings
-from workers.app import is_filesystem_broker
+from workers.broker import is_filesystem_broker
 
 BUCKET_KEY = "gtqa:judge-bucket"
 

@@ -30,8 +30,14 @@ from sqlalchemy.orm import Session
 from gtqa.storage import ChunkStatus, expire_claims, expire_leases
 from gtqa.storage.models import JobChunkRow, ReviewJobRow
 from gtqa.storage.types import utcnow
-from workers.app import PROCESSED_KEEP_S, REVIEW_QUEUE, broker_folder, is_filesystem_broker
-from workers.dispatch import enqueue_chunks, waiting_messages
+from workers.broker import (
+    PROCESSED_KEEP_S,
+    REVIEW_QUEUE,
+    broker_folder,
+    enqueue_chunks,
+    is_filesystem_broker,
+    waiting_messages,
+)
 from workers.errors import SpecNotAvailableError
 from workers.review import build_queue_if_complete
 from workers.runtime import WorkerRuntime

@@ -11,7 +11,7 @@ from typing import Any
 from celery import Celery, Task
 
 from workers import runtime
-from workers.app import RECONCILE_TASK, REVIEW_TASK
+from workers.broker import RECONCILE_TASK, REVIEW_TASK
 from workers.errors import is_transient
 from workers.reconcile import reconcile
 from workers.review import review_chunk

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from gtqa.cli.main import app as cli
+from cli.main import app as cli
 from gtqa.settings import Settings, get_settings
 
 V1 = "/api/v1"

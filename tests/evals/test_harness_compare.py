@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
 from evals.harness.compare import CompareOptions, ComparisonError, compare_runs
 from evals.harness.gate import GateError, parse_gate
 from evals.harness.pairing import PairedArrays, pair_items
 from evals.harness.records import EvalItem
 from evals.harness.testing import flag, make_run
-from gtqa.cli.main import app
 
 FAST = CompareOptions(n_boot=400, budgets=(5,))
 

@@ -29,12 +29,12 @@ from agents.judge.testing import (
     request_label_data,
     verdict_content,
 )
+from cli.main import app
 from evals.harness.compare import compare_runs
 from evals.harness.dataset import from_file
 from evals.harness.gate import parse_gate
 from evals.harness.run import RunConfig, run_eval
 from evals.harness.runfile import EvalRun
-from gtqa.cli.main import app
 from gtqa.formats import load_dataset
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import load_spec

@@ -12,13 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from agents.run import review
+from cli.main import app
 from evals.harness.dataset import audited_frames, from_file
 from evals.harness.records import item_key
 from evals.harness.run import RunConfig, run_eval
 from evals.harness.runfile import EvalRun
 from evals.harness.splits import fit_on, split_sequences
 from evals.store import list_runs
-from gtqa.cli.main import app
 from gtqa.formats import load_dataset
 from gtqa.scoring.targets import audit_targets
 from gtqa.settings import get_settings

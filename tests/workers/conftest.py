@@ -45,7 +45,7 @@ REDIS_ENV, REDIS_DEFAULT = "GTQA_TEST_REDIS_URL", "redis://127.0.0.1:6379"
 CLAIM_KEY = "gtqa-test:claimed-by"
 STACKS = ["redis+postgresql", "filesystem+sqlite"]
 REPO = Path(__file__).resolve().parents[2]
-GTQA = [sys.executable, "-c", "from gtqa.cli.main import main; main()"]
+GTQA = [sys.executable, "-c", "from cli.main import main; main()"]
 
 # Short leases and a fast reconciler, so that recovery takes seconds; chunks of 16 of the 209 frames of
 # KITTI tracking 0016 take about half a second each.

@@ -9,7 +9,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 import workers.runtime
 import workers.tasks
-from workers.app import CONTROL_QUEUE, RECONCILE_TASK, REVIEW_QUEUE, REVIEW_TASK, create_app
+from workers.app import create_app
+from workers.broker import CONTROL_QUEUE, RECONCILE_TASK, REVIEW_QUEUE, REVIEW_TASK
 from workers.errors import JudgeRateLimitedError, SpecNotAvailableError, is_transient
 from workers.review import ChunkOutcome
 

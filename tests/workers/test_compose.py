@@ -62,5 +62,5 @@ def test_services_start_after_the_migration_and_their_dependencies() -> None:
 
 def test_the_image_holds_what_the_services_read() -> None:
     dockerfile = (REPO / "Dockerfile").read_text(encoding="utf-8")
-    for folder in ("gtqa", "agents", "workers", "api", "evals", "prompts", "specs"):
+    for folder in ("gtqa", "cli", "agents", "workers", "api", "evals", "prompts", "specs"):
         assert f"COPY {folder} ./{folder}" in dockerfile

@@ -12,8 +12,9 @@ from sqlalchemy import func, select
 from gtqa.storage import ChunkStatus, JobStatus, claim_chunk, job_record
 from gtqa.storage.models import ReviewItemRow
 from gtqa.storage.types import utcnow
-from workers.app import REVIEW_QUEUE, create_app
-from workers.dispatch import enqueue_job, waiting_messages
+from workers.app import create_app
+from workers.broker import REVIEW_QUEUE, waiting_messages
+from workers.dispatch import enqueue_job
 from workers.reconcile import reconcile
 from workers.runtime import WorkerRuntime
 

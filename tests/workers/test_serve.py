@@ -91,7 +91,7 @@ def test_a_terminated_service_stops_its_api_and_worker(embedded_stack):
     stack = embedded_stack
     port = _free_port()
     serve = subprocess.Popen(
-        [sys.executable, "-m", "gtqa", "serve", "--port", str(port), "-c", "1"], env=stack.env(), cwd=REPO,
+        [sys.executable, "-m", "cli", "serve", "--port", str(port), "-c", "1"], env=stack.env(), cwd=REPO,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gtqa.storage.models import BatchRow, JobChunkRow
-from workers.app import REVIEW_QUEUE, create_app
-from workers.dispatch import waiting_messages
+from workers.app import create_app
+from workers.broker import REVIEW_QUEUE, waiting_messages
 
 pytestmark = pytest.mark.slow  # a subprocess each
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from gtqa.cli.main import app
+from cli.main import app
 from gtqa.domain import Dataset, ProblemLevel
 from gtqa.formats import WRITERS, detect_format, load_dataset
 from gtqa.formats.bdd import SOURCE_ID, read_bdd, write_bdd

@@ -17,8 +17,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
+from cli import main as cli
 from gtqa.checks.registry import CHECKS
-from gtqa.cli import main as cli
 from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.formats import load_dataset
 from gtqa.review import review_dataset

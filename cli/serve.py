@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
+from cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
 from gtqa.domain import InputFormatError
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
@@ -155,7 +155,7 @@ def _demo_users(settings: Settings) -> dict[str, str]:
 
 def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int | None:
     """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
-    from gtqa.cli.service import enqueue, store_batch
+    from cli.service import enqueue, store_batch
     from gtqa.formats import load_dataset
     from gtqa.storage import IngestError, JobStatus, batch_jobs, list_batches
 
@@ -210,7 +210,7 @@ class _Children:
         log = (self.folder / f"{name}.log").open("ab")
         self.logs.append(log)
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "gtqa", *argv],
+            [sys.executable, "-m", "cli", *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import IntegrityError
 
-from gtqa.cli._common import MIGRATE_HELP, prepare_database, session_scope
+from cli._common import MIGRATE_HELP, prepare_database, session_scope
 from gtqa.settings import get_settings
 from gtqa.storage import (
     Role,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from gtqa.cli.main import app
+from cli.main import app
 from gtqa.formats.findings import REQUIRED
 
 runner = CliRunner()

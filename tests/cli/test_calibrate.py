@@ -7,8 +7,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from gtqa.cli.calibrate import parse_sources
-from gtqa.cli.main import app
+from cli.calibrate import parse_sources
+from cli.main import app
 
 runner = CliRunner()
 

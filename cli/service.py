@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from gtqa.cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
+from cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
 from gtqa.domain import Dataset, InputFormatError
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
@@ -50,7 +50,8 @@ def worker(
     """Run a Celery worker reviewing chunks (prefork: one process per chunk at a time)."""
     settings = get_settings()
     prepare_database(settings, migrate)
-    from workers.app import get_app, is_filesystem_broker
+    from workers.app import get_app
+    from workers.broker import is_filesystem_broker
 
     argv = ["worker", "--pool=prefork", f"--loglevel={loglevel}", "-Q", queues]
     argv += ["-n", name or f"gtqa@{socket.gethostname()}"]

@@ -10,14 +10,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli._common import spec_or_exit
+from cli.calibrate import calibrate
+from cli.scoring import choose_scorer
+from cli.serve import register as register_serve
+from cli.service import register as register_service
+from cli.users import users_app
 from evals.cli import evals_app
 from gtqa.checks.registry import UnknownCheckError
-from gtqa.cli._common import spec_or_exit
-from gtqa.cli.calibrate import calibrate
-from gtqa.cli.scoring import choose_scorer
-from gtqa.cli.serve import register as register_serve
-from gtqa.cli.service import register as register_service
-from gtqa.cli.users import users_app
 from gtqa.domain import Dataset, Finding, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import write_findings
@@ -196,7 +196,7 @@ def demo(
     and where to look. ``--scan-only`` scans without the service."""
     targets = _demo_targets(dataset)
     if not scan_only:
-        from gtqa.cli.serve import Target, run_service
+        from cli.serve import Target, run_service
 
         service_targets = [Target(path, tuple(preds)) for path, preds in targets]
         raise typer.Exit(run_service(service_targets, "127.0.0.1", port, None, exit_when_done, True, top))
