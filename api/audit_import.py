@@ -3,20 +3,13 @@ problem, including values the database could not store, is reported with its lin
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from pydantic import ValidationError
 
 from api.errors import ApiError
-from api.ingest.checks import column_length, has_nul
 from gtqa.domain import Audit
-from gtqa.storage.models import AuditRow
+from gtqa.storage import unstorable_audit
 
 MAX_REPORTED = 200
-_COLUMNS = {
-    "id": "id", "dataset": "dataset", "frame": "frame_key", "label": "label_key", "flag_check": "flag_check",
-    "auditor": "auditor", "spec_hash": "spec_hash",
-}  # fmt: skip
 
 
 def parse_audits(data: bytes, name: str = "<upload>") -> list[Audit]:
@@ -48,21 +41,4 @@ def _audit(line: str) -> tuple[Audit | None, str | None]:
         err = exc.errors()[0]
         where = ".".join(map(str, err["loc"])) or "(line)"
         return None, f"not an audit: {where}: {err['msg']}"
-    return audit, _unstorable(audit)
-
-
-def _unstorable(audit: Audit) -> str | None:
-    for field, column in _COLUMNS.items():
-        value = getattr(audit, field)
-        limit = column_length(AuditRow, column)
-        if isinstance(value, str) and len(value) > limit:
-            return f"{field} is longer than {limit} characters"
-    if audit.created_at.tzinfo is None:
-        return "created_at needs a time zone (e.g. 2026-11-26T10:00:00Z)"
-    try:
-        audit.created_at.astimezone(UTC)
-    except OverflowError:
-        return "created_at is out of range"
-    if has_nul(audit.model_dump(mode="json")):
-        return "a NUL character in a text field"
-    return None
+    return audit, unstorable_audit(audit)

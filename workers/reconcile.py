@@ -24,11 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from celery import Celery
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gtqa.storage import ChunkStatus, expire_claims, expire_leases
-from gtqa.storage.models import JobChunkRow, ReviewJobRow
+from gtqa.storage import expire_claims, expire_leases, jobs_of_chunks, stale_pending_chunks
 from gtqa.storage.types import utcnow
 from workers.broker import (
     PROCESSED_KEEP_S,
@@ -43,9 +41,6 @@ from workers.review import build_queue_if_complete
 from workers.runtime import WorkerRuntime
 
 log = logging.getLogger(__name__)
-
-# At most this many chunks are re-sent per sweep (the next sweep sends the rest).
-MAX_RESEND = 10_000
 
 
 @dataclass(frozen=True)
@@ -86,30 +81,12 @@ def reconcile(rt: WorkerRuntime, app: Celery, *, now: datetime | None = None) ->
     return report
 
 
-def stale_pending_chunks(session: Session, before: datetime, *, limit: int = MAX_RESEND) -> list[int]:
-    """Pending chunks last touched (claimed, or created with their job) at or before ``before``."""
-    touched = func.coalesce(JobChunkRow.started_at, ReviewJobRow.created_at)
-    query = (
-        select(JobChunkRow.id)
-        .join(ReviewJobRow, ReviewJobRow.id == JobChunkRow.job_id)
-        .where(JobChunkRow.status == ChunkStatus.pending, touched <= before)
-        .order_by(JobChunkRow.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
-
-
 def _complete_jobs(rt: WorkerRuntime, session: Session, failed_chunks: tuple[int, ...]) -> tuple[int, ...]:
     """Build, in the sweep's transaction, the review queue of the jobs its failed chunks completed."""
     if not failed_chunks:
         return ()
     done: list[int] = []
-    rows = session.execute(
-        select(ReviewJobRow.id, ReviewJobRow.spec_hash)
-        .where(ReviewJobRow.id.in_(select(JobChunkRow.job_id).where(JobChunkRow.id.in_(failed_chunks))))
-        .order_by(ReviewJobRow.id)
-    ).all()
-    for job_id, spec_hash in rows:
+    for job_id, spec_hash in jobs_of_chunks(session, failed_chunks):
         try:
             spec = rt.specs.get(spec_hash)
         except SpecNotAvailableError as exc:

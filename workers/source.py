@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from gtqa.domain import Frame
-from gtqa.storage import load_frames
-from gtqa.storage.models import FrameRow
+from gtqa.storage import frame_keys_near, load_frames
 
 
 class DbFrameSource:
@@ -40,16 +38,7 @@ class DbFrameSource:
                 spans[f.sequence] = (min(lo, f.index), max(hi, f.index))
         if not spans:
             return []
-        near = [
-            and_(FrameRow.sequence == seq, FrameRow.seq_index.between(lo - window, hi + window))
-            for seq, (lo, hi) in spans.items()
-        ]
         own = {f.id for f in frames}
-        query = (
-            select(FrameRow.key)
-            .where(FrameRow.batch_id == self._batch_id, or_(*near))
-            .order_by(FrameRow.position)
-        )
         with self._reads() as session:
-            keys = [k for k in session.scalars(query) if k not in own]
+            keys = [k for k in frame_keys_near(session, self._batch_id, spans, window) if k not in own]
             return load_frames(session, self._batch_id, keys) if keys else []

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.queries.findings import FindingFilter, iter_findings
+from api.queries.findings import iter_findings
 from api.schemas.findings import FindingOut
 from gtqa.domain import Audit
 from gtqa.formats.findings import finding_record
-from gtqa.storage import export_audits
+from gtqa.storage import FindingFilter, export_audits
 
 _FLUSH = 1 << 16
 

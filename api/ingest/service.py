@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.deps import Dispatcher
 from api.errors import ApiError, input_problem, strip_prefix
-from api.ingest.checks import unstorable
 from api.ingest.paths import resolve_under
 from api.schemas.batches import BatchOut, IngestOptions, IngestResult, JobOut
 from api.specs import default_spec, resolve_spec
@@ -23,7 +22,7 @@ from gtqa.checks.registry import UnknownCheckError, select
 from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.formats import load_dataset
 from gtqa.settings import Settings
-from gtqa.storage import BatchRecord, JobRecord, create_review_job, ingest_batch
+from gtqa.storage import BatchRecord, JobRecord, create_review_job, ingest_batch, unstorable_records
 
 log = logging.getLogger(__name__)
 MAX_REPORTED = 200  # problems listed in a refusal (the count says how many there were)
@@ -107,7 +106,7 @@ def read_dataset(source: Source, options: IngestOptions) -> Dataset:
 def _check_problems(dataset: Dataset, source: Source, options: IngestOptions) -> None:
     if not dataset.frames:
         raise ApiError(422, "invalid_dataset", "the dataset has no frames")
-    refused = unstorable(dataset)
+    refused = unstorable_records(dataset)
     if not options.allow_problems:
         refused += [p for p in dataset.problems if p.level == ProblemLevel.error]
     if refused:

@@ -1,16 +1,14 @@
-"""Audit filters, and counting their matches (``gtqa.storage.list_audits`` pages, it does not count)."""
+"""Audit filters: a page of matches and their count over all pages (``gtqa.storage`` reads both)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gtqa.domain import Audit, AuditSource, IssueType, Verdict
-from gtqa.storage import list_audits
-from gtqa.storage.models import AuditRow
+from gtqa.storage import count_audits, list_audits
 
 
 @dataclass(frozen=True)
@@ -32,18 +30,9 @@ class AuditFilter:
         )  # fmt: skip
 
     def count(self, session: Session) -> int:
-        """The matches of ``page`` over all pages (the same conditions as ``list_audits``)."""
-        equal = {
-            AuditRow.batch_id: self.batch_id,
-            AuditRow.spec_hash: self.spec_hash,
-            AuditRow.auditor: self.auditor,
-            AuditRow.verdict: self.verdict,
-            AuditRow.issue_type: self.issue_type,
-            AuditRow.source: self.source,
-        }
-        query = select(func.count(AuditRow.id)).where(*(c == v for c, v in equal.items() if v is not None))
-        if self.since is not None:
-            query = query.where(AuditRow.created_at >= self.since)
-        if self.until is not None:
-            query = query.where(AuditRow.created_at < self.until)
-        return session.scalar(query) or 0
+        """The matches of ``page`` over all pages."""
+        return count_audits(
+            session, batch_id=self.batch_id, spec_hash=self.spec_hash, auditor=self.auditor,
+            verdict=self.verdict, issue_type=self.issue_type, source=self.source, since=self.since,
+            until=self.until,
+        )  # fmt: skip

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select, union
 from sqlalchemy.orm import Session
 
-from gtqa.storage import ReviewItem, Role, UserRecord
-from gtqa.storage.models import AuditRow, ReviewItemRow
+from gtqa.storage import ReviewItem, Role, UserRecord, audited_by, auditor_batches
 
 
 def visible_batches(session: Session, user: UserRecord) -> frozenset[int] | None:
@@ -14,13 +12,10 @@ def visible_batches(session: Session, user: UserRecord) -> frozenset[int] | None
     hold a claim or made an audit."""
     if user.role != Role.auditor:
         return None
-    claimed = select(ReviewItemRow.batch_id).where(ReviewItemRow.claimed_by == user.name)
-    audited = select(AuditRow.batch_id).where(AuditRow.auditor == user.name, AuditRow.batch_id.is_not(None))
-    return frozenset(b for b in session.scalars(union(claimed, audited)) if b is not None)
+    return auditor_batches(session, user.name)
 
 
 def may_see_item(session: Session, user: UserRecord, item: ReviewItem) -> bool:
     if user.role != Role.auditor or item.claimed_by == user.name:
         return True
-    mine = exists().where(AuditRow.item_id == item.id, AuditRow.auditor == user.name)
-    return bool(session.scalar(select(mine)))
+    return audited_by(session, item.id, user.name)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from functools import cache
 
-from alembic.runtime.migration import MigrationContext
 from fastapi import APIRouter, Request
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import ApiError, errors
 from api.schemas.other import Health, Ready
-from gtqa.storage import head_revision
+from gtqa.storage import engine_revision, head_revision
 
 router = APIRouter(tags=["health"])
 _head = cache(head_revision)  # the migrations ship with the release: read their scripts once, not per probe
@@ -28,9 +27,7 @@ def healthz() -> Health:
 def readyz(request: Request) -> Ready:
     engine: Engine = request.app.state.engine
     try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-            revision = MigrationContext.configure(conn).get_current_revision()
+        revision = engine_revision(engine)
     except SQLAlchemyError as exc:
         raise ApiError(
             503, "database_unavailable", f"the database cannot be reached: {type(exc).__name__}"

@@ -9,13 +9,12 @@ from fastapi import APIRouter, Query
 from api.deps import DispatcherDep, Operator, Reader, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import errors
 from api.ingest.service import enqueue
-from api.queries.listing import list_jobs
 from api.routes.params import IdPath, IdQuery, Limit, Offset
 from api.routing import api_router
 from api.schemas.batches import Enqueued, JobOut, QueueBuilt
 from api.schemas.common import Page
 from api.specs import job_spec
-from gtqa.storage import JobStatus, build_review_items, job_record
+from gtqa.storage import JobStatus, build_review_items, job_record, list_jobs
 
 router: APIRouter = api_router("jobs")
 

@@ -10,17 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.orm import Session
 
 from api.deps import Operator, ReadSessionDep
-from api.queries.metrics import (
-    audits_by_verdict,
-    chunk_seconds,
-    jobs_by_status,
-    judge_spend,
-    precision_by_type,
-)
+from api.queries.metrics import precision_by_type
 from api.routing import api_router
 from api.schemas.other import MetricsSummary
 from gtqa import telemetry
-from gtqa.storage import queue_counts
+from gtqa.storage import audits_by_verdict, chunk_seconds, jobs_by_status, judge_spend, queue_counts
 
 QUANTILES = (0.5, 0.9, 0.99)
 

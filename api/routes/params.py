@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Query
 
-from api.queries.findings import FindingFilter
 from api.schemas.common import MAX_ID, NO_NUL
 from gtqa.domain import IssueType
+from gtqa.storage import FindingFilter
 
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]

@@ -7,11 +7,10 @@ from sqlalchemy.exc import IntegrityError
 
 from api.deps import Admin, AnyUser, ReadSessionDep, SessionDep
 from api.errors import ApiError, errors
-from api.queries.listing import list_users, user_by_id
 from api.routes.params import IdPath
 from api.routing import api_router
 from api.schemas.other import TokenOut, UserIn, UserOut, UserPatch
-from gtqa.storage import create_user, rotate_token, set_active
+from gtqa.storage import create_user, list_users, rotate_token, set_active, user_by_id
 
 router: APIRouter = api_router("users")
 

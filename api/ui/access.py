@@ -19,7 +19,6 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
-from sqlalchemy.orm import Session
 
 from api.deps import ReadSessionsDep
 from api.errors import error_response
@@ -27,8 +26,7 @@ from api.routing import declared_roles
 from api.ui.session import COOKIE, PageSession, csrf_matches, csrf_token, load_secret, verify
 from api.ui.templates import render
 from gtqa.spec.store import UnknownSpecError
-from gtqa.storage import NotFoundError, Role, UserRecord, user_by_token
-from gtqa.storage.models import UserRow
+from gtqa.storage import NotFoundError, Role, UserRecord, user_by_fingerprint, user_by_token
 
 CSRF_HEADER = "x-csrf-token"
 _secret_lock = threading.Lock()
@@ -70,7 +68,7 @@ def current_viewer(request: Request, sessions: ReadSessionsDep) -> Viewer:
     if page is None:
         raise PageDeniedError(401, "unauthenticated", "log in first")
     with sessions() as session:
-        found = _session_user(session, page)
+        found = user_by_fingerprint(session, page.user_id, page.fingerprint)
     if found is None:
         raise PageDeniedError(401, "unauthenticated", "the session ended (token rotated or user deactivated)")
     return Viewer(found, page, csrf_token(secret, page))
@@ -159,10 +157,3 @@ def _denied_page(request: Request, exc: PageDeniedError) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/ui/login?next={quote(target, safe='')}", status_code=303)
     return render(request, "error.html", {"status": exc.status, "message": exc.message}, status=exc.status)
-
-
-def _session_user(session: Session, page: PageSession) -> UserRecord | None:
-    row = session.get(UserRow, page.user_id)
-    if row is None or not row.active or not (row.token_hash or "").startswith(page.fingerprint):
-        return None
-    return UserRecord(id=row.id, name=row.name, role=row.role, active=row.active)

@@ -14,13 +14,12 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from api.deps import ReadSessionDep
-from api.queries.metrics import PrecisionRow, flag_decisions, flag_precision
+from api.queries.metrics import PrecisionRow, flag_precision
 from api.ui import charts
 from api.ui.access import OpsPage, PageRoute
-from api.ui.ops_data import Series, activity, batch_facts
 from api.ui.ops_metrics import GroupRow, Headline, SlaRow, groups, headline, sla
 from api.ui.templates import render
-from gtqa.storage import ItemStatus, queue_counts
+from gtqa.storage import ItemStatus, Series, activity, batch_facts, flag_decisions, queue_counts
 from gtqa.storage.types import utcnow
 
 router = APIRouter(route_class=PageRoute)

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from api.ui.ops_data import BatchFacts, Tally
+from gtqa.storage import BatchFacts, Tally
 
 Z95 = 1.959964
 

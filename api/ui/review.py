@@ -23,7 +23,7 @@ from api.queries.scope import may_see_item
 from api.routes.params import IdPath
 from api.schemas.queue import ClaimOut, DecisionIn, Released, SkipIn
 from api.ui.access import AnyPage, AuditorPage, AuditorPost, PageRoute
-from api.ui.review_data import ReviewPayload, held_item, payload
+from api.ui.review_data import ReviewPayload, payload
 from api.ui.templates import render
 from gtqa.domain import IssueType
 from gtqa.storage import (
@@ -31,6 +31,7 @@ from gtqa.storage import (
     claim_next,
     decide,
     extend_claim,
+    held_item,
     item_context,
     release,
     review_item,

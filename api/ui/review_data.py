@@ -8,22 +8,16 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, literal_column, select
 from sqlalchemy.orm import Session
 
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
 from api.specs import job_spec_or_none
-from gtqa.domain import AuditSource
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
-from gtqa.storage.models import AuditRow, ReviewItemRow
+from gtqa.storage import decision_seconds, pending_items
 
 PACE_WINDOW = timedelta(hours=12)  # "today": one working day, whatever the time zone
-QUEUE_SOURCES = (AuditSource.queue, AuditSource.spot_check)
-# A literal, not a bound parameter, so that the planner uses the partial index of pending items.
-_PENDING = ReviewItemRow.status == literal_column("'pending'")
-_CLAIMED = ReviewItemRow.status == literal_column("'claimed'")
 
 
 class Pace(BaseModel):
@@ -42,31 +36,14 @@ class ReviewPayload(BaseModel):
 
 
 def pace(session: Session, auditor: str, now: datetime) -> Pace:
-    query = select(AuditRow.seconds).where(
-        AuditRow.auditor == auditor,
-        AuditRow.created_at >= now - PACE_WINDOW,
-        AuditRow.source.in_(QUEUE_SOURCES),
-    )
-    seconds = list(session.scalars(query))
+    seconds = decision_seconds(session, auditor, now - PACE_WINDOW)
     timed = [s for s in seconds if s is not None]
-    pending = session.scalar(select(func.count()).select_from(ReviewItemRow).where(_PENDING)) or 0
     return Pace(
         decisions=len(seconds),
         per_hour=3600.0 * len(timed) / sum(timed) if timed and sum(timed) > 0 else None,
         median_seconds=statistics.median(timed) if timed else None,
-        pending=pending,
+        pending=pending_items(session),
     )
-
-
-def held_item(session: Session, auditor: str, now: datetime) -> int | None:
-    """The item the auditor already holds an unexpired claim on (a reloaded page resumes it)."""
-    query = (
-        select(ReviewItemRow.id)
-        .where(_CLAIMED, ReviewItemRow.claimed_by == auditor, ReviewItemRow.lease_expires_at > now)
-        .order_by(ReviewItemRow.claimed_at.desc())
-        .limit(1)
-    )
-    return session.scalar(query)
 
 
 def payload(

@@ -1,11 +1,12 @@
-"""Audits: listing, exporting (as gtqa Audits, what calibration learns from) and importing past ones."""
+"""Audits: listing and counting them, exporting (as gtqa Audits, what calibration learns from),
+importing past ones."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import ColumnElement, Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from gtqa.domain import Audit, AuditSource, IssueType, Verdict
@@ -58,6 +59,23 @@ def import_audits(session: Session, audits: Iterable[Audit], *, batch_id: int | 
     return len(fresh)
 
 
+def count_audits(
+    session: Session,
+    *,
+    batch_id: int | None = None,
+    spec_hash: str | None = None,
+    auditor: str | None = None,
+    verdict: Verdict | None = None,
+    issue_type: IssueType | None = None,
+    source: AuditSource | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many audits ``list_audits`` would list with these filters over all its pages."""
+    where = _conditions(batch_id, spec_hash, auditor, verdict, issue_type, source, since, until)
+    return session.scalar(select(func.count(AuditRow.id)).where(*where)) or 0
+
+
 def _filtered(
     batch_id: int | None,
     spec_hash: str | None,
@@ -68,6 +86,20 @@ def _filtered(
     since: datetime | None,
     until: datetime | None,
 ) -> Select[AuditRow]:
+    where = _conditions(batch_id, spec_hash, auditor, verdict, issue_type, source, since, until)
+    return select(AuditRow).where(*where).order_by(AuditRow.created_at, AuditRow.id)
+
+
+def _conditions(
+    batch_id: int | None,
+    spec_hash: str | None,
+    auditor: str | None,
+    verdict: Verdict | None,
+    issue_type: IssueType | None,
+    source: AuditSource | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> list[ColumnElement[bool]]:
     equal = {
         AuditRow.batch_id: batch_id,
         AuditRow.spec_hash: spec_hash,
@@ -76,9 +108,9 @@ def _filtered(
         AuditRow.issue_type: issue_type,
         AuditRow.source: source,
     }
-    query = select(AuditRow).where(*(column == value for column, value in equal.items() if value is not None))
+    where = [column == value for column, value in equal.items() if value is not None]
     if since is not None:
-        query = query.where(AuditRow.created_at >= since)
+        where.append(AuditRow.created_at >= since)
     if until is not None:
-        query = query.where(AuditRow.created_at < until)
-    return query.order_by(AuditRow.created_at, AuditRow.id)
+        where.append(AuditRow.created_at < until)
+    return where

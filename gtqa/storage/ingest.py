@@ -7,11 +7,11 @@ transaction (``with factory.begin() as session: ...``).
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,6 +99,21 @@ def load_frames(session: Session, batch_id: int, keys: Sequence[str] | None = No
         raise NotFoundError(f"batch {batch_id} has no frames {', '.join(missing[:10])}")
     labels, predictions = _children(session, batch_id, [f.id for f in frames], keys is None)
     return [to_frame(f, labels[f.id], predictions[f.id]) for f in frames]
+
+
+def frame_keys_near(
+    session: Session, batch_id: int, spans: Mapping[str, tuple[int, int]], window: int
+) -> list[str]:
+    """Keys of the batch's frames, in reading order, whose sequence is in ``spans`` and whose index in
+    it lies within ``window`` frames of that sequence's span ``(first, last)`` (both inclusive)."""
+    if not spans:
+        return []
+    near = [
+        and_(FrameRow.sequence == seq, FrameRow.seq_index.between(lo - window, hi + window))
+        for seq, (lo, hi) in spans.items()
+    ]
+    query = select(FrameRow.key).where(FrameRow.batch_id == batch_id, or_(*near)).order_by(FrameRow.position)
+    return list(session.scalars(query))
 
 
 def load_dataset(session: Session, batch_id: int) -> Dataset:

@@ -71,6 +71,26 @@ def job_record(session: Session, job_id: int) -> JobRecord:
     job = session.get(ReviewJobRow, job_id, populate_existing=True)
     if job is None:
         raise NotFoundError(f"no review job {job_id}")
+    return _job_record(job)
+
+
+def list_jobs(
+    session: Session, *, batch_id: int | None, status: JobStatus | None, limit: int, offset: int
+) -> tuple[list[JobRecord], int]:
+    """A page of jobs (of one batch, in one status), newest first, and the number of matches."""
+    where = []
+    if batch_id is not None:
+        where.append(ReviewJobRow.batch_id == batch_id)
+    if status is not None:
+        where.append(ReviewJobRow.status == status)
+    total = session.scalar(select(func.count(ReviewJobRow.id)).where(*where)) or 0
+    rows = session.scalars(
+        select(ReviewJobRow).where(*where).order_by(ReviewJobRow.id.desc()).limit(limit).offset(offset)
+    )
+    return [_job_record(row) for row in rows], total
+
+
+def _job_record(job: ReviewJobRow) -> JobRecord:
     return JobRecord(
         id=job.id,
         batch_id=job.batch_id,

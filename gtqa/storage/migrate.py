@@ -15,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL, make_url
 
 from gtqa.settings import get_settings
@@ -60,6 +60,14 @@ def current_revision(url: str | URL) -> str | None:
             return MigrationContext.configure(connection).get_current_revision()
     finally:
         engine.dispose()
+
+
+def engine_revision(engine: Engine) -> str | None:
+    """The revision of the database behind a running engine (None when it was never migrated), after a
+    round trip; ``SQLAlchemyError`` when the database cannot be reached."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+        return MigrationContext.configure(connection).get_current_revision()
 
 
 def head_revision() -> str:

@@ -36,6 +36,27 @@ def user_by_name(session: Session, name: str) -> UserRecord:
     return _record(row)
 
 
+def user_by_id(session: Session, user_id: int) -> UserRecord:
+    row = session.get(UserRow, user_id)
+    if row is None:
+        raise NotFoundError(f"no user {user_id}")
+    return _record(row)
+
+
+def user_by_fingerprint(session: Session, user_id: int, fingerprint: str) -> UserRecord | None:
+    """The active user ``user_id`` while its token's hash starts with ``fingerprint`` (what a page
+    session keeps), else None: a rotated token voids the sessions made with the old one."""
+    row = session.get(UserRow, user_id)
+    if row is None or not row.active or not (row.token_hash or "").startswith(fingerprint):
+        return None
+    return _record(row)
+
+
+def list_users(session: Session) -> list[UserRecord]:
+    """Every user, oldest first."""
+    return [_record(row) for row in session.scalars(select(UserRow).order_by(UserRow.id))]
+
+
 def rotate_token(session: Session, user_id: int) -> str:
     """A new token for the user; the old one stops working."""
     row = session.get(UserRow, user_id)

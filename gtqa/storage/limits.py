@@ -1,15 +1,22 @@
 """What the readers accept but the database could not store: over-long ids and class names, NUL
-characters. Found before the insert, so the client gets file:line problems rather than a failed
-transaction (PostgreSQL refuses both; SQLite would silently keep them)."""
+characters, times without a zone. Found before the insert, so the client gets file:line problems rather
+than a failed transaction (PostgreSQL refuses both; SQLite would silently keep them)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC
 from functools import cache
 from typing import Any
 
-from gtqa.domain import Dataset, InputProblem, Label, Prediction
-from gtqa.storage.models import DatasetRow, FrameRow, LabelRow, PredictionRow
+from gtqa.domain import Audit, Dataset, InputProblem, Label, Prediction
+from gtqa.storage.models import AuditRow, DatasetRow, FrameRow, LabelRow, PredictionRow
+
+# An audit's text fields and the columns that keep them.
+_AUDIT_COLUMNS = {
+    "id": "id", "dataset": "dataset", "frame": "frame_key", "label": "label_key", "flag_check": "flag_check",
+    "auditor": "auditor", "spec_hash": "spec_hash",
+}  # fmt: skip
 
 
 @cache  # read per label: SQLAlchemy's column lookups cost more than the check itself
@@ -18,7 +25,7 @@ def column_length(model: Any, column: str) -> int:
     return int(model.__table__.c[column].type.length)
 
 
-def unstorable(dataset: Dataset) -> list[InputProblem]:
+def unstorable_records(dataset: Dataset) -> list[InputProblem]:
     """One problem per record that cannot be stored as read."""
     problems = []
     if len(dataset.name) > column_length(DatasetRow, "name") or "\x00" in dataset.name:
@@ -32,6 +39,24 @@ def unstorable(dataset: Dataset) -> list[InputProblem]:
         problems.extend(_record_problems(frame.labels, dataset.root))
         problems.extend(_record_problems(frame.predictions, dataset.root))
     return problems
+
+
+def unstorable_audit(audit: Audit) -> str | None:
+    """Why the audit cannot be stored as read, or None."""
+    for field, column in _AUDIT_COLUMNS.items():
+        value = getattr(audit, field)
+        limit = column_length(AuditRow, column)
+        if isinstance(value, str) and len(value) > limit:
+            return f"{field} is longer than {limit} characters"
+    if audit.created_at.tzinfo is None:
+        return "created_at needs a time zone (e.g. 2026-11-26T10:00:00Z)"
+    try:
+        audit.created_at.astimezone(UTC)
+    except OverflowError:
+        return "created_at is out of range"
+    if has_nul(audit.model_dump(mode="json")):
+        return "a NUL character in a text field"
+    return None
 
 
 def _record_problems(

@@ -1,7 +1,7 @@
-"""The ops dashboard's reads: counts straight from the database, no formulas (``api.ui.ops_metrics``
-turns them into the numbers shown; the flags' precision is read by ``api.queries.metrics``). Queue
+"""The ops dashboard's reads: counts straight from the database, no formulas (``api.ui.dashboard``
+turns them into the numbers shown; the flags' precision is counted by ``gtqa.storage.stats``). Queue
 decisions are audits made in the review queue, on flags (source ``queue``) and on spot checks
-(``spot_check``); imported audits are left out."""
+(``spot_check``); imported audits are left out. Times are aware UTC datetimes."""
 
 from __future__ import annotations
 
@@ -12,14 +12,13 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
-from api.queries.metrics import judge_spend
 from gtqa.domain import AuditSource, Verdict
-from gtqa.storage import ItemKind, ItemStatus
 from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, ReviewItemRow
+from gtqa.storage.records import ItemKind, ItemStatus
+from gtqa.storage.stats import judge_spend
 from gtqa.storage.types import UTCDateTime
 
 QUEUE = (AuditSource.queue, AuditSource.spot_check)
-# Judge outcomes that made no request: nothing configured, out of budget, an offline replay's miss.
 
 
 @dataclass
