@@ -44,8 +44,8 @@ from agents.judge.testing import FAKE_BASE_URL, fake_settings, scripted_responde
 from agents.run import AgentResult, review
 from agents.triage import plan_tasks
 from evals.inject import inject_folder
-from evals.manifest import Family, Manifest
-from evals.score import score_injected
+from evals.inject.manifest import Family, Manifest
+from evals.inject.score import score_injected
 from gtqa.domain import Dataset, Finding
 from gtqa.formats import load_dataset
 from gtqa.review import review_dataset

@@ -32,9 +32,9 @@ from bench_recheck import detector_rule, objectlab
 
 from evals.calibration_data import AuditedSource, CalibrationData, collect
 from evals.inject import inject_folder
-from evals.manifest import Manifest, manifest_audits
+from evals.inject.manifest import Manifest, manifest_audits
+from evals.inject.score import score_injected
 from evals.recheck import read_recheck, recheck_errors, score_recheck
-from evals.score import score_injected
 from gtqa.domain import Finding
 from gtqa.formats import load_dataset
 from gtqa.review import review_dataset

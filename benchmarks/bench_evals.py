@@ -39,7 +39,7 @@ from evals.harness.html import write_report
 from evals.harness.run import RunConfig, run_eval
 from evals.harness.runfile import EvalRun
 from evals.harness.splits import fit_on, split_sequences
-from evals.store import list_runs, save_run
+from evals.harness.store import list_runs, save_run
 from gtqa.domain import Dataset
 from gtqa.formats import load_dataset
 from gtqa.settings import get_settings

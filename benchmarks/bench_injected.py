@@ -4,7 +4,7 @@
 
 For each seed, ``evals.inject`` writes a corrupted copy under ``benchmarks/out/injected/seed<S>/`` (labels
 written, images, calibration and detections symlinked), gtqa reviews it twice, from the labels alone and
-with the PointRCNN detections, and ``evals.score`` scores the findings against the manifest. The first
+with the PointRCNN detections, and ``evals.inject.score`` scores the findings against the manifest. The first
 seed is the headline; the others give the spread. Results go to ``benchmarks/out/injected.json``.
 """
 
@@ -22,9 +22,9 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.inject import inject_folder
-from evals.manifest import Manifest
+from evals.inject.manifest import Manifest
+from evals.inject.score import InjectedScore, score_injected
 from evals.report import print_injected
-from evals.score import InjectedScore, score_injected
 from gtqa.formats import load_dataset
 from gtqa.review import review_dataset
 from gtqa.spec import CompiledSpec, load_spec

@@ -14,8 +14,9 @@ from cli._common import spec_or_exit
 from cli.calibrate import calibrate
 from cli.scoring import choose_scorer
 from cli.serve import register as register_serve
-from cli.service import register as register_service
+from cli.submit import submit
 from cli.users import users_app
+from cli.workers import beat, worker
 from evals.cli import evals_app
 from gtqa.checks.registry import UnknownCheckError
 from gtqa.domain import Dataset, Finding, InputFormatError
@@ -37,7 +38,9 @@ app = typer.Typer(
 )
 app.add_typer(evals_app, name="evals")
 app.command("calibrate")(calibrate)
-register_service(app)
+app.command("worker")(worker)
+app.command("beat")(beat)
+app.command("submit")(submit)
 register_serve(app)
 app.add_typer(users_app, name="users")
 console = Console(stderr=True)

@@ -155,7 +155,7 @@ def _demo_users(settings: Settings) -> dict[str, str]:
 
 def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int | None:
     """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
-    from cli.service import enqueue, store_batch
+    from cli.submit import enqueue, store_batch
     from gtqa.formats import load_dataset
     from gtqa.storage import IngestError, JobStatus, batch_jobs, list_batches
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evals.manifest import MANIFEST_NAME, manifest_audits, read_manifest
+from evals.inject.manifest import MANIFEST_NAME, manifest_audits, read_manifest
 from gtqa.domain import Audit, Dataset, Finding
 from gtqa.formats import load_dataset
 from gtqa.formats.audits import load_audits

@@ -12,10 +12,10 @@ from rich.table import Table
 
 from evals.harness.commands import console, fail, out, register, spec_or_fail
 from evals.inject import InjectionError, inject_folder
-from evals.manifest import Family, parse_families, read_manifest
+from evals.inject.manifest import Family, parse_families, read_manifest
+from evals.inject.score import InjectedScore, score_injected
 from evals.recheck import RecheckScore, read_recheck, recheck_errors, score_recheck
 from evals.report import print_injected, print_recheck
-from evals.score import InjectedScore, score_injected
 from gtqa.domain import Dataset, Finding, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import read_findings

@@ -25,7 +25,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from evals.items import as_array, ious_with, review_items
-from evals.metrics import average_precision, precision_at, recall_at
+from evals.ranking import average_precision, precision_at, recall_at
 from gtqa.domain import Finding
 from gtqa.formats.recheck import (
     ErrorKind,

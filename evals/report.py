@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from evals.inject.score import InjectedScore
 from evals.recheck import RecheckScore
-from evals.score import InjectedScore
 
 
 def print_injected(out: Console, score: InjectedScore, title: str = "injected defects") -> None:

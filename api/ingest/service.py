@@ -17,7 +17,7 @@ from api.deps import Dispatcher
 from api.errors import ApiError, input_problem, strip_prefix
 from api.ingest.paths import resolve_under
 from api.schemas.batches import BatchOut, IngestOptions, IngestResult, JobOut
-from api.specs import default_spec, resolve_spec
+from api.spec_lookup import default_spec, resolve_spec
 from gtqa.checks.registry import UnknownCheckError, select
 from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.formats import load_dataset

@@ -15,8 +15,8 @@ from api.errors import ApiError, errors
 from api.queries.audits import AuditFilter
 from api.routes.params import IdQuery, Limit, Offset, Text
 from api.routing import api_router
+from api.schemas.audits import ImportResult
 from api.schemas.common import Page, UtcDatetime
-from api.schemas.other import ImportResult
 from gtqa.domain import Audit, AuditSource, IssueType, Verdict
 from gtqa.storage import NotFoundError, Role, batch_record, import_audits
 

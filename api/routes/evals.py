@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from api.deps import Reader, SettingsDep
 from api.routing import api_router
 from api.schemas.common import NO_NUL
-from api.schemas.other import EvalRunOut
-from evals.store import list_runs
+from api.schemas.evals import EvalRunOut
+from evals.harness.store import list_runs
 
 router: APIRouter = api_router("evals")
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import ApiError, errors
-from api.schemas.other import Health, Ready
+from api.schemas.health import Health, Ready
 from gtqa.storage import engine_revision, head_revision
 
 router = APIRouter(tags=["health"])

@@ -13,7 +13,7 @@ from api.routes.params import IdPath, IdQuery, Limit, Offset
 from api.routing import api_router
 from api.schemas.batches import Enqueued, JobOut, QueueBuilt
 from api.schemas.common import Page
-from api.specs import job_spec
+from api.spec_lookup import job_spec
 from gtqa.storage import JobStatus, build_review_items, job_record, list_jobs
 
 router: APIRouter = api_router("jobs")

@@ -10,9 +10,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.orm import Session
 
 from api.deps import Operator, ReadSessionDep
-from api.queries.metrics import precision_by_type
+from api.queries.precision import precision_by_type
 from api.routing import api_router
-from api.schemas.other import MetricsSummary
+from api.schemas.metrics import MetricsSummary
 from gtqa import telemetry
 from gtqa.storage import audits_by_verdict, chunk_seconds, jobs_by_status, judge_spend, queue_counts
 

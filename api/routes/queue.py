@@ -19,7 +19,7 @@ from api.queries.scope import may_see_item
 from api.routes.params import IdPath, IdQuery
 from api.routing import api_router
 from api.schemas.queue import ClaimOut, DecisionIn, ItemContextOut, NextIn, QueueCounts, Released, SkipIn
-from api.specs import job_spec_or_none
+from api.spec_lookup import job_spec_or_none
 from gtqa.domain import Audit
 from gtqa.settings import Settings
 from gtqa.storage import (

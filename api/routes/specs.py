@@ -11,8 +11,8 @@ from api.deps import AnyUser, SettingsDep, SpecAuthor
 from api.errors import ApiError, errors, spec_problems
 from api.routing import api_router
 from api.schemas.common import NO_NUL
-from api.schemas.other import SpecOut, SpecSummary
-from api.specs import default_spec, known_specs, lookup_spec, spec_folder
+from api.schemas.specs import SpecOut, SpecSummary
+from api.spec_lookup import default_spec, known_specs, lookup_spec, spec_folder
 from gtqa.spec import SpecError
 from gtqa.spec.store import save_spec
 

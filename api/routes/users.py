@@ -9,7 +9,7 @@ from api.deps import Admin, AnyUser, ReadSessionDep, SessionDep
 from api.errors import ApiError, errors
 from api.routes.params import IdPath
 from api.routing import api_router
-from api.schemas.other import TokenOut, UserIn, UserOut, UserPatch
+from api.schemas.users import TokenOut, UserIn, UserOut, UserPatch
 from gtqa.storage import create_user, list_users, rotate_token, set_active, user_by_id
 
 router: APIRouter = api_router("users")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
-from api.specs import job_spec_or_none
+from api.spec_lookup import job_spec_or_none
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
 from gtqa.storage import decision_seconds, pending_items

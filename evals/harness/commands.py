@@ -17,7 +17,7 @@ from evals.harness.dataset import EvalDataset, from_file, read_frame_list
 from evals.harness.gate import Gate, GateError, parse_gate
 from evals.harness.metrics import DEFAULT_BUDGETS
 from evals.harness.runfile import EvalRun
-from evals.store import list_runs, save_run
+from evals.harness.store import list_runs, save_run
 from gtqa.domain import Dataset, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.settings import get_settings

@@ -1,11 +1,11 @@
 """Paired comparison of two eval runs on the same audits (``gtqa evals compare``).
 
 On the union of both runs' items with a known outcome (``evals.harness.pairing``): the difference
-candidate - base of every metric of ``evals.harness.metrics`` with a paired cluster-bootstrap interval
-(whole frames or sequences resampled, ``evals.stats``); McNemar's test on the per-item decisions at the
-threshold (``evals.harness.deltas``); the same per slice (issue type, class, vendor) with Holm's
-correction over all slices (``evals.harness.slices``); the items whose decision or judge verdict
-changed (``evals.harness.changes``); and the gates (``evals.harness.gate``).
+candidate - base of every metric of ``evals.harness.metrics`` with a paired cluster-bootstrap
+interval (whole frames or sequences resampled, ``evals.harness.stats``); McNemar's test on the per-item
+decisions at the threshold (``evals.harness.deltas``); the same per slice (issue type, class, vendor)
+with Holm's correction over all slices (``evals.harness.slices``); the items whose decision or judge
+verdict changed (``evals.harness.changes``); and the gates (``evals.harness.gate``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """One metric's difference between two paired runs, with its interval, and McNemar's test.
 
 ``metric_delta``: the difference candidate - base of a metric of ``evals.harness.metrics`` on the
-paired items, with a paired cluster-bootstrap interval and p-value (``evals.stats``). ``mcnemar_of``:
+paired items, with a paired cluster-bootstrap interval and p-value (``evals.harness.stats``). ``mcnemar_of``:
 McNemar's test on the per-item decisions at the threshold, an item being decided *right* when it is
 raised and a real defect, or not raised and a false alarm.
 """
@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from evals.harness.metrics import DEFAULT_BUDGETS, DEFAULT_THRESHOLD, SLICES, metric_fn, value
 from evals.harness.pairing import PairedArrays
-from evals.stats import cluster_bootstrap, mcnemar
+from evals.harness.stats import cluster_bootstrap, mcnemar
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ alarm. A flag is *raised* at threshold ``t`` when the run has it and its score i
 * **F1@t** = 2·P·R / (P + R) = 2·TP / (raised + real defects).
 * **AP** (average precision): flags ranked by score, highest first (flags a run did not raise are not
   ranked); the mean over real defects of the precision at its rank, a real defect never ranked counting
-  0 (``evals.metrics.average_precision``). Flags of equal score have no order: a tie group is one step,
+  0 (``evals.ranking.average_precision``). Flags of equal score have no order: a tie group is one step,
   its real defects counted at the precision down to the group's end (as scikit-learn does).
 * **P@K** (precision at a review budget of K flags): real defects among the K highest-scored *known*
   flags, over K; with fewer than K known flags the missing ranks count as misses; a tie group across

@@ -16,7 +16,7 @@ import numpy as np
 
 from evals.harness.metrics import Scored
 from evals.harness.records import EvalItem, sequence_of
-from evals.stats import cluster_ids
+from evals.harness.stats import cluster_ids
 from gtqa.domain import IssueType
 from gtqa.domain.boxes import iou_matrix
 

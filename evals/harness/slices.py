@@ -22,7 +22,7 @@ from evals.harness.deltas import (
 )
 from evals.harness.metrics import SLICES
 from evals.harness.pairing import PairedArrays
-from evals.stats import holm
+from evals.harness.stats import holm
 
 SLICE_METRICS = ("precision", "recall")
 

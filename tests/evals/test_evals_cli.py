@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from cli.main import app
-from evals.manifest import Family, read_manifest
+from evals.inject.manifest import Family, read_manifest
 from gtqa.domain import Finding, IssueType
 from gtqa.formats.findings import write_findings
 

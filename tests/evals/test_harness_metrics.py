@@ -14,7 +14,7 @@ from evals.harness.metrics import (
     run_metrics,
 )
 from evals.harness.records import EvalItem
-from evals.metrics import average_precision as ranked_ap
+from evals.ranking import average_precision as ranked_ap
 from gtqa.domain import IssueType
 from gtqa.scoring.reliability import expected_calibration_error
 

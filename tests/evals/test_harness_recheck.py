@@ -18,7 +18,7 @@ from evals.harness.records import item_key
 from evals.harness.run import RunConfig, run_eval
 from evals.harness.runfile import EvalRun
 from evals.harness.splits import fit_on, split_sequences
-from evals.store import list_runs
+from evals.harness.store import list_runs
 from gtqa.formats import load_dataset
 from gtqa.scoring.targets import audit_targets
 from gtqa.settings import get_settings

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from evals.harness.metrics import Scored, precision, recall
-from evals.stats import cluster_bootstrap, holm, mcnemar
+from evals.harness.stats import cluster_bootstrap, holm, mcnemar
 
 
 def test_mcnemar_exact_on_few_discordant_pairs() -> None:

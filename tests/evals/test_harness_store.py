@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from evals.harness.dataset import EvalDataset, audit_checksum, from_audits, from_file, from_store
+from evals.harness.store import list_runs, load_run, save_run, trends
 from evals.harness.testing import flag, make_run
-from evals.store import list_runs, load_run, save_run, trends
 from gtqa.domain import Audit, Box2D, Dataset, Frame, IssueType, Verdict
 from gtqa.formats.audits import write_audits
 

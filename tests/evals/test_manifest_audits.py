@@ -4,7 +4,7 @@ from pathlib import Path
 
 from evals.calibration_data import AuditedSource, collect, group_of
 from evals.inject import inject_folder
-from evals.manifest import Family, manifest_audits
+from evals.inject.manifest import Family, manifest_audits
 from gtqa.domain import IssueType, Verdict
 from gtqa.spec import load_spec
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from evals.inject.manifest import Family, FamilyCount, Manifest, ManifestEntry
+from evals.inject.score import Outcome, match_items, score_injected
 from evals.items import review_items
-from evals.manifest import Family, FamilyCount, Manifest, ManifestEntry
-from evals.metrics import average_precision, precision_at, recall_at
-from evals.score import Outcome, match_items, score_injected
+from evals.ranking import average_precision, precision_at, recall_at
 from gtqa.domain import Finding, IssueType
 
 Box = tuple[float, float, float, float]

@@ -226,9 +226,11 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def site(
+def store(
     backend: str, tmp_path: Path, new_database: Callable[..., AbstractContextManager[str]]
 ) -> Iterator[Site]:
+    """A site's database and users, with no server (``url`` is empty): for tests that read what the
+    pages would show without serving them."""
     with new_database(backend, tmp_path, "gtqa_ui") as url:
         upgrade(url)
         settings = Settings(_env_file=None, home=tmp_path / "home", database_url=url, spot_check_share=0.0)
@@ -237,10 +239,16 @@ def site(
             built = Site("", settings, make_session_factory(engine), load_spec(None))
             for role in Role:
                 built.add_user(role.value, role)
-            with serve(settings) as built.url:
-                yield built
+            yield built
         finally:
             engine.dispose()
+
+
+@pytest.fixture
+def site(store: Site) -> Iterator[Site]:
+    """``store`` served: its ``url`` is the running server's."""
+    with serve(store.settings) as store.url:
+        yield store
 
 
 # --- the browser ------------------------------------------------------------------------------------

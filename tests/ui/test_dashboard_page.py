@@ -1,6 +1,7 @@
-"""The ops dashboard in Chromium: two vendors' deliveries, with flags and spot checks decided by two
-auditors, and every number the page shows checked against plain SQL on the database (written here
-independently of the dashboard's own queries); the CSV export carries the same numbers."""
+"""The ops dashboard: two vendors' deliveries, with flags and spot checks decided by two auditors, and
+every number checked against plain SQL on the database (written here independently of the dashboard's
+own queries): first what the page is built from (``api.ui.dashboard.board``, no server, no browser,
+fast), then the page itself in Chromium; the CSV export carries the same numbers."""
 
 from __future__ import annotations
 
@@ -16,10 +17,10 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from api.ui.dashboard.board import build
 from gtqa.domain import IssueType, JudgeOpinion, Verdict
 from gtqa.storage import claim_next, decide, skip
-
-pytestmark = pytest.mark.browser
+from gtqa.storage.types import utcnow
 
 SCREENSHOTS = os.environ.get("GTQA_SCREENSHOT_DIR")
 QUEUE = "source IN ('queue', 'spot_check')"
@@ -47,7 +48,8 @@ def _decide_some(site, auditor: str, n: int, offset: int) -> None:
 
 
 @pytest.fixture
-def reviewed(site) -> None:
+def reviewed(store) -> None:
+    site = store
     today = date.today()
     site.seed(name="north", frames=16, labels=8, vendor="acme", team="red", due=today + timedelta(days=3),
               spot_check_share=0.05, judge_costs=(0.0021, 0.0, None))  # fmt: skip
@@ -99,6 +101,77 @@ def _expected(site) -> dict[str, float]:
     }  # fmt: skip
 
 
+def _per_check(site) -> list[Any]:
+    """(check, confirmed, rejected) of the flags decided in the queue."""
+    return _rows(
+        site, "SELECT f.\"check\", sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN a.verdict = 'not_defect' THEN 1 ELSE 0 END) FROM audits a "
+        "JOIN review_items i ON i.id = a.item_id JOIN findings f ON f.id = i.finding_id "
+        "WHERE a.source = 'queue' GROUP BY f.\"check\"",
+    )  # fmt: skip
+
+
+def _per_vendor(site) -> list[Any]:
+    """(vendor, spot checks passed, spot checks decided, spot-check defects, labels) per vendor."""
+    return _rows(
+        site, "SELECT b.vendor, sum(CASE WHEN a.verdict = 'not_defect' THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN a.verdict IN ('defect', 'not_defect') THEN 1 ELSE 0 END), "
+        "sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), max(b.label_count) "
+        "FROM audits a JOIN batches b ON b.id = a.batch_id WHERE a.source = 'spot_check' GROUP BY b.vendor",
+    )  # fmt: skip
+
+
+def _rework(site) -> list[Any]:
+    """(vendor, confirmed defects, labels) per vendor, queue decisions of both kinds."""
+    return _rows(
+        site, f"SELECT b.vendor, sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), max(b.label_count) "
+        f"FROM audits a JOIN batches b ON b.id = a.batch_id WHERE a.{QUEUE} GROUP BY b.vendor",
+    )  # fmt: skip
+
+
+def _sla(site) -> list[Any]:
+    """(batch id, items done, items) per batch."""
+    return _rows(
+        site, "SELECT batch_id, sum(CASE WHEN status IN ('decided', 'skipped') THEN 1 ELSE 0 END), count(*) "
+        "FROM review_items GROUP BY batch_id",
+    )  # fmt: skip
+
+
+def test_what_the_dashboard_shows_is_the_databases(store, reviewed) -> None:
+    """The numbers the page renders, straight from ``build`` (no server, no browser)."""
+    with store.sessions() as session:
+        board = build(session, utcnow())
+    expected, h = _expected(store), board.headline
+    shown = {
+        "decisions": h.decisions, "defects": h.defects, "hours": h.hours,
+        "defects_per_hour": h.defects_per_hour, "precision": h.precision,
+        "miss_rate": h.miss_rate.value if h.miss_rate else None,
+        "waiting": board.queue["pending"] + board.queue["claimed"], "hours_saved": h.hours_saved,
+        "judge_cost_per_1k": h.judge_cost_per_1k, "judge_calls_per_1k": h.judge_calls_per_1k,
+    }  # fmt: skip
+    for name, value in expected.items():
+        assert shown[name] == pytest.approx(value, rel=1e-9), name
+    precision = {r.key: r.precision for r in board.by_check}
+    per_check = _per_check(store)
+    assert per_check and set(precision) == {check for check, *_ in per_check}
+    for check, yes, no in per_check:
+        assert precision[check] == (pytest.approx(yes / (yes + no)) if yes + no else None), check
+    vendors = {g.key: g for g in board.by_vendor}
+    assert set(vendors) == {"acme", "zenith"}
+    for vendor, passed, checked, _, _ in _per_vendor(store):
+        assert vendors[vendor].pass_rate == pytest.approx(passed / checked), vendor
+    for vendor, defects, labels in _rework(store):
+        assert vendors[vendor].rework_rate == pytest.approx(defects / labels), vendor
+    progress = {r.batch.id: r.progress for r in board.sla}
+    for batch_id, done, items in _sla(store):
+        assert progress[batch_id] == pytest.approx(done / items), batch_id
+    assert sorted(r.status for r in board.sla) == ["on track", "overdue"]
+    assert len(board.series.depth) == len(board.series.decisions) == 48  # hourly over two days
+    assert sum(board.series.decisions) == expected["decisions"]
+    assert board.series.depth[-1] == expected["waiting"]
+
+
+@pytest.mark.browser
 def test_prometheus_reports_the_judges_calls_and_spend_of_the_database(site, reviewed) -> None:
     (cost,) = _one(site, "SELECT sum(judge_cost_usd) FROM findings")
     opinions = [o for (o,) in _rows(site, "SELECT judge FROM findings WHERE judge IS NOT NULL")]
@@ -129,6 +202,7 @@ def _cell(page: Any, table: str, key: str, column: int) -> float:
     return float(cell.get_attribute("data-value") or "nan")
 
 
+@pytest.mark.browser
 def test_the_dashboard_numbers_are_the_databases(
     site, reviewed, page, console, login, tmp_path: Path
 ) -> None:
@@ -140,38 +214,20 @@ def test_the_dashboard_numbers_are_the_databases(
         assert _metric(page, name) == pytest.approx(expected[name], rel=1e-9), name
     assert f"({expected['decisions']} decisions)" in page.locator(".cards").inner_text()
 
-    per_check = _rows(
-        site, "SELECT f.\"check\", sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN a.verdict = 'not_defect' THEN 1 ELSE 0 END) FROM audits a "
-        "JOIN review_items i ON i.id = a.item_id JOIN findings f ON f.id = i.finding_id "
-        "WHERE a.source = 'queue' GROUP BY f.\"check\"",
-    )  # fmt: skip
+    per_check = _per_check(site)
     assert per_check
     for check, yes, no in per_check:
         shown = _cell(page, "precision-check", check, 4)
         assert (shown == pytest.approx(yes / (yes + no))) if yes + no else shown != shown, check
 
-    per_vendor = _rows(
-        site, "SELECT b.vendor, sum(CASE WHEN a.verdict = 'not_defect' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN a.verdict IN ('defect', 'not_defect') THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), max(b.label_count) "
-        "FROM audits a JOIN batches b ON b.id = a.batch_id WHERE a.source = 'spot_check' GROUP BY b.vendor",
-    )  # fmt: skip
+    per_vendor = _per_vendor(site)
     assert {v for v, *_ in per_vendor} == {"acme", "zenith"}
     for vendor, passed, checked, _, _ in per_vendor:
         assert _cell(page, "quality-vendor", vendor, 5) == pytest.approx(passed / checked), vendor
-    rework = _rows(
-        site, f"SELECT b.vendor, sum(CASE WHEN a.verdict = 'defect' THEN 1 ELSE 0 END), max(b.label_count) "
-        f"FROM audits a JOIN batches b ON b.id = a.batch_id WHERE a.{QUEUE} GROUP BY b.vendor",
-    )  # fmt: skip
-    for vendor, defects, labels in rework:
+    for vendor, defects, labels in _rework(site):
         assert _cell(page, "quality-vendor", vendor, 6) == pytest.approx(defects / labels), vendor
 
-    sla = _rows(
-        site, "SELECT batch_id, sum(CASE WHEN status IN ('decided', 'skipped') THEN 1 ELSE 0 END), count(*) "
-        "FROM review_items GROUP BY batch_id",
-    )  # fmt: skip
-    for batch_id, done, items in sla:
+    for batch_id, done, items in _sla(site):
         assert _cell(page, "sla", str(batch_id), 6) == pytest.approx(done / items)
     statuses = page.locator("#sla .badge").all_inner_texts()
     assert sorted(statuses) == ["on track", "overdue"]  # south is past due; north was ingested just now
@@ -184,6 +240,7 @@ def test_the_dashboard_numbers_are_the_databases(
     assert console.errors == []
 
 
+@pytest.mark.browser
 def test_the_csv_export_has_the_same_numbers(site, reviewed, page, login) -> None:
     login(page, site, "ops")
     response = page.request.get(f"{site.url}/ui/dashboard.csv")

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from agents.judge.prompts import PROMPTS_DIR, prompt_ids
+from evals.harness.store import save_run
 from evals.harness.testing import flag, make_run
-from evals.store import save_run
 
 
 @pytest.fixture

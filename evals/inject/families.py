@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from evals import perturb
-from evals.manifest import Family
+from evals.inject import perturb
+from evals.inject.manifest import Family
 from gtqa.domain import Box2D, Dataset, Frame, Label
 from gtqa.spec import CompiledSpec
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from api.schemas.other import TypePrecision
+from api.schemas.metrics import TypePrecision
 from gtqa.domain import IssueType, Verdict
 from gtqa.storage import FlagDecisions, flag_decisions
 

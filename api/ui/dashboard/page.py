@@ -1,58 +1,26 @@
-"""The ops dashboard (HTML with server-drawn charts) and the same numbers as CSV."""
+"""The ops dashboard's routes: the page (HTML with server-drawn charts) and the same numbers as CSV."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
-from datetime import datetime
+from dataclasses import asdict
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
-from sqlalchemy.orm import Session
 
 from api.deps import ReadSessionDep
-from api.queries.metrics import PrecisionRow, flag_precision
-from api.ui import charts
+from api.queries.precision import PrecisionRow
 from api.ui.access import OpsPage, PageRoute
-from api.ui.ops_metrics import GroupRow, Headline, SlaRow, groups, headline, sla
+from api.ui.dashboard import charts
+from api.ui.dashboard.board import Dashboard, build
 from api.ui.templates import render
-from gtqa.storage import ItemStatus, Series, activity, batch_facts, flag_decisions, queue_counts
+from gtqa.storage import ItemStatus
 from gtqa.storage.types import utcnow
 
 router = APIRouter(route_class=PageRoute)
-
-
-@dataclass(frozen=True)
-class Dashboard:
-    now: datetime
-    headline: Headline
-    queue: dict[str, int]
-    by_vendor: list[GroupRow]
-    by_team: list[GroupRow]
-    by_batch: list[GroupRow]
-    by_check: list[PrecisionRow]
-    by_type: list[PrecisionRow]
-    series: Series
-    sla: list[SlaRow]
-
-
-def build(session: Session, now: datetime) -> Dashboard:
-    batches, decisions = batch_facts(session), flag_decisions(session)
-    return Dashboard(
-        now=now,
-        headline=headline(batches),
-        queue={s.value: n for s, n in queue_counts(session).items()},
-        by_vendor=groups(batches, lambda b: b.vendor or "(none)"),
-        by_team=groups(batches, lambda b: b.team or "(none)"),
-        by_batch=groups(batches, lambda b: f"{b.id:06d} {b.dataset}"),
-        by_check=flag_precision(decisions, "check"),
-        by_type=flag_precision(decisions, "type"),
-        series=activity(session, now),
-        sla=sla(batches, now),
-    )
 
 
 @router.get("/ui/dashboard", response_class=HTMLResponse, name="dashboard")

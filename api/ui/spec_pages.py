@@ -1,5 +1,5 @@
 """The spec author's pages: the specs with their rules and prose, each version (by hash) with its stored
-eval runs (``evals.store``), and the judge's prompt files with their versions."""
+eval runs (``evals.harness.store``), and the judge's prompt files with their versions."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from fastapi.responses import HTMLResponse
 from agents.judge.prompts import PROMPTS_DIR, Prompt, PromptError, available, load_prompt, prompt_ids
 from api.deps import SettingsDep
 from api.schemas.common import NO_NUL
-from api.specs import default_spec, known_specs, lookup_spec
+from api.spec_lookup import default_spec, known_specs, lookup_spec
 from api.ui.access import PageRoute, ReaderPage
 from api.ui.templates import render
-from evals.store import RunSummary, list_runs
+from evals.harness.store import RunSummary, list_runs
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
 

@@ -12,7 +12,7 @@ Matching, item by item in rank order (items: see :mod:`evals.items`):
   the re-found box together with the first find);
 * every other item is a false alarm.
 
-Metrics (see :mod:`evals.metrics`): AP over the ranked items; recall at review budgets of 5 % and 10 %
+Metrics (see :mod:`evals.ranking`): AP over the ranked items; recall at review budgets of 5 % and 10 %
 of the dataset's reviewed labels (budget = that many top items). Per family: recall at the budgets is
 counted on the *shared* queue (what an auditor working the real queue finds of that family); AP ranks
 only that family's hits (positives) and the false alarms (negatives): items that found a defect of
@@ -29,9 +29,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 
+from evals.inject.manifest import Family, Manifest, ManifestEntry
 from evals.items import ReviewItem, ious_with, review_items
-from evals.manifest import Family, Manifest, ManifestEntry
-from evals.metrics import average_precision, precision_at, recall_at, round_half_up
+from evals.ranking import average_precision, precision_at, recall_at, round_half_up
 from gtqa.domain import Finding, IssueType
 
 DEFAULT_BUDGETS = (0.05, 0.10)

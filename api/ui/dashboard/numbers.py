@@ -1,4 +1,4 @@
-"""The ops dashboard's numbers, from the counts ``api.ui.ops_data`` reads. Every formula here is also
+"""The ops dashboard's numbers, from the counts ``gtqa.storage.activity`` reads. Every formula here is also
 written out on the page (``templates/dashboard.html``, "How these are computed"); keep the two in step.
 
 Notation (queue decisions only; "flags" are items the reviewer flagged, "spot checks" random unflagged

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from evals.families import (
+from evals.inject.families import (
     LABEL_FAMILIES,
     InjectionState,
     PendingDefect,
     candidates,
     inject_spawned,
 )
-from evals.manifest import (
+from evals.inject.manifest import (
     MANIFEST_NAME,
     Family,
     FamilyCount,
@@ -33,7 +33,7 @@ from evals.manifest import (
     ManifestEntry,
     write_manifest,
 )
-from evals.metrics import round_half_up
+from evals.ranking import round_half_up
 from gtqa.domain import Dataset, Label
 from gtqa.formats import WRITERS, load_dataset
 from gtqa.spec import CompiledSpec
