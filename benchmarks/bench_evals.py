@@ -29,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from _common import OUT, data_dir, run_info, write_json
+from rich.console import Console
 
 from evals.harness.browser import CHROMIUM, screenshot
-from evals.harness.commands import print_comparison, print_run
 from evals.harness.compare import CompareOptions, Comparison, compare_runs
 from evals.harness.dataset import EvalDataset, from_file
 from evals.harness.gate import parse_gate
 from evals.harness.html import write_report
+from evals.harness.printing import print_comparison, print_run
 from evals.harness.run import RunConfig, run_eval
 from evals.harness.runfile import EvalRun
 from evals.harness.splits import fit_on, split_sequences
@@ -55,7 +56,7 @@ def _run(name: str, config: RunConfig) -> tuple[EvalRun, float]:
     seconds = time.perf_counter() - start
     run.save(HERE / f"run-{name}.json")
     save_run(run, HERE / "store")
-    print_run(run)
+    print_run(Console(), run)
     return run, seconds
 
 
@@ -66,7 +67,7 @@ def _compare(name: str, base: EvalRun, cand: EvalRun, n_boot: int) -> tuple[Comp
     seconds = time.perf_counter() - start
     (HERE / f"compare-{name}.json").write_text(comparison.model_dump_json(indent=1) + "\n", encoding="utf-8")
     write_report(HERE / f"report-{name}.html", comparison, base, cand)
-    print_comparison(comparison)
+    print_comparison(Console(), comparison)
     return comparison, seconds
 
 

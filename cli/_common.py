@@ -1,5 +1,5 @@
-"""What several commands share: the spec they work under, input problems shown, and the database check
-every service command makes before it starts.
+"""What several commands share: the spec they work under, the predictions of each dataset, and the
+database check every service command makes before it starts (how they speak: ``cli.voice``).
 
 The embedded SQLite database is migrated by the commands themselves (one machine, nothing else would);
 a PostgreSQL database is migrated at deploy time (``python -m gtqa.storage upgrade``, the compose file's
@@ -8,15 +8,15 @@ a PostgreSQL database is migrated at deploy time (``python -m gtqa.storage upgra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from cli.voice import fail, fail_spec
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec, SpecError, load_spec
 
@@ -24,8 +24,6 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 MIGRATE_HELP = "migrate the database first (default: only the embedded SQLite one)"
-
-console = Console(stderr=True)
 
 
 def prepare_database(settings: Settings, migrate: bool | None) -> None:
@@ -38,12 +36,10 @@ def prepare_database(settings: Settings, migrate: bool | None) -> None:
     at, head = current_revision(url), head_revision()
     if at != head:
         shown = make_url(url).render_as_string(hide_password=True)
-        console.print(
-            f"[red]the database {shown} is at revision {at}, not {head}:[/red] run "
-            "`python -m gtqa.storage upgrade` (or pass --migrate)",
-            soft_wrap=True,
+        raise fail(
+            f"the database {shown} is at revision {at}, not {head}: run "
+            "`python -m gtqa.storage upgrade` (or pass --migrate)"
         )
-        raise typer.Exit(2)
 
 
 def spec_or_exit(path: Path | None) -> CompiledSpec:
@@ -53,16 +49,7 @@ def spec_or_exit(path: Path | None) -> CompiledSpec:
     try:
         return load_spec(str(chosen) if chosen else None)
     except SpecError as exc:
-        console.print(f"[red]invalid spec[/red]\n{exc}")
-        raise typer.Exit(2) from None
-
-
-def report_problems(problems: list[str], shown: int = 20) -> None:
-    """Input records a reader skipped, the first ``shown`` of them."""
-    for problem in problems[:shown]:
-        console.print(f"[yellow]skipped: {problem}[/yellow]", highlight=False, soft_wrap=True)
-    if len(problems) > shown:
-        console.print(f"[yellow]… and {len(problems) - shown} more input problems[/yellow]")
+        raise fail_spec(exc) from None
 
 
 @contextmanager
@@ -78,3 +65,24 @@ def session_scope(settings: Settings, *, read_only: bool = False) -> Iterator[Se
             yield session
     finally:
         engine.dispose()
+
+
+PREDICTIONS_HELP = (
+    "detector output, [N:]PATH: of the N-th dataset given (1-based; a bare PATH: of the first); "
+    "repeat for several detectors"
+)
+PredictionsOpt = Annotated[list[str] | None, typer.Option("--predictions", "-p", help=PREDICTIONS_HELP)]
+
+
+def predictions_per_dataset(values: Sequence[str], datasets: int) -> list[tuple[Path, ...]]:
+    """The ``--predictions`` values (``[N:]PATH`` each) as the prediction paths of each of ``datasets``
+    datasets, in the order given: ``N:PATH`` is the N-th dataset's (1-based), a bare ``PATH`` the
+    first's (write ``./3:x`` for a file named ``3:x``). A usage error (exit 2) for an N with no dataset."""
+    found: list[list[Path]] = [[] for _ in range(max(datasets, 1))]
+    for value in values:
+        head, sep, tail = value.partition(":")
+        n, path = (int(head), tail) if sep and head.isdigit() else (1, value)
+        if not 1 <= n <= datasets:
+            raise typer.BadParameter(f"--predictions {value}: there is no dataset number {n}")
+        found[n - 1].append(Path(path))
+    return [tuple(paths) for paths in found[: max(datasets, 0)]]

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
-from rich.console import Console
-
+from cli.voice import brief, fail, fail_os, note, warn
 from gtqa.scoring.calibration import (
     CalibratedScorer,
     CalibrationModel,
@@ -16,8 +14,6 @@ from gtqa.scoring.calibration import (
 )
 from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.spec import CompiledSpec
-
-console = Console(stderr=True)
 
 
 def choose_scorer(
@@ -34,22 +30,22 @@ def choose_scorer(
         return PriorScorer()
     choice = default_scorer(spec, data_format)
     if choice.stale:
-        console.print(f"[yellow]{choice.note}[/yellow]", soft_wrap=True)
+        warn(choice.note)
     elif isinstance(choice.scorer, CalibratedScorer):
-        console.print(choice.note, highlight=False)
+        note(choice.note)
     return choice.scorer
 
 
 def _given(spec: CompiledSpec, path: Path, allow_spec_mismatch: bool) -> Scorer:
     try:
         model = CalibrationModel.load(path)
-    except (OSError, ValueError) as exc:
-        console.print(f"[red]error:[/red] cannot read calibration {path}: {exc}", soft_wrap=True)
-        raise typer.Exit(2) from None
+    except OSError as exc:
+        raise fail_os(exc) from None
+    except ValueError as exc:
+        raise fail(f"{path}: not a calibration file of gtqa calibrate: {brief(exc)}") from None
     scorer = CalibratedScorer(model, allow_spec_mismatch=allow_spec_mismatch)
     try:
         scorer.check_spec(spec)  # raises unless allowed; allowed, the scorer warns when it scores
     except CalibrationSpecMismatchError as exc:
-        console.print(f"[red]error:[/red] {exc} (--allow-spec-mismatch)", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(f"{path}: {exc} (--allow-spec-mismatch)") from None
     return scorer

@@ -23,27 +23,28 @@ from typing import IO, Annotated
 
 import httpx
 import typer
-from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
+from cli._common import (
+    MIGRATE_HELP,
+    PredictionsOpt,
+    predictions_per_dataset,
+    prepare_database,
+    session_scope,
+    spec_or_exit,
+)
+from cli.submit import NOT_IMPORTED
+from cli.voice import err, error, input_error, note, report_problems, stdout
 from gtqa.domain import InputFormatError
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
-
-console = Console(stderr=True)
-out = Console(width=None if sys.stdout.isatty() else 160)  # a pipe or a file: no wrapping at 80
 
 # The users a demonstration creates (name, role); their tokens are written to <home>/demo-tokens.txt.
 DEMO_USERS = (("auditor", "auditor"), ("ops", "ops"), ("spec-author", "spec_author"), ("admin", "admin"))
 HEALTH_TIMEOUT_S = 90.0
 POLL_S = 1.0
-
-
-def register(app: typer.Typer) -> None:
-    app.command("api")(api)
-    app.command("serve")(serve)
 
 
 def api(
@@ -77,16 +78,13 @@ def serve(
         bool, typer.Option(help=f"create the users {', '.join(n for n, _ in DEMO_USERS)} with new tokens")
     ] = False,
     top: Annotated[int, typer.Option(help="queue items to print when the jobs are done")] = 10,
-    predictions: Annotated[
-        list[Path] | None,
-        typer.Option("--predictions", "-p", help="detector output of the DATASET (one DATASET only)"),
-    ] = None,
+    predictions: PredictionsOpt = None,
 ) -> None:
     """Run the whole service on this machine (API + worker + reconciler; the embedded SQLite database
     and file broker unless GTQA_DATABASE_URL / GTQA_BROKER_URL say otherwise)."""
-    if predictions and len(datasets or []) != 1:
-        raise typer.BadParameter("--predictions goes with exactly one DATASET (or use gtqa submit)")
-    targets = [Target(path, tuple(predictions or ())) for path in datasets or []]
+    paths = datasets or []
+    preds = predictions_per_dataset(predictions or [], len(paths))
+    targets = [Target(path, p) for path, p in zip(paths, preds, strict=True)]
     raise typer.Exit(run_service(targets, host, port, concurrency, exit_when_done, demo_users, top))
 
 
@@ -119,14 +117,14 @@ def run_service(
         children.start("api", ["api", "--host", host, "--port", str(port), "--no-migrate"], None)
         if not _wait_healthy(base, children):
             return 1
-        console.print(f"the API answers at {base} (logs: {children.folder})", highlight=False)
+        note(f"the API answers at {base} (logs: {children.folder})")
         failed = _follow(settings, jobs, children)
         if failed is None:
             return 1
         _show(settings, base, jobs, tokens, top)
         if exit_when_done:
             return 1 if failed else 0
-        console.print("serving; press Ctrl-C to stop", highlight=False)
+        note("serving; press Ctrl-C to stop")
         return children.wait()
 
 
@@ -165,28 +163,27 @@ def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int |
         jobs = batch_jobs(session, known[-1].id) if known else []
     job = jobs[-1] if jobs else None
     if job is not None:
-        console.print(f"{source}: already ingested (batch {job.batch_id}, job {job.id})", highlight=False)
+        note(f"{source}: already ingested (batch {job.batch_id}, job {job.id})")
         if job.status in (JobStatus.pending, JobStatus.running):
             enqueue(job.id, job.chunks_total)
         return job.id
     try:
         data = load_dataset(target.path, None, list(target.predictions))
     except InputFormatError as exc:
-        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
+        error(input_error(exc, NOT_IMPORTED))
         return None
-    report_problems([str(p) for p in data.problems])
+    report_problems(data.problems)
     if not data.frames:
-        console.print(f"[red]not imported:[/red] {source}: no frame could be read", highlight=False)
+        error(f"{source}: no frame could be read{NOT_IMPORTED}")
         return None
     try:
         batch, new = store_batch(settings, data, compiled, source_path=source)
     except IngestError as exc:
-        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
+        error(f"{exc}{NOT_IMPORTED}")
         return None
-    console.print(
+    note(
         f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
-        f"({len(batch.problems)} input problems)",
-        highlight=False,
+        f"({len(batch.problems)} input problems)"
     )
     enqueue(new.id, new.chunks_total)
     return new.id
@@ -234,7 +231,7 @@ class _Children:
                 time.sleep(POLL_S)
         except KeyboardInterrupt:
             return 0
-        console.print(f"[red]the {name} process stopped[/red]:\n{self.tail(name)}", highlight=False)
+        err.print(f"[red]the {name} process stopped[/red]:\n{escape(self.tail(name))}", highlight=False)
         return 1
 
     def __exit__(self, *exc: object) -> None:
@@ -256,7 +253,9 @@ def _wait_healthy(base: str, children: _Children) -> bool:
     deadline = time.monotonic() + HEALTH_TIMEOUT_S
     while time.monotonic() < deadline:
         if (name := children.dead()) is not None:
-            console.print(f"[red]the {name} process stopped[/red]:\n{children.tail(name)}", highlight=False)
+            err.print(
+                f"[red]the {name} process stopped[/red]:\n{escape(children.tail(name))}", highlight=False
+            )
             return False
         try:
             if httpx.get(f"{base}/healthz", timeout=2.0).status_code == 200:
@@ -264,7 +263,7 @@ def _wait_healthy(base: str, children: _Children) -> bool:
         except httpx.HTTPError:
             pass
         time.sleep(0.25)
-    console.print(f"[red]the API did not answer at {base} within {HEALTH_TIMEOUT_S:.0f}s[/red]")
+    err.print(f"[red]the API did not answer at {base} within {HEALTH_TIMEOUT_S:.0f}s[/red]")
     return False
 
 
@@ -277,7 +276,7 @@ def _follow(settings: Settings, jobs: list[int], children: _Children) -> bool | 
     sessions = make_session_factory(engine, read_only=True)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=console) as progress:
+        with Progress(*columns, console=err) as progress:
             bars = {job: progress.add_task(f"job {job}", total=None) for job in jobs}
             while True:
                 with sessions() as session:
@@ -288,7 +287,10 @@ def _follow(settings: Settings, jobs: list[int], children: _Children) -> bool | 
                 if len(finished) == len(records):
                     return any(r.status == JobStatus.failed for r in records)
                 if (name := children.dead()) is not None:
-                    console.print(f"[red]the {name} process stopped[/red]:\n{children.tail(name)}")
+                    err.print(
+                        f"[red]the {name} process stopped[/red]:\n{escape(children.tail(name))}",
+                        highlight=False,
+                    )
                     return None
                 time.sleep(POLL_S)
     finally:
@@ -302,6 +304,7 @@ def _show(settings: Settings, base: str, jobs: list[int], tokens: dict[str, str]
         records = [job_record(session, job) for job in jobs]
         pending = sum(queue_counts(session, job_id=job)[ItemStatus.pending] for job in jobs)
         items = top_pending(session, top, job_ids=jobs) if jobs else []
+    out = stdout()
     for r in records:
         out.print(
             f"job {r.id} (batch {r.batch_id}): {r.status.value}, {r.frames_done}/{r.frames_total} frames, "

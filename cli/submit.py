@@ -13,9 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
-from cli._common import MIGRATE_HELP, prepare_database, report_problems, session_scope, spec_or_exit
+from cli._common import (
+    MIGRATE_HELP,
+    PredictionsOpt,
+    predictions_per_dataset,
+    prepare_database,
+    session_scope,
+    spec_or_exit,
+)
+from cli.voice import fail, fail_input, note, report_problems, warn
 from gtqa.domain import Dataset, InputFormatError
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
@@ -23,15 +30,17 @@ from gtqa.spec import CompiledSpec
 if TYPE_CHECKING:
     from gtqa.storage import BatchRecord, JobRecord
 
-console = Console(stderr=True)
+
+NOT_IMPORTED = " (not imported)"
 
 
 def submit(
     dataset: Annotated[Path, typer.Argument(help="dataset folder or file")],
-    format: Annotated[str | None, typer.Option("--format", "-f", help="default: recognised")] = None,
-    predictions: Annotated[
-        list[Path] | None, typer.Option("--predictions", "-p", help="detector output (repeatable)")
+    format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", help="kitti, kitti-tracking, coco or bdd (default: recognised)"),
     ] = None,
+    predictions: PredictionsOpt = None,
     vendor: Annotated[str, typer.Option(help="the labelling vendor")] = "",
     team: Annotated[str, typer.Option(help="the labelling team")] = "",
     due: Annotated[str | None, typer.Option(help="due date, YYYY-MM-DD")] = None,
@@ -53,30 +62,27 @@ def submit(
     settings = get_settings()
     due_date = _due(due)
     compiled = spec_or_exit(spec)
+    (preds,) = predictions_per_dataset(predictions or [], 1)
     try:
-        data = load_dataset(dataset, format, predictions or [])
+        data = load_dataset(dataset, format, list(preds))
     except InputFormatError as exc:
-        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    report_problems([str(p) for p in data.problems])
+        raise fail_input(exc, NOT_IMPORTED) from None
+    report_problems(data.problems)
     if not data.frames or (strict and data.problems):
         why = (
             "no frame could be read" if not data.frames else f"{len(data.problems)} input problems (--strict)"
         )
-        console.print(f"[red]not imported:[/red] {dataset}: {why}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2)
+        raise fail(f"{dataset}: {why}{NOT_IMPORTED}")
     prepare_database(settings, migrate)
     try:
         batch, job = store_batch(
             settings, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=str(dataset)
         )
     except IngestError as exc:
-        console.print(f"[red]not imported:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
-    console.print(
+        raise fail(f"{exc}{NOT_IMPORTED}") from None
+    note(
         f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
-        f"({len(batch.problems)} input problems) under spec {compiled.name} {compiled.hash[:12]}",
-        highlight=False,
+        f"({len(batch.problems)} input problems) under spec {compiled.name} {compiled.hash[:12]}"
     )
     enqueue(job.id, job.chunks_total)
 
@@ -113,10 +119,9 @@ def enqueue(job_id: int, chunks: int) -> None:
     try:
         sent = enqueue_job(job_id)
     except OperationalError as exc:
-        console.print(
-            f"[yellow]job {job_id} is stored but the broker is unreachable ({exc}); the reconciler will "
-            "send its chunks once it is back[/yellow]",
-            soft_wrap=True,
+        warn(
+            f"job {job_id} is stored but the broker is unreachable ({exc}); the reconciler will send its "
+            "chunks once it is back"
         )
         return
     print(f"job {job_id}: {sent} of {chunks} chunks sent to the workers")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from sqlalchemy.exc import IntegrityError
 
 from cli._common import MIGRATE_HELP, prepare_database, session_scope
+from cli.voice import fail
 from gtqa.settings import get_settings
 from gtqa.storage import (
     Role,
@@ -18,7 +18,6 @@ from gtqa.storage import (
 from gtqa.storage import create_user as store_user
 
 users_app = typer.Typer(help="API users and tokens.", no_args_is_help=True)
-console = Console(stderr=True)
 
 
 @users_app.command("create")
@@ -33,10 +32,7 @@ def create(
         with session_scope(get_settings()) as session:
             _, token = store_user(session, name, role)
     except IntegrityError:
-        console.print(
-            f"[red]there is already a user {name!r}[/red] (gtqa users token NAME issues a new token)"
-        )
-        raise typer.Exit(1) from None
+        raise fail(f"there is already a user {name!r} (gtqa users token NAME issues a new token)") from None
     print(token)
 
 
@@ -51,6 +47,5 @@ def token(
         with session_scope(get_settings()) as session:
             new = rotate_token(session, user_by_name(session, name).id)
     except LookupError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(1) from None
+        raise fail(str(exc.args[0] if exc.args else exc)) from None
     print(new)

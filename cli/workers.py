@@ -26,7 +26,9 @@ def worker(
         str, typer.Option("--queues", "-Q", help="queues to consume")
     ] = "gtqa.review,gtqa.control",
     name: Annotated[str | None, typer.Option("--name", "-n", help="node name (default: gtqa@host)")] = None,
-    loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info",
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", "-l", help="Celery's log level: debug, info, warning, error")
+    ] = "info",
     with_beat: Annotated[
         bool, typer.Option("--beat", help="also run the reconciler's schedule in this worker (one machine)")
     ] = False,
@@ -49,7 +51,11 @@ def worker(
     get_app().worker_main(argv)
 
 
-def beat(loglevel: Annotated[str, typer.Option("--loglevel", "-l")] = "info") -> None:
+def beat(
+    loglevel: Annotated[
+        str, typer.Option("--loglevel", "-l", help="Celery's log level: debug, info, warning, error")
+    ] = "info",
+) -> None:
     """Send the reconciler every GTQA_RECONCILE_INTERVAL_S (run exactly one per deployment)."""
     from workers.app import get_app
 

@@ -4,7 +4,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 VENV="${GTQA_VENV:-$ROOT/.venv}"
-EXTRAS="${GTQA_EXTRAS:-dev,bench}"
+EXTRAS="${GTQA_EXTRAS:-dev,bench}"  # one set for every script: switching scripts never reinstalls
 
 if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
   echo "gtqa needs Python 3.11 or newer ($PYTHON is $("$PYTHON" --version 2>&1)); set PYTHON=..." >&2

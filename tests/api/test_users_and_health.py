@@ -64,7 +64,7 @@ def test_the_cli_creates_a_user_and_prints_a_working_token(api, cli_settings: Se
     me = api.client.get(f"{V1}/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert (me["name"], me["role"]) == ("erin", "spec_author")
     duplicate = CliRunner().invoke(cli, ["users", "create", "erin", "--role", "admin"])
-    assert duplicate.exit_code == 1
+    assert duplicate.exit_code == 2 and "error: there is already a user 'erin'" in duplicate.output
     rotated = CliRunner().invoke(cli, ["users", "token", "erin"])
     assert rotated.exit_code == 0 and rotated.stdout.strip() != token
     assert api.client.get(f"{V1}/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401

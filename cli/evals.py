@@ -1,5 +1,6 @@
-"""``gtqa evals …``: defect injection and scoring, and the eval harness (``run``, ``compare``, ``runs``:
-see ``evals.harness``). Evals are not tests: they measure the reviewer."""
+"""``gtqa evals …``: defect injection and scoring (``evals.inject``), what to audit next, and the eval
+harness (``run``, ``compare``, ``runs``: ``cli.eval_runs``, ``evals.harness``). Evals are not tests:
+they measure the reviewer."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from evals.harness.commands import console, fail, out, register, spec_or_fail
+from cli._common import spec_or_exit
+from cli.eval_runs import register
+from cli.voice import brief, fail, fail_input, fail_os, note, stdout, warn
 from evals.inject import InjectionError, inject_folder
 from evals.inject.manifest import Family, parse_families, read_manifest
 from evals.inject.score import InjectedScore, score_injected
@@ -39,7 +42,16 @@ def _dataset(path: Path, fmt: str | None) -> Dataset:
     try:
         return load_dataset(path, fmt)
     except InputFormatError as exc:
-        raise fail(str(exc)) from None
+        raise fail_input(exc) from None
+
+
+def _findings(path: Path) -> list[Finding]:
+    try:
+        return read_findings(path)
+    except InputFormatError as exc:
+        raise fail_input(exc) from None
+    except OSError as exc:
+        raise fail_os(exc) from None
 
 
 @evals_app.command("inject")
@@ -64,14 +76,16 @@ def inject_cmd(
         manifest = inject_folder(
             dataset,
             output,
-            spec_or_fail(spec),
+            spec_or_exit(spec),
             fmt=format,
             rate=rate,
             seed=seed,
             families=chosen,
             overwrite=overwrite,
         )
-    except (InjectionError, InputFormatError, ValueError) as exc:
+    except InputFormatError as exc:
+        raise fail_input(exc) from None
+    except (InjectionError, ValueError) as exc:
         raise fail(str(exc)) from None
     table = Table(title=f"{len(manifest.entries)} defects in {output} (seed {seed}, rate {rate:g})")
     for column in ("family", "issue type", "requested", "injected"):
@@ -80,7 +94,7 @@ def inject_cmd(
         table.add_row(family.value, family.issue_type.value, str(count.requested), str(count.injected))
     for family, why in manifest.unsupported.items():
         table.add_row(family.value, family.issue_type.value, "-", f"skipped: {why}")
-    out.print(table)
+    stdout().print(table)
 
 
 @evals_app.command("score")
@@ -98,21 +112,20 @@ def score_cmd(
     """Score FINDINGS against an injected manifest (--manifest) or a real re-check (--recheck)."""
     if (manifest is None) == (recheck is None):
         raise fail("give exactly one of --manifest or --recheck")
-    try:
-        flags = read_findings(findings)
-    except (OSError, InputFormatError) as exc:
-        raise fail(str(exc)) from None
+    flags = _findings(findings)
     data = _dataset(dataset, format)
     if manifest is not None:
-        result: InjectedScore | RecheckScore = _score_manifest(flags, manifest, data, spec_or_fail(spec))
+        result: InjectedScore | RecheckScore = _score_manifest(flags, manifest, data, spec_or_exit(spec))
     else:
         assert recheck is not None
         try:
             errors = recheck_errors(read_recheck(recheck), data)
-        except (OSError, InputFormatError) as exc:
-            raise fail(str(exc)) from None
+        except InputFormatError as exc:
+            raise fail_input(exc) from None
+        except OSError as exc:
+            raise fail_os(exc) from None
         result = score_recheck(flags, errors)
-        print_recheck(out, {"findings": result})
+        print_recheck(stdout(), {"findings": result})
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
@@ -123,23 +136,23 @@ def _score_manifest(
 ) -> InjectedScore:
     try:
         manifest = read_manifest(manifest_path)
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read manifest {manifest_path}: {exc}") from None
+    except OSError as exc:
+        raise fail_os(exc) from None
+    except ValueError as exc:
+        raise fail(f"{manifest_path}: not a manifest of gtqa evals inject: {brief(exc)}") from None
     ids = {lab.id for lab in data.labels()}
     unresolved = [
         e.id for e in manifest.entries for i in (e.label, *e.related) if i is not None and i not in ids
     ]
     if unresolved:
-        console.print(
-            f"[yellow]{len(unresolved)} manifest ids are not labels of {data.root}: wrong --dataset?[/]"
-        )
+        warn(f"{len(unresolved)} manifest ids are not labels of {data.root}: wrong --dataset?")
     n_reviewed = sum(spec.is_reviewed(lab.cls) for lab in data.labels())
     result = score_injected(flags, manifest, n_reviewed)
-    print_injected(out, result)
+    print_injected(stdout(), result)
     return result
 
 
-register(evals_app)  # run, compare, runs: the eval harness (evals/harness/commands.py)
+register(evals_app)  # run, compare, runs: the eval harness (cli/eval_runs.py)
 
 
 @evals_app.command("suggest")
@@ -159,16 +172,18 @@ def suggest_cmd(
     from gtqa.formats.audits import load_audits
 
     data = _dataset(dataset, format)
+    flags = _findings(findings)
     try:
-        flags = read_findings(findings)
         done = load_audits(audits, data) if audits else []
-    except (OSError, InputFormatError) as exc:
-        raise fail(str(exc)) from None
+    except InputFormatError as exc:
+        raise fail_input(exc) from None
+    except OSError as exc:
+        raise fail_os(exc) from None
     chosen = uncertain_flags(flags, done, uncertain) + spot_checks(
-        data, flags, done, spec_or_fail(spec), spot, seed
+        data, flags, done, spec_or_exit(spec), spot, seed
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     with output.open("w", encoding="utf-8") as fh:
         for s in chosen:
             fh.write(json.dumps(s.record()) + "\n")
-    console.print(f"wrote {len(chosen)} suggestions to {output}")
+    note(f"wrote {len(chosen)} suggestions to {output}")

@@ -9,22 +9,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from evals.harness.compare import CompareOptions, Comparison, ComparisonError, compare_runs
+from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
+from cli.voice import FAILED, brief, err, fail, fail_input, fail_os, note, stdout
+from evals.harness.compare import CompareOptions, ComparisonError, compare_runs
 from evals.harness.dataset import EvalDataset, from_file, read_frame_list
 from evals.harness.gate import Gate, GateError, parse_gate
 from evals.harness.metrics import DEFAULT_BUDGETS
+from evals.harness.printing import number, print_comparison, print_run
 from evals.harness.runfile import EvalRun
 from evals.harness.store import list_runs, save_run
 from gtqa.domain import Dataset, InputFormatError
 from gtqa.formats import known_formats, load_dataset
 from gtqa.settings import get_settings
-from gtqa.spec import CompiledSpec, SpecError, load_spec
-
-console = Console(stderr=True)
-out = Console()
 
 BudgetOpt = Annotated[
     list[int] | None,
@@ -33,35 +31,23 @@ BudgetOpt = Annotated[
 ThresholdOpt = Annotated[float, typer.Option(help="decision threshold on the score")]
 
 
-def fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(2)
-
-
-def spec_or_fail(path: Path | None) -> CompiledSpec:
-    """The spec at ``path``, else ``GTQA_SPEC_PATH``, else the shipped one; exit 2 if it is invalid."""
-    chosen = path or get_settings().spec_path
-    try:
-        return load_spec(str(chosen) if chosen else None)
-    except SpecError as exc:
-        raise fail(f"invalid spec\n{exc}") from None
-
-
 def _inputs(
     audits: Path,
     dataset: Path,
     fmt: str | None,
-    predictions: list[Path],
+    predictions: tuple[Path, ...],
     frames: Path | None,
     exhaustive: bool | None,
 ) -> tuple[Dataset, EvalDataset]:
     try:
-        data = load_dataset(dataset, fmt, predictions)
+        data = load_dataset(dataset, fmt, list(predictions))
         evals = from_file(audits, data, exhaustive=exhaustive)
         if frames is not None:
             evals = evals.restricted(read_frame_list(frames))
-    except (InputFormatError, OSError) as exc:
-        raise fail(str(exc)) from None
+    except InputFormatError as exc:
+        raise fail_input(exc) from None
+    except OSError as exc:
+        raise fail_os(exc) from None
     if not evals.audits:
         raise fail(f"no audits in {audits}" + (f" for the frames of {frames}" if frames else ""))
     return data, evals
@@ -81,11 +67,11 @@ def run_cmd(
     ],
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="the audited dataset")],
     output: Annotated[Path, typer.Option("--out", "-o", help="the run file to write (JSON)")],
-    predictions: Annotated[
-        list[Path] | None, typer.Option("--predictions", "-p", help="detector output")
-    ] = None,
+    predictions: PredictionsOpt = None,
     format: Annotated[str | None, typer.Option("--format", "-f", help=f"one of: {known_formats()}")] = None,
-    spec: Annotated[Path | None, typer.Option(help="QA spec (default: specs/kitti.md)")] = None,
+    spec: Annotated[
+        Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else specs/kitti.md)")
+    ] = None,
     prompts: Annotated[Path | None, typer.Option(help="prompt folder (default: prompts/)")] = None,
     calibration: Annotated[
         Path | None, typer.Option(help="calibration file (default: the spec's priors)")
@@ -102,7 +88,11 @@ def run_cmd(
     ] = None,
     exhaustive: Annotated[
         bool | None,
-        typer.Option("--exhaustive/--not-exhaustive", help="frames fully audited (default: CSV yes)"),
+        typer.Option(
+            "--exhaustive/--no-exhaustive",
+            help="the audits judged every object of their frames (default: yes for a re-check CSV, "
+            "no for JSONL)",
+        ),
     ] = None,
     checks: Annotated[list[str] | None, typer.Option("--check", help="run only these checks")] = None,
     exclude: Annotated[list[str] | None, typer.Option("--exclude", help="skip these checks")] = None,
@@ -113,42 +103,25 @@ def run_cmd(
     """Replay the reviewer on the audited frames and score every flag against the audits."""
     from evals.harness.run import RunConfig, run_eval
 
-    data, evals = _inputs(audits, dataset, format, predictions or [], frames, exhaustive)
+    (preds,) = predictions_per_dataset(predictions or [], 1)
+    data, evals = _inputs(audits, dataset, format, preds, frames, exhaustive)
     config = RunConfig(
-        dataset=data, evals=evals, spec=spec_or_fail(spec),
-        predictions=tuple(str(p) for p in predictions or []),
+        dataset=data, evals=evals, spec=spec_or_exit(spec),
+        predictions=tuple(str(p) for p in preds),
         calibration=calibration, judge=judge, offline=offline, cache_dir=cache_dir,
         prompts_dir=_prompts_dir(prompts), checks=checks, exclude=exclude or [], threshold=threshold,
         budgets=tuple(budget or DEFAULT_BUDGETS),
     )  # fmt: skip
     try:
         run = run_eval(config, get_settings())
-    except (ValueError, OSError) as exc:
+    except OSError as exc:
+        raise fail_os(exc) from None
+    except ValueError as exc:
         raise fail(str(exc)) from None
     run.save(output)
     if store:
-        console.print(f"stored as {save_run(run).path}", highlight=False)
-    print_run(run)
-
-
-def print_run(run: EvalRun) -> None:
-    m, p = run.metrics.overall, run.provenance
-    out.print(
-        f"[bold]{run.id}[/bold] {p.dataset.name} vs audits {p.audits.name} ({p.audits.checksum[:12]}): "
-        f"{m.flags} flags, {m.known} audited, {m.positives} real defects; judge {p.judge_mode}"
-    )
-    table = Table()
-    for column in ("precision", "recall", "F1", "AP", *(f"P@{k}" for k in m.precision_at), "ECE", "infra"):
-        table.add_column(column, justify="right")
-    cells = [m.precision, m.recall, m.f1, m.ap, *m.precision_at.values(), m.ece]
-    table.add_row(*("–" if v is None else f"{v:.3f}" for v in cells), str(run.infra.total))
-    out.print(table)
-    if run.judge is not None:
-        j = run.judge
-        out.print(
-            f"judge: {j.questions} questions, {j.calls} calls, {j.cache_hits} cached, ${j.cost_usd:.4f}; "
-            f"{j.correct} right / {j.wrong} wrong on audited flags"
-        )
+        note(f"stored as {save_run(run).path}")
+    print_run(stdout(), run)
 
 
 def _gates(texts: list[str]) -> tuple[Gate, ...]:
@@ -161,8 +134,10 @@ def _gates(texts: list[str]) -> tuple[Gate, ...]:
 def _load(path: Path) -> EvalRun:
     try:
         return EvalRun.load(path)
-    except (OSError, ValueError) as exc:
-        raise fail(f"cannot read run {path}: {exc}") from None
+    except OSError as exc:
+        raise fail_os(exc) from None
+    except ValueError as exc:
+        raise fail(f"{path}: not a run file of gtqa evals run: {brief(exc)}") from None
 
 
 def compare_cmd(
@@ -204,41 +179,9 @@ def compare_cmd(
         from evals.harness.html import write_report
 
         write_report(html, result, *runs)
-    print_comparison(result)
+    print_comparison(stdout(), result, err)
     if result.failed_gates:
-        raise typer.Exit(1)
-
-
-def print_comparison(c: Comparison) -> None:
-    for warning in c.warnings:
-        console.print(f"[yellow]{warning}[/yellow]", highlight=False)
-    table = Table(title=f"{c.base.id} → {c.candidate.id}: {c.known} audited items, {c.clusters} {c.cluster}s")
-    for column in ("metric", "base", "candidate", "Δ", f"{c.level:.0%} CI"):
-        table.add_column(column, justify="right")
-    f = _num
-    for m in c.metrics:
-        table.add_row(
-            m.metric, f(m.base), f(m.candidate), f(m.delta, True), f"[{f(m.lo, True)}, {f(m.hi, True)}]"
-        )
-    out.print(table)
-    mc = c.mcnemar
-    out.print(
-        f"McNemar ({mc.method}): {mc.base_only_right} vs {mc.candidate_only_right}, p = {mc.p_value:.4g}"
-    )
-    for s in c.slices:
-        if s.regression:
-            worst = min((m.p_holm or 1.0) for m in s.metrics)
-            out.print(f"[red]regression in {s.dimension}={s.value}[/red] (Holm p = {worst:.3g})")
-    out.print(f"{len(c.changed)} items changed verdict")
-    for g in c.gates:
-        mark = "[green]PASS[/green]" if g.passed else "[red]FAIL[/red]"
-        out.print(f"{mark} {g.gate}: {g.reason}", highlight=False)
-
-
-def _num(x: float | None, sign: bool = False) -> str:
-    if x is None:
-        return "–"
-    return f"{x:+.3f}" if sign else f"{x:.3f}"
+        raise typer.Exit(FAILED)
 
 
 def runs_cmd(
@@ -252,10 +195,10 @@ def runs_cmd(
     for r in list_runs(spec_hash=spec_hash, audit_checksum=audits):
         h = r.headline
         prompts = ",".join(f"{k}.v{v}" for k, v in sorted(r.prompts.items())) or "–"
+        metrics = (h.get("precision"), h.get("recall"), h.get("ap"), h.get("precision_at_100"))
         table.add_row(r.id, f"{r.audits} {r.audit_checksum[:8]}", f"{r.spec_name}@{r.spec_hash[:8]}", prompts,
-                      r.calibration[:15], _num(h.get("precision")), _num(h.get("recall")), _num(h.get("ap")),
-                      _num(h.get("precision_at_100")), str(r.infra_errors))  # fmt: skip
-    out.print(table)
+                      r.calibration[:15], *(number(m) for m in metrics), str(r.infra_errors))  # fmt: skip
+    stdout().print(table)
 
 
 def register(app: typer.Typer) -> None:
