@@ -1,6 +1,14 @@
 """The one list of checks. The CLI, the agent, the workers, the API and the evals all iterate it.
 
-Adding a check = one module with a ``CHECK``, one line here, one directional test.
+Adding a check (docs/architecture.md, "Add a check"; tests/gtqa/checks/test_recipe.py follows it):
+
+1. one module in its family's folder with a ``Params`` model (the thresholds, defaults from the spec),
+   a pure ``check(scope, params) -> list[Finding]`` and ``CHECK = Check(...)``;
+2. one line here, in ``CHECKS``;
+3. a prior for its id in the spec's ``priors`` rule (``specs/kitti.md``): without one its flags get the
+   spec's default prior, and the registry tests of the geometry, temporal and 3D families refuse it;
+   every rule id the check cites must exist in the spec;
+4. one directional test: a box perturbed a little, then a lot, and the score moves the right way.
 """
 
 from __future__ import annotations
