@@ -4,6 +4,7 @@ spec``. Long work shows a progress bar on standard error; input errors name the 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from gtqa.scoring.scorer import Scorer
 
 
-def load_or_exit(path: Path, fmt: str | None, predictions: tuple[Path, ...] | list[Path]) -> Dataset:
+def load_or_exit(path: Path, fmt: str | None, predictions: Sequence[Path]) -> Dataset:
     """The dataset (its skipped records reported), or exit 2 naming the file and line at fault."""
     try:
         dataset = load_dataset(path, fmt, list(predictions))

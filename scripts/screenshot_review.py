@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         argv_serve = [
             sys.executable,
             "-m",
-            "gtqa",
+            "cli",
             "serve",
             str(data),
             "-p",
