@@ -83,7 +83,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("check_id", "perturb", "amounts", "track"), CASES, ids=[f"{c[0]}-{c[1].__name__}" for c in CASES])
+@pytest.mark.parametrize(
+    ("check_id", "perturb", "amounts", "track"), CASES, ids=[f"{c[0]}-{c[1].__name__}" for c in CASES]
+)
 def test_a_bigger_perturbation_scores_higher_and_none_scores_nothing(
     tmp_path: Path, check_id: str, perturb: Perturb, amounts: tuple[float, float, float], track: str
 ) -> None:
@@ -95,8 +97,8 @@ def test_a_bigger_perturbation_scores_higher_and_none_scores_nothing(
 def _sweep_scene(box_y: float, stored: int) -> tuple[SyntheticLog, int]:
     """One sweep: 400 points on a car-sized object at the origin + 20 m, the car's cuboid at box_y."""
     rng = np.random.default_rng(0)
-    obj = rng.uniform([-2.0, -0.9, 0.35], [2.0, 0.9, 1.6], size=(400, 3)) + [20.0, 0.0, 0.0]
-    ground = np.c_[rng.uniform(0, 40, (2000, 2)) - [0, 20], np.zeros(2000)]
+    obj = rng.uniform([-2.0, -0.9, 0.35], [2.0, 0.9, 1.6], size=(400, 3)) + np.array([20.0, 0.0, 0.0])
+    ground = np.c_[rng.uniform(0, 40, (2000, 2)) - np.array([0, 20]), np.zeros(2000)]
     rows = [[Cuboid("car", "REGULAR_VEHICLE", 20.0, box_y, 4.1, 1.9, 1.7, points=stored)]]
     return SyntheticLog(rows, sweeps={0: np.vstack([obj, ground])}), len(obj)
 
