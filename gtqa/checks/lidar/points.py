@@ -9,10 +9,10 @@ evidence is weak on its own and never full.
 
 With a sweep (read through ``scope.load_points``, one at a time), points are counted inside every
 cuboid, vectorised over (cuboid, candidate point) pairs found with a k-d tree: on the shared log this
-count reproduces ``num_interior_pts`` exactly for all 162 cuboids of its two sweeps. The *spill* is the
-share of the points in a shell around the cuboid (``shell_m`` wider on each side, same heights, above
-``ground_clearance_m``) that lie outside it: a cuboid shifted off its object or drawn too small leaves
-part of the object's points in the shell.
+count reproduces ``num_interior_pts`` exactly for all 162 cuboids of its two sweeps. The *spill* is
+the share of the points in a shell around the cuboid (``shell_m`` wider on each side, same heights,
+above ``ground_clearance_m``, not inside another cuboid) that lie outside it: a cuboid shifted off its
+object or drawn too small leaves part of the object's points in the shell.
 """
 
 from __future__ import annotations
@@ -104,7 +104,9 @@ def _against_points(
     inside = (np.abs(u) <= 1).all(axis=1)
     above = (u[:, 2] + 1) * cub.dims[box, 2] / 2 >= params.ground_clearance_m
     n_in = np.bincount(box[inside], minlength=len(cub))
-    n_shell = np.bincount(box[~inside & above], minlength=len(cub))
+    in_any = np.zeros(len(points), dtype=bool)
+    in_any[pairs[1][inside]] = True  # a neighbour's points in the shell are the neighbour's, not spill
+    n_shell = np.bincount(box[~inside & above & ~in_any[pairs[1]]], minlength=len(cub))
     n_in_above = np.bincount(box[inside & above], minlength=len(cub))
     total = n_in_above + n_shell
     spill = np.where(total >= params.min_points, n_shell / np.maximum(total, 1), 0.0)

@@ -2,13 +2,12 @@
 
 Rows keep their source order (label ids ``<log>:<row>``), then any new label (a corrected copy's
 additions) in frame order, so a copy written without changes holds the same rows, values and order
-as the source. The log's poses, calibration and map are copied and its sweeps linked, so the written
-copy reads back as the same dataset.
+as the source. The log's poses, calibration and map are copied (so the copy reads back with the same
+city poses and ground heights); its sweeps are not (an export stays small; labels do not need them).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -19,7 +18,7 @@ import pyarrow.feather as feather
 from gtqa.domain import Dataset, Label
 from gtqa.domain.lidar import is_lidar
 from gtqa.formats.av2._tables import ANNOTATION_COLUMNS
-from gtqa.formats.av2.reader import ANNOTATIONS, LIDAR_DIR, POSES, log_dirs
+from gtqa.formats.av2.reader import ANNOTATIONS, POSES, log_dirs
 
 _TYPES = {
     "timestamp_ns": pa.int64(),
@@ -61,13 +60,9 @@ def _table(labels: list[Label]) -> pa.Table:
 
 
 def _carry(source: Path, folder: Path) -> None:
-    """Copy the small files of the source log beside the written annotations; link its sweeps."""
+    """Copy the small files of the source log beside the written annotations."""
     if (source / POSES).is_file():
         shutil.copyfile(source / POSES, folder / POSES)
     for name in ("calibration", "map"):
         if (source / name).is_dir():
             shutil.copytree(source / name, folder / name, dirs_exist_ok=True)
-    lidar = source / LIDAR_DIR
-    if lidar.is_dir() and not (folder / LIDAR_DIR).exists():
-        (folder / LIDAR_DIR).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(lidar.resolve(), folder / LIDAR_DIR, target_is_directory=True)
