@@ -4,7 +4,8 @@
 
 Quality: per family (``benchmarks/_av2_inject.py``) a corrupted copy of the shared log, reviewed with the
 spec ``specs/av2.md`` and its priors; items are labels (their best-scored flag) and proposed missing
-objects, in score order. A flagged label that the untouched log also flags is *unknown* (nobody audited
+objects, in score order. A flagged label (or a proposed missing box, IoU >= 0.5) that the untouched log
+also has is *unknown* (nobody audited
 it: it is left out of the ranking, as the eval harness does with unaudited flags) — the strict figure
 counting those as false alarms is printed too. AP and recall at a 10% review budget (10% of the log's
 cuboids). "labels" injects over the whole log without the sweeps; "points" injects only into the two
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,14 @@ def _strip_points(data: Dataset) -> Dataset:
     return data.model_copy(update={"frames": tuple(frames)})
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What the untouched log is flagged for: source rows, and proposed missing boxes per frame."""
+
+    rows: set[int]
+    missing: dict[str, list[tuple[float, ...]]]
+
+
 def _items(findings: list[Finding]) -> list[tuple[float, str | None, Finding]]:
     best: dict[str, Finding] = {}
     missing = []
@@ -85,8 +95,15 @@ def _row(label_id: str) -> int:
     return int(label_id.rpartition(":")[2])
 
 
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
+
+
 def score(
-    findings: list[Finding], bad: Corrupted, data: Dataset, baseline_rows: set[int], n_labels: int
+    findings: list[Finding], bad: Corrupted, data: Dataset, baseline: Baseline, n_labels: int
 ) -> dict[str, Any]:
     log = data.frames[0].sequence
     target = {f"{log}:{d.row}": i for i, d in enumerate(bad.defects) if d.row is not None}
@@ -97,7 +114,8 @@ def score(
         if d.row is None:
             drops[(f"{log}/{d.frame_stamp}", track_of.get(d.uuid))].append(i)
     found: set[int] = set()
-    strict, lenient = [], []
+    strict: list[bool] = []
+    lenient: list[bool] = []
     for _, label, f in _items(findings):
         hit = _hit(label, f, target, drops, found)
         if hit is not None:
@@ -107,9 +125,8 @@ def score(
         elif label is not None and (label in related or label in target):
             continue  # the partner of a find, or a defect found already: neutral
         else:
-            src = bad.source_row[_row(label)] if label is not None else -1
             strict.append(False)
-            if src < 0 or src not in baseline_rows:
+            if not _known(label, f, bad, baseline):
                 lenient.append(False)
     k = round(BUDGET * n_labels)
     n = len(bad.defects)
@@ -120,6 +137,14 @@ def score(
         "ap_strict": average_precision(strict, n),
         "recall_at_10_strict": sum(strict[:k]) / n if n else 0.0,
     }
+
+
+def _known(label: str | None, f: Finding, bad: Corrupted, baseline: Baseline) -> bool:
+    """Whether the untouched log has this flag too (a label it flags, a missing object it proposes)."""
+    if label is not None:
+        src = bad.source_row[_row(label)]
+        return src >= 0 and src in baseline.rows
+    return any(_iou(f.box, b) >= 0.5 for b in baseline.missing.get(f.frame, []))
 
 
 def _hit(
@@ -156,8 +181,12 @@ def _recount(bad: Corrupted, stamps: set[int], log: Path) -> None:
 def quality(log: Path, spec: CompiledSpec, n: int, seed: int, tmp: Path) -> dict[str, Any]:
     base = read_av2(log)
     n_labels = sum(len(f.labels) for f in base.frames)
-    baseline = review_dataset(base, spec)
-    flagged = {_row(f.label) for f in baseline.findings if f.label is not None}
+    untouched = review_dataset(base, spec).findings
+    missing: dict[str, list[tuple[float, ...]]] = defaultdict(list)
+    for f in untouched:
+        if f.label is None:
+            missing[f.frame].append(f.box)
+    flagged = Baseline({_row(f.label) for f in untouched if f.label is not None}, dict(missing))
     plain = _labels_only(log, tmp)
     swept = {
         int(f.id.rpartition("/")[2]) for f in base.frames if f.labels and "sweep" in f.labels[0].attributes

@@ -30,6 +30,7 @@ from gtqa.checks.geometry import (
     unknown_class,
 )
 from gtqa.checks.image import edge_fit, textureless
+from gtqa.checks.lidar import cluster as lidar_cluster
 from gtqa.checks.lidar import dims as lidar_dims
 from gtqa.checks.lidar import duplicate as lidar_duplicate
 from gtqa.checks.lidar import ground as lidar_ground
@@ -89,6 +90,7 @@ CHECKS: tuple[Check[Any], ...] = (
     lidar_motion.CHECK,
     lidar_dims.CHECK,
     lidar_points.CHECK,
+    lidar_cluster.CHECK,
 )
 
 _BY_ID = {c.id: c for c in CHECKS}

@@ -121,3 +121,31 @@ def test_points_spill_out_of_a_cuboid_shifted_off_its_object(tmp_path: Path) -> 
 def test_a_stored_point_count_the_sweep_contradicts_is_flagged_by_how_much(tmp_path: Path) -> None:
     assert _points_raw(tmp_path, 0.0, stored=395)[0] == 0.0
     assert 0 < _points_raw(tmp_path, 0.0, stored=300)[0] < _points_raw(tmp_path, 0.0, stored=40)[0]
+
+
+def _cluster_raw(tmp_path: Path, labelled: bool, n_points: int) -> float:
+    rng = np.random.default_rng(1)
+    car = rng.uniform([-2.0, -0.9, 0.4], [2.0, 0.9, 1.6], size=(n_points, 3)) + np.array([15.0, 6.0, 0.0])
+    ground = np.c_[rng.uniform(-25, 25, (4000, 2)), np.zeros(4000)]
+    rows = [[Cuboid("other", "REGULAR_VEHICLE", -10.0, -10.0, 4.1, 1.9, 1.7)]]
+    if labelled:
+        rows[0].append(Cuboid("car", "REGULAR_VEHICLE", 15.0, 6.0, 4.1, 1.9, 1.7))
+    data = read_av2(
+        write_log(
+            tmp_path / f"c{labelled}-{n_points}", SyntheticLog(rows, sweeps={0: np.vstack([car, ground])})
+        )
+    )
+    spec = compile_spec(SPEC)
+    scope = next(chunk_scopes(data.frames, spec, compute_stats(data.frames, spec.is_reviewed)))
+    return max((f.raw for f in get_check("lidar_unlabelled_cluster").run(scope)), default=0.0)
+
+
+def test_an_unlabelled_object_sized_cluster_is_proposed_more_strongly_the_more_points_it_has(
+    tmp_path: Path,
+) -> None:
+    assert _cluster_raw(tmp_path, labelled=True, n_points=400) == 0.0
+    assert (
+        0
+        < _cluster_raw(tmp_path, labelled=False, n_points=80)
+        < _cluster_raw(tmp_path, labelled=False, n_points=400)
+    )
