@@ -47,7 +47,7 @@ from gtqa.checks.temporal import (
     track_jump,
 )
 from gtqa.checks.three_d import depth_height, dims_prior, projection
-from gtqa.domain import Dataset, Frame
+from gtqa.domain import Dataset, Frame, Requirement
 
 CHECKS: tuple[Check[Any], ...] = (
     degenerate.CHECK,
@@ -105,23 +105,23 @@ def select(ids: Sequence[str] | None = None, *, exclude: Sequence[str] = ()) -> 
     return [c for c in chosen if c.id not in skip]
 
 
-def data_features(frames: Iterable[Frame]) -> frozenset[str]:
+def data_features(frames: Iterable[Frame]) -> frozenset[Requirement]:
     """What the data offers, in the vocabulary of ``Check.requires``."""
-    have: set[str] = set()
+    have: set[Requirement] = set()
     for frame in frames:
         if frame.predictions:
-            have.add("predictions")
+            have.add(Requirement.predictions)
         if frame.image:
-            have.add("images")
+            have.add(Requirement.images)
         if frame.calib:
-            have.add("calib")
+            have.add(Requirement.calib)
         if frame.sequence is not None:
-            have.add("sequences")
+            have.add(Requirement.sequences)
         for label in frame.labels:
             if label.cuboid is not None:
-                have.add("cuboids")
+                have.add(Requirement.cuboids)
             if label.track_id is not None:
-                have.add("tracks")
+                have.add(Requirement.tracks)
     return frozenset(have)
 
 
