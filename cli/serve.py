@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Annotated
+from typing import Annotated
 
 import httpx
 import typer
@@ -236,16 +236,11 @@ class _Children:
     def __init__(self, folder: Path, backoff_s: float = 1.0, backoff_max_s: float = 60.0) -> None:
         self.folder = folder.resolve()
         self.children: dict[str, _Child] = {}
-        self.logs: list[IO[bytes]] = []
         self.backoff_s, self.backoff_max_s = backoff_s, max(backoff_s, backoff_max_s)
 
     def __enter__(self) -> _Children:
         self.folder.mkdir(parents=True, exist_ok=True)
         return self
-
-    @property
-    def procs(self) -> dict[str, subprocess.Popen[bytes]]:
-        return {name: child.proc for name, child in self.children.items()}
 
     def start(self, name: str, argv: list[str], concurrency: int | None) -> None:
         if concurrency is not None:
@@ -253,14 +248,14 @@ class _Children:
         self.children[name] = _Child(name, argv, self._spawn(name, argv), time.monotonic())
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen[bytes]:
-        log = (self.folder / f"{name}.log").open("ab")
-        self.logs.append(log)
-        return subprocess.Popen(
-            [sys.executable, "-m", "cli", *argv],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # The child keeps its own copy of the log's descriptor: ours is closed at once (no leak per restart).
+        with (self.folder / f"{name}.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", "cli", *argv],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def exited(self, name: str) -> bool:
         return self.children[name].proc.poll() is not None
@@ -319,8 +314,6 @@ class _Children:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        for log in self.logs:
-            log.close()
 
 
 def _wait_healthy(base: str, children: _Children) -> bool:
