@@ -46,7 +46,18 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user:password@host/db",
     )
     spot_check_share: float = Field(
-        default=0.02, ge=0.0, le=1.0, description="share of unflagged labels queued as random spot checks"
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="share of each spot-check stratum (unflagged labels; flags below 2%, and 2-5%) "
+        "sampled for audit",
+    )
+    spot_check_stream_rate: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=1.0,
+        description="share of the auditors' stream that is spot checks, from the first claims on, until the "
+        "sample runs out",
     )
     # The service's ingestion (api/): archives are unpacked under <home>/ingest/, paths read in place.
     ingest_root: Path | None = Field(
