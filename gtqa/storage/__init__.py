@@ -17,7 +17,7 @@ Long reads (exports, whole batches) take ``make_session_factory(engine, read_onl
 on SQLite do not hold the write lock.
 """
 
-from gtqa.storage.activity import BatchFacts, Series, Tally, activity, batch_facts
+from gtqa.storage.activity import BatchFacts, SampleTally, Series, Tally, activity, batch_facts
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
@@ -65,7 +65,7 @@ from gtqa.storage.queue import (
     skip,
     top_pending,
 )
-from gtqa.storage.queue_build import build_review_items
+from gtqa.storage.queue_build import UNFLAGGED, build_review_items
 from gtqa.storage.records import (
     BatchRecord,
     ChunkLease,
@@ -104,6 +104,7 @@ from gtqa.storage.users import (
 )
 
 __all__ = [
+    "UNFLAGGED",
     "BatchFacts",
     "BatchRecord",
     "ChunkLease",
@@ -124,6 +125,7 @@ __all__ = [
     "QueueBuild",
     "ReviewItem",
     "Role",
+    "SampleTally",
     "Series",
     "StorageError",
     "StoredFinding",

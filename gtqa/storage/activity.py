@@ -37,6 +37,18 @@ class Tally:
 
 
 @dataclass
+class SampleTally:
+    """One stratum of a batch's spot-check sample (``gtqa.storage.queue_build``): its size estimated
+    from the stored inclusion probabilities (sum of 1 / pi over its sampled items, Horvitz-Thompson),
+    how many of its items were decided defect or not, and how many of those were defects."""
+
+    population: float = 0.0
+    sampled: int = 0
+    audited: int = 0
+    defects: int = 0
+
+
+@dataclass
 class BatchFacts:
     id: int
     dataset: str
@@ -52,6 +64,9 @@ class BatchFacts:
     spots: Tally = field(default_factory=Tally)
     judge_calls: int = 0
     judge_cost_usd: float = 0.0
+    strata: dict[str, SampleTally] = field(default_factory=dict)
+    spot_seconds: list[float] = field(default_factory=list)  # each timed spot-check decision
+    flag_seconds: list[float] = field(default_factory=list)  # each timed flag decision
 
 
 def batch_facts(session: Session) -> list[BatchFacts]:
@@ -60,6 +75,8 @@ def batch_facts(session: Session) -> list[BatchFacts]:
     _add_items(session, batches)
     _add_decisions(session, batches)
     _add_judge(session, batches)
+    _add_sample(session, batches)
+    _add_seconds(session, batches)
     return [batches[k] for k in sorted(batches) if batches[k].items]
 
 
@@ -108,6 +125,48 @@ def _add_judge(session: Session, batches: dict[int, BatchFacts]) -> None:
         if batch_id in batches:
             batches[batch_id].judge_cost_usd += spend.cost_usd
             batches[batch_id].judge_calls += spend.calls
+
+
+def _add_sample(session: Session, batches: dict[int, BatchFacts]) -> None:
+    in_sample = ReviewItemRow.stratum.is_not(None)
+    sizes = select(
+        ReviewItemRow.batch_id,
+        ReviewItemRow.stratum,
+        func.sum(1.0 / ReviewItemRow.inclusion_probability),
+        func.count(),
+    ).where(in_sample, ReviewItemRow.inclusion_probability > 0)
+    for batch_id, stratum, population, n in session.execute(
+        sizes.group_by(ReviewItemRow.batch_id, ReviewItemRow.stratum)
+    ):
+        if batch_id in batches and stratum is not None:
+            batches[batch_id].strata[stratum] = SampleTally(float(population), int(n))
+    decided = AuditRow.verdict.in_((Verdict.defect, Verdict.not_defect))
+    audits = (
+        select(
+            ReviewItemRow.batch_id,
+            ReviewItemRow.stratum,
+            func.count(distinct(AuditRow.item_id)),
+            func.count(distinct(AuditRow.item_id)).filter(AuditRow.verdict == Verdict.defect),
+        )
+        .join(AuditRow, AuditRow.item_id == ReviewItemRow.id)
+        .where(in_sample, AuditRow.source.in_(QUEUE), decided)
+        .group_by(ReviewItemRow.batch_id, ReviewItemRow.stratum)
+    )
+    for batch_id, stratum, audited, defects in session.execute(audits):
+        tally = batches[batch_id].strata.get(stratum or "") if batch_id in batches else None
+        if tally is not None:
+            tally.audited, tally.defects = int(audited), int(defects)
+
+
+def _add_seconds(session: Session, batches: dict[int, BatchFacts]) -> None:
+    query = select(AuditRow.batch_id, AuditRow.source, AuditRow.seconds).where(
+        AuditRow.source.in_(QUEUE), AuditRow.seconds.is_not(None), AuditRow.batch_id.is_not(None)
+    )
+    for batch_id, source, seconds in session.execute(query):
+        if batch_id in batches:
+            facts = batches[batch_id]
+            kept = facts.spot_seconds if source == AuditSource.spot_check else facts.flag_seconds
+            kept.append(float(seconds or 0.0))
 
 
 @dataclass(frozen=True)

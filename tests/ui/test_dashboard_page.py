@@ -53,7 +53,7 @@ def reviewed(store) -> None:
     today = date.today()
     site.seed(name="north", frames=16, labels=8, vendor="acme", team="red", due=today + timedelta(days=3),
               spot_check_share=0.05, judge_costs=(0.0021, 0.0, None))  # fmt: skip
-    site.seed(name="south", frames=10, labels=8, vendor="zenith", team="blue", due=today - timedelta(days=1),
+    site.seed(name="south", frames=14, labels=8, vendor="zenith", team="blue", due=today - timedelta(days=1),
               spot_check_share=0.05, judge_costs=(0.0013, None))  # fmt: skip
     _decide_some(site, "ann", 14, 0)
     _decide_some(site, "ben", 9, 100)
@@ -79,9 +79,8 @@ def _expected(site) -> dict[str, float]:
         site, "SELECT sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
         "sum(CASE WHEN verdict = 'not_defect' THEN 1 ELSE 0 END) FROM audits WHERE source = 'queue'",
     )  # fmt: skip
-    spot_yes, spot_no, spot_seconds, spot_n = _one(
-        site, "SELECT sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN verdict = 'not_defect' THEN 1 ELSE 0 END), sum(seconds), count(*) "
+    spot_seconds, spot_n = _one(
+        site, "SELECT sum(seconds), count(*) "
         "FROM audits WHERE source = 'spot_check'",
     )  # fmt: skip
     (labels,) = _one(site, "SELECT sum(label_count) FROM batches")
@@ -91,7 +90,7 @@ def _expected(site) -> dict[str, float]:
     opinions = [o for (o,) in _rows(site, "SELECT judge FROM findings WHERE judge IS NOT NULL")]
     calls = sum(not JudgeOpinion.model_validate_json(_json(o)).cached for o in opinions)
     hours = seconds / 3600
-    precision, miss = flag_yes / (flag_yes + flag_no), spot_yes / (spot_yes + spot_no)
+    precision, miss = flag_yes / (flag_yes + flag_no), _stratified_miss_rate(site)
     rate = (precision * flagged + miss * (labels - flagged)) / labels
     random_hours = defects / rate * (spot_seconds / spot_n) / 3600
     return {
@@ -99,6 +98,23 @@ def _expected(site) -> dict[str, float]:
         "precision": precision, "miss_rate": miss, "waiting": waiting, "hours_saved": random_hours - hours,
         "judge_cost_per_1k": 1000 * cost / labels, "judge_calls_per_1k": 1000 * calls / labels,
     }  # fmt: skip
+
+
+def _stratified_miss_rate(site) -> float:
+    """m: per batch, the unflagged stratum's size (sum of 1 / inclusion probability over its sampled items)
+    times its decided spot checks' defect rate, summed, over the summed sizes (batches with a decision)."""
+    sizes = dict(_rows(
+        site, "SELECT batch_id, sum(1.0 / inclusion_probability) FROM review_items "
+        "WHERE stratum = 'unflagged' GROUP BY batch_id",
+    ))  # fmt: skip
+    audited = _rows(
+        site, "SELECT i.batch_id, count(DISTINCT a.item_id), "
+        "count(DISTINCT CASE WHEN a.verdict = 'defect' THEN a.item_id END) FROM audits a "
+        "JOIN review_items i ON i.id = a.item_id WHERE i.stratum = 'unflagged' "
+        "AND a.verdict IN ('defect', 'not_defect') GROUP BY i.batch_id",
+    )  # fmt: skip
+    weights = {batch: round(sizes[batch]) for batch, n, _ in audited if n}
+    return sum(weights[b] * d / n for b, n, d in audited if n) / sum(weights.values())
 
 
 def _per_check(site) -> list[Any]:

@@ -4,6 +4,10 @@ written out on the page (``templates/dashboard.html``, "How these are computed")
 Notation (queue decisions only; "flags" are items the reviewer flagged, "spot checks" random unflagged
 labels): H reviewer hours, D confirmed defects, π flag precision, m miss rate (the spot checks' defect
 rate), N labels in the reviewed batches, F labels flagged, s seconds to review one label.
+
+The spot checks are a stratified sample (``gtqa.storage.queue_build``): the miss rate, the defects left
+behind and the hours saved against a full review are ``gtqa.scoring.estimates``' estimators, each with
+its 95% interval and ``n``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from gtqa.storage import BatchFacts, Tally
+from gtqa.scoring.estimates import Estimate, Stratum, defect_rate, defects_total, hours_saved
+from gtqa.storage import UNFLAGGED, BatchFacts, Tally
 
 Z95 = 1.959964
 
@@ -66,7 +71,7 @@ class Headline:
     defects: int  # D
     defects_per_hour: float | None  # D / H
     precision: float | None  # π
-    miss_rate: Interval | None  # m, from the spot checks
+    miss_rate: Estimate | None  # m, from the spot checks of unflagged labels
     labels: int  # N
     flagged_labels: int  # F
     expected_defects: float | None  # E = π·F + m·(N − F)
@@ -77,6 +82,10 @@ class Headline:
     hours_saved: float | None  # R − H
     recall: float | None  # π·F / E
     missed: float | None  # m·(N − F)
+    left_behind: Estimate | None  # defects among unflagged labels and low-probability flags (sampled strata)
+    strata: int  # strata with audits behind left_behind
+    saved_vs_full: Estimate | None  # hours: a full review of N labels minus the queue's items
+    items: int  # queue items of the reviewed batches
     judge_calls: int
     judge_cost_usd: float
     judge_calls_per_1k: float | None
@@ -89,7 +98,9 @@ def headline(batches: list[BatchFacts]) -> Headline:
     spent = hours(every)
     labels, flagged = sum(b.labels for b in batches), sum(b.flagged_labels for b in batches)
     precision = ratio(flags.defect, flags.defect + flags.not_defect)
-    miss = wilson(spots.defect, spots.defect + spots.not_defect)
+    miss = miss_rate(batches) or _pooled(spots)
+    sampled = _strata(batches, None)
+    items = sum(b.items for b in batches)
     expected = (
         precision * flagged + miss.value * max(labels - flagged, 0)
         if precision is not None and miss
@@ -107,10 +118,39 @@ def headline(batches: list[BatchFacts]) -> Headline:
         full_hours=labels * per_label / 3600.0 if per_label is not None else None,
         hours_saved=random - spent if random is not None and spent is not None else None,
         recall=ratio(precision * flagged, expected) if precision is not None and expected else None,
-        missed=miss.value * max(labels - flagged, 0) if miss else None, judge_calls=calls,
+        missed=miss.value * max(labels - flagged, 0) if miss else None,
+        left_behind=defects_total(sampled), strata=len(sampled), items=items,
+        saved_vs_full=hours_saved(
+            [t for b in batches for t in b.spot_seconds], [t for b in batches for t in b.flag_seconds],
+            labels, items,
+        ),
+        judge_calls=calls,
         judge_cost_usd=cost, judge_calls_per_1k=ratio(1000.0 * calls, labels),
         judge_cost_per_1k=ratio(1000.0 * cost, labels),
     )  # fmt: skip
+
+
+def miss_rate(batches: list[BatchFacts]) -> Estimate | None:
+    """m: the stratified estimate over each batch's stratum of unflagged labels that has audits."""
+    return defect_rate(_strata(batches, UNFLAGGED))
+
+
+def _strata(batches: list[BatchFacts], name: str | None) -> list[Stratum]:
+    """The sampled strata (one per batch and stratum, or only those called ``name``) that have audits: a
+    stratum without any is left out, so an estimate speaks for the strata audited so far."""
+    return [
+        Stratum(max(round(t.population), t.audited), t.audited, t.defects)
+        for b in batches
+        for key, t in sorted(b.strata.items())
+        if t.audited and (name is None or key == name)
+    ]
+
+
+def _pooled(spots: Tally) -> Estimate | None:
+    """m from spot checks queued before the sample was stratified (no stored inclusion probability)."""
+    interval = wilson(spots.defect, spots.defect + spots.not_defect)
+    n = spots.defect + spots.not_defect
+    return Estimate(interval.value, interval.low, interval.high, n) if interval else None
 
 
 @dataclass(frozen=True)
