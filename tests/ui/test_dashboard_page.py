@@ -114,7 +114,7 @@ def _stratified_miss_rate(site) -> float:
         "AND a.verdict IN ('defect', 'not_defect') GROUP BY i.batch_id",
     )  # fmt: skip
     weights = {batch: round(sizes[batch]) for batch, n, _ in audited if n}
-    return sum(weights[b] * d / n for b, n, d in audited if n) / sum(weights.values())
+    return float(sum(weights[b] * d / n for b, n, d in audited if n) / sum(weights.values()))
 
 
 def _per_check(site) -> list[Any]:
