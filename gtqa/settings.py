@@ -52,6 +52,19 @@ class Settings(BaseSettings):
         description="share of each spot-check stratum (unflagged labels; flags below 2%, and 2-5%) "
         "sampled for audit",
     )
+    acceptance_aql: float = Field(
+        default=0.02, gt=0.0, lt=1.0, description="acceptable quality level: a batch's defect rate to accept"
+    )
+    acceptance_ltpd: float = Field(
+        default=0.08, gt=0.0, lt=1.0, description="limiting quality: a batch's defect rate to reject"
+    )
+    acceptance_alpha: float = Field(default=0.05, gt=0.0, lt=0.5, description="risk of rejecting at the AQL")
+    acceptance_beta: float = Field(default=0.10, gt=0.0, lt=0.5, description="risk of accepting at the LTPD")
+    vendor_quality_levels: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="per vendor (AQL, LTPD), overriding acceptance_aql and acceptance_ltpd, e.g. "
+        '{"acme": [0.01, 0.05]}',
+    )
     spot_check_stream_rate: float = Field(
         default=0.1,
         gt=0.0,

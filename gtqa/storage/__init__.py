@@ -17,7 +17,15 @@ Long reads (exports, whole batches) take ``make_session_factory(engine, read_onl
 on SQLite do not hold the write lock.
 """
 
-from gtqa.storage.activity import BatchFacts, SampleTally, Series, Tally, activity, batch_facts
+from gtqa.storage.activity import (
+    BatchFacts,
+    SampleTally,
+    Series,
+    Tally,
+    activity,
+    batch_facts,
+    defects_by_type,
+)
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
@@ -150,6 +158,7 @@ __all__ = [
     "current_revision",
     "decide",
     "decision_seconds",
+    "defects_by_type",
     "engine_from_settings",
     "engine_revision",
     "expire_claims",

@@ -169,6 +169,21 @@ def _add_seconds(session: Session, batches: dict[int, BatchFacts]) -> None:
             kept.append(float(seconds or 0.0))
 
 
+def defects_by_type(session: Session) -> dict[int, dict[str, int]]:
+    """Per batch, the queue decisions confirming a defect, by the issue type the auditor chose
+    ("not given" when none was)."""
+    query = (
+        select(AuditRow.batch_id, AuditRow.issue_type, func.count())
+        .where(AuditRow.source.in_(QUEUE), AuditRow.verdict == Verdict.defect, AuditRow.batch_id.is_not(None))
+        .group_by(AuditRow.batch_id, AuditRow.issue_type)
+    )
+    out: dict[int, dict[str, int]] = {}
+    for batch_id, issue, n in session.execute(query):
+        key = issue.value if issue is not None else "not given"
+        out.setdefault(int(batch_id or 0), {})[key] = int(n)
+    return out
+
+
 @dataclass(frozen=True)
 class Series:
     """Counts per time bucket: bucket ``i`` covers ``[start + i*size, start + (i+1)*size)``."""

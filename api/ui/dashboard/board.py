@@ -4,14 +4,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from api.queries.precision import PrecisionRow, flag_precision
-from api.ui.dashboard.numbers import GroupRow, Headline, SlaRow, groups, headline, sla
-from gtqa.storage import Series, activity, batch_facts, flag_decisions, queue_counts
+from api.ui.dashboard.numbers import (
+    AcceptanceRow,
+    GroupRow,
+    Headline,
+    SlaRow,
+    acceptance,
+    groups,
+    headline,
+    sla,
+)
+from gtqa.scoring.acceptance import AcceptancePlan
+from gtqa.settings import Settings
+from gtqa.storage import Series, activity, batch_facts, defects_by_type, flag_decisions, queue_counts
 
 
 @dataclass(frozen=True)
@@ -26,9 +38,25 @@ class Dashboard:
     by_type: list[PrecisionRow]
     series: Series
     sla: list[SlaRow]
+    acceptance: list[AcceptanceRow]
 
 
-def build(session: Session, now: datetime) -> Dashboard:
+def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
+    """Each vendor's acceptance plan: its own (AQL, LTPD) if set, else the defaults (settings' or, without
+    settings, AQL 2% and LTPD 8%), with the settings' risks."""
+    if settings is None:
+        return lambda vendor: AcceptancePlan(0.02, 0.08)
+    risks = {"alpha": settings.acceptance_alpha, "beta": settings.acceptance_beta}
+    default = (settings.acceptance_aql, settings.acceptance_ltpd)
+
+    def plan(vendor: str) -> AcceptancePlan:
+        aql, ltpd = settings.vendor_quality_levels.get(vendor, default)
+        return AcceptancePlan(aql, ltpd, **risks)
+
+    return plan
+
+
+def build(session: Session, now: datetime, settings: Settings | None = None) -> Dashboard:
     batches, decisions = batch_facts(session), flag_decisions(session)
     return Dashboard(
         now=now,
@@ -41,4 +69,5 @@ def build(session: Session, now: datetime) -> Dashboard:
         by_type=flag_precision(decisions, "type"),
         series=activity(session, now),
         sla=sla(batches, now),
+        acceptance=acceptance(batches, plans(settings), defects_by_type(session)),
     )

@@ -17,6 +17,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
+from gtqa.scoring.acceptance import (
+    AcceptancePlan,
+    Decision,
+    SingleSamplingPlan,
+    SprtResult,
+    single_sampling_plan,
+    sprt,
+)
 from gtqa.scoring.estimates import Estimate, Stratum, defect_rate, defects_total, hours_saved
 from gtqa.storage import UNFLAGGED, BatchFacts, Tally
 
@@ -185,6 +193,46 @@ def _group(key: str, members: list[BatchFacts]) -> GroupRow:
         pass_rate=ratio(spots.not_defect, checked), rework_rate=ratio(flags.defect + spots.defect, labels),
         judge_calls_per_1k=ratio(1000.0 * calls, labels), judge_cost_per_1k=ratio(1000.0 * cost, labels),
     )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class AcceptanceRow:
+    """A delivered batch's acceptance decision: Wald's test and the single-sampling plan on its spot checks
+    of unflagged labels (a random sample of the labels the reviewer passed), with its confirmed defects
+    by the type the auditor chose."""
+
+    batch: BatchFacts
+    plan: AcceptancePlan
+    audited: int  # spot checks of unflagged labels decided defect or not
+    defects: int
+    sprt: SprtResult
+    single: SingleSamplingPlan
+    single_decision: Decision
+    defects_by_type: dict[str, int]
+
+    @property
+    def key(self) -> str:
+        return f"{self.batch.id:06d} {self.batch.dataset}"
+
+
+def acceptance(
+    batches: list[BatchFacts],
+    plan_for: Callable[[str], AcceptancePlan],
+    by_type: dict[int, dict[str, int]],
+) -> list[AcceptanceRow]:
+    rows = []
+    for b in batches:
+        tally = b.strata.get(UNFLAGGED)
+        audited, defects = (tally.audited, tally.defects) if tally else (0, 0)
+        plan = plan_for(b.vendor)
+        single = single_sampling_plan(plan)
+        rows.append(
+            AcceptanceRow(
+                b, plan, audited, defects, sprt(plan, audited, defects), single,
+                single.decide(audited, defects), dict(sorted(by_type.get(b.id, {}).items())),
+            )
+        )  # fmt: skip
+    return rows
 
 
 @dataclass(frozen=True)
