@@ -52,6 +52,16 @@ class Settings(BaseSettings):
         description="share of each spot-check stratum (unflagged labels; flags below 2%, and 2-5%) "
         "sampled for audit",
     )
+    review_budget_hours: float | None = Field(
+        default=None, gt=0.0, description="auditor hours available for the queue: the backlog stops there"
+    )
+    auditor_hour_cost: float | None = Field(default=None, gt=0.0, description="cost of one auditor hour")
+    defect_value: float | None = Field(
+        default=None, gt=0.0, description="worth of a defect found (same currency as auditor_hour_cost)"
+    )
+    assumed_seconds_per_item: float = Field(
+        default=30.0, gt=0.0, description="seconds per queue item until flag decisions have been timed"
+    )
     acceptance_aql: float = Field(
         default=0.02, gt=0.0, lt=1.0, description="acceptable quality level: a batch's defect rate to accept"
     )

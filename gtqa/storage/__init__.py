@@ -25,6 +25,7 @@ from gtqa.storage.activity import (
     activity,
     batch_facts,
     defects_by_type,
+    waiting_probabilities,
 )
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
@@ -207,4 +208,5 @@ __all__ = [
     "user_by_id",
     "user_by_name",
     "user_by_token",
+    "waiting_probabilities",
 ]

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Integer, bindparam, cast, distinct, func, 
 from sqlalchemy.orm import Session
 
 from gtqa.domain import AuditSource, Verdict
-from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, ReviewItemRow
+from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, FindingRow, ReviewItemRow
 from gtqa.storage.records import ItemKind, ItemStatus
 from gtqa.storage.stats import judge_spend
 from gtqa.storage.types import UTCDateTime
@@ -167,6 +167,19 @@ def _add_seconds(session: Session, batches: dict[int, BatchFacts]) -> None:
             facts = batches[batch_id]
             kept = facts.spot_seconds if source == AuditSource.spot_check else facts.flag_seconds
             kept.append(float(seconds or 0.0))
+
+
+def waiting_probabilities(session: Session) -> list[float]:
+    """The probability of each waiting flag (pending or claimed), in queue order (highest priority first);
+    spot checks, which have none, are left out."""
+    waiting = ReviewItemRow.status.in_((ItemStatus.pending, ItemStatus.claimed))
+    query = (
+        select(FindingRow.score)
+        .join(ReviewItemRow, ReviewItemRow.finding_id == FindingRow.id)
+        .where(waiting)
+        .order_by(ReviewItemRow.priority.desc(), ReviewItemRow.id.desc())
+    )
+    return [float(p) for p in session.scalars(query)]
 
 
 def defects_by_type(session: Session) -> dict[int, dict[str, int]]:

@@ -72,3 +72,19 @@ def test_the_dashboard_shows_the_miss_rate_with_its_interval_after_thirty_decisi
         target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
         card.locator("xpath=..").screenshot(path=str(target / "dashboard-estimates.png"))
     assert console.errors == []
+
+
+def test_the_backlog_is_the_waiting_flags_worth_an_auditor_hour(fresh: Any) -> None:
+    _first_decisions(fresh, FIRST)
+    # 40 per hour, a defect worth 0.5 and about 8 s per flag: break-even near p = 0.17 per item, so the
+    # flags below it (scores fall from 0.95 by 0.04 a frame) are left behind
+    fresh.settings.auditor_hour_cost, fresh.settings.defect_value = 40.0, 0.5
+    with fresh.sessions() as session:
+        board = build(session, utcnow(), fresh.settings)
+    unlimited = fresh.settings.model_copy(update={"auditor_hour_cost": None, "defect_value": None})
+    with fresh.sessions() as session:
+        every = build(session, utcnow(), unlimited).backlog
+    b = board.backlog
+    assert every.depth == every.waiting == b.waiting > 0  # the waiting flags (spot checks have no p)
+    assert 0 < b.depth < b.waiting and board.seconds_measured and b.left_behind > 0
+    assert b.expected_found + b.left_behind == pytest.approx(every.expected_found)

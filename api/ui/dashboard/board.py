@@ -22,8 +22,18 @@ from api.ui.dashboard.numbers import (
     sla,
 )
 from gtqa.scoring.acceptance import AcceptancePlan
+from gtqa.scoring.backlog import Backlog, backlog
 from gtqa.settings import Settings
-from gtqa.storage import Series, activity, batch_facts, defects_by_type, flag_decisions, queue_counts
+from gtqa.storage import (
+    BatchFacts,
+    Series,
+    activity,
+    batch_facts,
+    defects_by_type,
+    flag_decisions,
+    queue_counts,
+    waiting_probabilities,
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class Dashboard:
     series: Series
     sla: list[SlaRow]
     acceptance: list[AcceptanceRow]
+    backlog: Backlog
+    seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
 
 
 def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
@@ -70,4 +82,21 @@ def build(session: Session, now: datetime, settings: Settings | None = None) -> 
         series=activity(session, now),
         sla=sla(batches, now),
         acceptance=acceptance(batches, plans(settings), defects_by_type(session)),
+        backlog=_backlog(session, batches, settings),
+        seconds_measured=any(b.flag_seconds for b in batches),
+    )
+
+
+def _backlog(session: Session, batches: list[BatchFacts], settings: Settings | None) -> Backlog:
+    """The meaningful backlog at the timed flag decisions' mean seconds (the assumed seconds until one
+    was timed), under the settings' budget or hour cost."""
+    timed = [t for b in batches for t in b.flag_seconds]
+    assumed = settings.assumed_seconds_per_item if settings else 30.0
+    seconds = sum(timed) / len(timed) if timed and sum(timed) > 0 else assumed
+    return backlog(
+        waiting_probabilities(session),
+        seconds,
+        budget_hours=settings.review_budget_hours if settings else None,
+        hour_cost=settings.auditor_hour_cost if settings else None,
+        defect_value=settings.defect_value if settings else None,
     )
