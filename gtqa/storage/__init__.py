@@ -18,11 +18,13 @@ on SQLite do not hold the write lock.
 """
 
 from gtqa.storage.activity import (
+    AuditorFacts,
     BatchFacts,
     SampleTally,
     Series,
     Tally,
     activity,
+    auditor_facts,
     batch_facts,
     defects_by_type,
     waiting_probabilities,
@@ -114,6 +116,7 @@ from gtqa.storage.users import (
 
 __all__ = [
     "UNFLAGGED",
+    "AuditorFacts",
     "BatchFacts",
     "BatchRecord",
     "ChunkLease",
@@ -143,6 +146,7 @@ __all__ = [
     "activity",
     "audited_by",
     "auditor_batches",
+    "auditor_facts",
     "audits_by_verdict",
     "batch_facts",
     "batch_jobs",

@@ -169,6 +169,29 @@ def _add_seconds(session: Session, batches: dict[int, BatchFacts]) -> None:
             kept.append(float(seconds or 0.0))
 
 
+@dataclass
+class AuditorFacts:
+    """One auditor's queue decisions: how many, how many found a defect, and each timed one's seconds."""
+
+    name: str
+    decisions: int = 0
+    defects: int = 0
+    seconds: list[float] = field(default_factory=list)
+
+
+def auditor_facts(session: Session) -> list[AuditorFacts]:
+    """Every auditor who made a queue decision, by name."""
+    query = select(AuditRow.auditor, AuditRow.verdict, AuditRow.seconds).where(AuditRow.source.in_(QUEUE))
+    out: dict[str, AuditorFacts] = {}
+    for name, verdict, seconds in session.execute(query):
+        facts = out.setdefault(name, AuditorFacts(name))
+        facts.decisions += 1
+        facts.defects += verdict == Verdict.defect
+        if seconds is not None:
+            facts.seconds.append(float(seconds))
+    return [out[k] for k in sorted(out)]
+
+
 def waiting_probabilities(session: Session) -> list[float]:
     """The probability of each waiting flag (pending or claimed), in queue order (highest priority first);
     spot checks, which have none, are left out."""

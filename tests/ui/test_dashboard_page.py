@@ -272,3 +272,21 @@ def test_the_csv_export_has_the_same_numbers(site, reviewed, page, login) -> Non
     assert vendors == {"acme", "zenith"}
     queue = {r["metric"]: int(r["value"]) for r in rows if r["section"] == "queue"}
     assert queue["pending"] + queue["claimed"] == expected["waiting"]
+
+
+def test_each_auditors_throughput_and_median_time_are_the_databases(store, reviewed) -> None:
+    with store.sessions() as session:
+        rows = {a.name: a for a in build(session, utcnow()).auditors}
+    expected = _rows(
+        store, f"SELECT auditor, count(*), sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
+        f"count(seconds), sum(seconds) FROM audits WHERE {QUEUE} GROUP BY auditor",
+    )  # fmt: skip
+    assert set(rows) == {"ann", "ben"} == {name for name, *_ in expected}
+    for name, n, defects, timed, seconds in expected:
+        times = sorted(s for (s,) in _rows(store, f"SELECT seconds FROM audits WHERE auditor = '{name}'"))
+        middle = (times[(len(times) - 1) // 2] + times[len(times) // 2]) / 2
+        row = rows[name]
+        assert (row.decisions, row.timed) == (n, timed)
+        assert row.defect_share == pytest.approx(defects / n)
+        assert row.median_seconds == pytest.approx(middle)
+        assert row.per_hour == pytest.approx(timed / (seconds / 3600))

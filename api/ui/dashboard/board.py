@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from api.queries.precision import PrecisionRow, flag_precision
 from api.ui.dashboard.numbers import (
     AcceptanceRow,
+    AuditorRow,
     GroupRow,
     Headline,
     SlaRow,
     acceptance,
+    auditors,
     groups,
     headline,
     sla,
@@ -28,6 +30,7 @@ from gtqa.storage import (
     BatchFacts,
     Series,
     activity,
+    auditor_facts,
     batch_facts,
     defects_by_type,
     flag_decisions,
@@ -50,6 +53,7 @@ class Dashboard:
     sla: list[SlaRow]
     acceptance: list[AcceptanceRow]
     backlog: Backlog
+    auditors: list[AuditorRow]
     seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
 
 
@@ -84,6 +88,7 @@ def build(session: Session, now: datetime, settings: Settings | None = None) -> 
         acceptance=acceptance(batches, plans(settings), defects_by_type(session)),
         backlog=_backlog(session, batches, settings),
         seconds_measured=any(b.flag_seconds for b in batches),
+        auditors=auditors(auditor_facts(session)),
     )
 
 

@@ -13,6 +13,7 @@ its 95% interval and ``n``.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -26,7 +27,7 @@ from gtqa.scoring.acceptance import (
     sprt,
 )
 from gtqa.scoring.estimates import Estimate, Stratum, defect_rate, defects_total, hours_saved
-from gtqa.storage import UNFLAGGED, BatchFacts, Tally
+from gtqa.storage import UNFLAGGED, AuditorFacts, BatchFacts, Tally
 
 Z95 = 1.959964
 
@@ -230,6 +231,31 @@ def acceptance(
             AcceptanceRow(
                 b, plan, audited, defects, sprt(plan, audited, defects), single,
                 single.decide(audited, defects), dict(sorted(by_type.get(b.id, {}).items())),
+            )
+        )  # fmt: skip
+    return rows
+
+
+@dataclass(frozen=True)
+class AuditorRow:
+    name: str
+    decisions: int
+    defect_share: float | None  # decisions confirming a defect / decisions
+    median_seconds: float | None  # of the timed decisions
+    per_hour: float | None  # timed decisions / their hours
+    timed: int
+
+
+def auditors(facts: list[AuditorFacts]) -> list[AuditorRow]:
+    """Throughput and time per item per auditor, from their queue decisions."""
+    rows = []
+    for a in facts:
+        hours_ = sum(a.seconds) / 3600.0
+        median = float(statistics.median(a.seconds)) if a.seconds else None
+        rows.append(
+            AuditorRow(
+                a.name, a.decisions, ratio(a.defects, a.decisions), median,
+                len(a.seconds) / hours_ if hours_ > 0 else None, len(a.seconds),
             )
         )  # fmt: skip
     return rows
