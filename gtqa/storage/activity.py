@@ -58,7 +58,9 @@ class BatchFacts:
     due_date: date | None
     created_at: datetime
     items: int = 0
-    done: int = 0  # decided or skipped
+    done: int = 0  # decided (a skipped item still needs a decision)
+    skipped: int = 0
+    first_decision: datetime | None = None  # the batch's first queue decision
     flagged_labels: int = 0
     flags: Tally = field(default_factory=Tally)
     spots: Tally = field(default_factory=Tally)
@@ -89,15 +91,29 @@ def _batches(session: Session) -> list[BatchFacts]:
 
 
 def _add_items(session: Session, batches: dict[int, BatchFacts]) -> None:
-    done = ReviewItemRow.status.in_((ItemStatus.decided, ItemStatus.skipped))
+    done = ReviewItemRow.status == ItemStatus.decided
+    skipped = ReviewItemRow.status == ItemStatus.skipped
     flag_label = func.count(distinct(ReviewItemRow.label_id)).filter(ReviewItemRow.kind == ItemKind.flag)
-    query = select(ReviewItemRow.batch_id, func.count(), func.count().filter(done), flag_label).group_by(
-        ReviewItemRow.batch_id
-    )
-    for batch_id, items, finished, flagged in session.execute(query):
+    query = select(
+        ReviewItemRow.batch_id,
+        func.count(),
+        func.count().filter(done),
+        func.count().filter(skipped),
+        flag_label,
+    ).group_by(ReviewItemRow.batch_id)
+    for batch_id, items, finished, passed_over, flagged in session.execute(query):
         if batch_id in batches:
             facts = batches[batch_id]
-            facts.items, facts.done, facts.flagged_labels = items, finished, flagged
+            facts.items, facts.done, facts.skipped, facts.flagged_labels = (
+                items,
+                finished,
+                passed_over,
+                flagged,
+            )
+    first = select(AuditRow.batch_id, func.min(AuditRow.created_at)).where(AuditRow.source.in_(QUEUE))
+    for first_batch, at in session.execute(first.group_by(AuditRow.batch_id)):
+        if first_batch in batches and at is not None:
+            batches[first_batch].first_decision = at
 
 
 def _add_decisions(session: Session, batches: dict[int, BatchFacts]) -> None:

@@ -5,14 +5,16 @@ numbers, Chromium for the page)."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from api.ui.dashboard.board import build
+from api.ui.dashboard.numbers import finish_estimate
 from gtqa.domain import IssueType, Verdict
-from gtqa.storage import ItemKind, claim_next, decide
+from gtqa.storage import BatchFacts, ItemKind, claim_next, decide
 from gtqa.storage.types import utcnow
 
 SCREENSHOTS = os.environ.get("GTQA_SCREENSHOT_DIR")
@@ -88,3 +90,12 @@ def test_the_backlog_is_the_waiting_flags_worth_an_auditor_hour(fresh: Any) -> N
     assert every.depth == every.waiting == b.waiting > 0  # the waiting flags (spot checks have no p)
     assert 0 < b.depth < b.waiting and board.seconds_measured and b.left_behind > 0
     assert b.expected_found + b.left_behind == pytest.approx(every.expected_found)
+
+
+def test_a_batch_finishes_at_its_pace_since_its_first_decision() -> None:
+    now = utcnow()
+    facts = BatchFacts(1, "d", "acme", "red", 500, None, now - timedelta(hours=3), items=100, done=20)
+    assert finish_estimate(facts, now) is None  # no decision yet
+    facts.first_decision = now - timedelta(hours=2)
+    # 20 decided in 2 h: 80 left take 8 h more
+    assert finish_estimate(facts, now) == now + timedelta(hours=8)

@@ -146,9 +146,9 @@ def _rework(site) -> list[Any]:
 
 
 def _sla(site) -> list[Any]:
-    """(batch id, items done, items) per batch."""
+    """(batch id, items decided, items) per batch: a skipped item is not done."""
     return _rows(
-        site, "SELECT batch_id, sum(CASE WHEN status IN ('decided', 'skipped') THEN 1 ELSE 0 END), count(*) "
+        site, "SELECT batch_id, sum(CASE WHEN status = 'decided' THEN 1 ELSE 0 END), count(*) "
         "FROM review_items GROUP BY batch_id",
     )  # fmt: skip
 
@@ -181,6 +181,11 @@ def test_what_the_dashboard_shows_is_the_databases(store, reviewed) -> None:
     progress = {r.batch.id: r.progress for r in board.sla}
     for batch_id, done, items in _sla(store):
         assert progress[batch_id] == pytest.approx(done / items), batch_id
+    skipped = dict(
+        _rows(store, "SELECT batch_id, count(*) FROM review_items WHERE status = 'skipped' GROUP BY batch_id")
+    )
+    assert sum(skipped.values()) == 1  # ann skips one item: counted, and not done
+    assert {r.batch.id: r.batch.skipped for r in board.sla} == {b: skipped.get(b, 0) for b in progress}
     assert sorted(r.status for r in board.sla) == ["on track", "overdue"]
     assert len(board.series.depth) == len(board.series.decisions) == 48  # hourly over two days
     assert sum(board.series.decisions) == expected["decisions"]

@@ -264,9 +264,11 @@ def auditors(facts: list[AuditorFacts]) -> list[AuditorRow]:
 @dataclass(frozen=True)
 class SlaRow:
     batch: BatchFacts
-    progress: float  # items done (decided or skipped) / items
+    progress: float  # items decided / items (a skipped item is not done)
     expected: float | None  # the share of the time from ingest to the end of the due date gone by
     status: str  # done | overdue | at risk | on track | no due date
+    finish: datetime | None = None  # at the batch's pace since its first decision
+    late: bool | None = None  # the estimated finish is after the end of the due date
 
 
 def sla(batches: list[BatchFacts], now: datetime) -> list[SlaRow]:
@@ -275,10 +277,24 @@ def sla(batches: list[BatchFacts], now: datetime) -> list[SlaRow]:
     return sorted(rows, key=lambda r: (r.batch.due_date is None, r.batch.due_date, r.batch.id))
 
 
+def finish_estimate(b: BatchFacts, now: datetime) -> datetime | None:
+    """When the batch's queue will be decided at its pace so far: decided items over the time since its
+    first decision, applied to the items left (skipped ones included). None before two decisions."""
+    if b.done >= b.items:
+        return now
+    if b.first_decision is None or b.done < 2:
+        return None
+    elapsed = (now - b.first_decision).total_seconds()
+    if elapsed <= 0:
+        return None
+    return now + timedelta(seconds=(b.items - b.done) * elapsed / b.done)
+
+
 def _sla(b: BatchFacts, now: datetime) -> SlaRow:
     progress = b.done / b.items if b.items else 1.0
+    finish = finish_estimate(b, now)
     if b.due_date is None:
-        return SlaRow(b, progress, None, "done" if progress >= 1 else "no due date")
+        return SlaRow(b, progress, None, "done" if progress >= 1 else "no due date", finish)
     end = datetime.combine(b.due_date + timedelta(days=1), time(), tzinfo=now.tzinfo)
     span = (end - b.created_at).total_seconds()
     expected = min(max((now - b.created_at).total_seconds() / span, 0.0), 1.0) if span > 0 else 1.0
@@ -288,4 +304,4 @@ def _sla(b: BatchFacts, now: datetime) -> SlaRow:
         status = "overdue"
     else:
         status = "at risk" if progress < expected else "on track"
-    return SlaRow(b, progress, expected, status)
+    return SlaRow(b, progress, expected, status, finish, finish > end if finish is not None else None)
