@@ -295,3 +295,13 @@ def test_each_auditors_throughput_and_median_time_are_the_databases(store, revie
         assert row.defect_share == pytest.approx(defects / n)
         assert row.median_seconds == pytest.approx(middle)
         assert row.per_hour == pytest.approx(timed / (seconds / 3600))
+
+
+def test_the_defects_table_counts_the_type_the_auditor_chose(store, reviewed) -> None:
+    with store.sessions() as session:
+        shown = build(session, utcnow()).defects_by_chosen_type
+    expected = _rows(
+        store, f"SELECT coalesce(issue_type, 'not given'), count(*) FROM audits "
+        f"WHERE {QUEUE} AND verdict = 'defect' GROUP BY coalesce(issue_type, 'not given')",
+    )  # fmt: skip
+    assert shown == dict(expected) and sum(shown.values()) > 0

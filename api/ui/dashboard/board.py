@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,6 +54,7 @@ class Dashboard:
     acceptance: list[AcceptanceRow]
     backlog: Backlog
     auditors: list[AuditorRow]
+    defects_by_chosen_type: dict[str, int]  # confirmed defects by the auditor's issue type, all batches
     seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
 
 
@@ -74,6 +75,7 @@ def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
 
 def build(session: Session, now: datetime, settings: Settings | None = None) -> Dashboard:
     batches, decisions = batch_facts(session), flag_decisions(session)
+    by_type = defects_by_type(session)
     return Dashboard(
         now=now,
         headline=headline(batches),
@@ -85,11 +87,20 @@ def build(session: Session, now: datetime, settings: Settings | None = None) -> 
         by_type=flag_precision(decisions, "type"),
         series=activity(session, now),
         sla=sla(batches, now),
-        acceptance=acceptance(batches, plans(settings), defects_by_type(session)),
+        acceptance=acceptance(batches, plans(settings), by_type),
+        defects_by_chosen_type=_summed(by_type.values()),
         backlog=_backlog(session, batches, settings),
         seconds_measured=any(b.flag_seconds for b in batches),
         auditors=auditors(auditor_facts(session)),
     )
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in counts:
+        for k, n in c.items():
+            out[k] = out.get(k, 0) + n
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _backlog(session: Session, batches: list[BatchFacts], settings: Settings | None) -> Backlog:

@@ -106,6 +106,7 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
     for section, groups_ in (("vendor", d.by_vendor), ("team", d.by_team), ("batch", d.by_batch)):
         for g in groups_:
             yield from ((section, g.key, m, _cell(v)) for m, v in asdict(g).items() if m != "key")
+    yield from (("chosen_issue_type", k, "defects", n) for k, n in d.defects_by_chosen_type.items())
     for au in d.auditors:
         yield from (("auditor", au.name, m, _cell(v)) for m, v in asdict(au).items() if m != "name")
     for a in d.acceptance:
