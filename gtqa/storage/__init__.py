@@ -27,6 +27,7 @@ from gtqa.storage.activity import (
     auditor_facts,
     batch_facts,
     defects_by_type,
+    vendor_spot_days,
     waiting_probabilities,
 )
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
@@ -212,5 +213,6 @@ __all__ = [
     "user_by_id",
     "user_by_name",
     "user_by_token",
+    "vendor_spot_days",
     "waiting_probabilities",
 ]

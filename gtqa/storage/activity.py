@@ -208,6 +208,23 @@ def auditor_facts(session: Session) -> list[AuditorFacts]:
     return [out[k] for k in sorted(out)]
 
 
+def vendor_spot_days(session: Session) -> list[tuple[str, date, int, int]]:
+    """(vendor, UTC day, spot checks of unflagged labels decided defect or not, defects) per vendor and
+    day of decision, in vendor then day order."""
+    decided = AuditRow.verdict.in_((Verdict.defect, Verdict.not_defect))
+    query = (
+        select(BatchRow.vendor, AuditRow.created_at, AuditRow.verdict)
+        .join(BatchRow, BatchRow.id == AuditRow.batch_id)
+        .where(AuditRow.source == AuditSource.spot_check, decided)
+    )
+    counts: dict[tuple[str, date], list[int]] = {}
+    for vendor, at, verdict in session.execute(query):
+        c = counts.setdefault((vendor or "(none)", at.date()), [0, 0])
+        c[0] += 1
+        c[1] += verdict == Verdict.defect
+    return [(v, d, n, k) for (v, d), (n, k) in sorted(counts.items())]
+
+
 def waiting_probabilities(session: Session) -> list[float]:
     """The probability of each waiting flag (pending or claimed), in queue order (highest priority first);
     spot checks, which have none, are left out."""

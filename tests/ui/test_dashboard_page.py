@@ -305,3 +305,20 @@ def test_the_defects_table_counts_the_type_the_auditor_chose(store, reviewed) ->
         f"WHERE {QUEUE} AND verdict = 'defect' GROUP BY coalesce(issue_type, 'not given')",
     )  # fmt: skip
     assert shown == dict(expected) and sum(shown.values()) > 0
+
+
+def test_each_vendors_defect_rate_per_day_is_the_databases(store, reviewed) -> None:
+    with store.sessions() as session:
+        shown = {(v.vendor, v.day.isoformat()): v.rate for v in build(session, utcnow()).vendor_days}
+    expected = _rows(
+        store, "SELECT b.vendor, a.created_at, a.verdict FROM audits a JOIN batches b ON b.id = a.batch_id "
+        "WHERE a.source = 'spot_check' AND a.verdict IN ('defect', 'not_defect')",
+    )  # fmt: skip
+    counts: dict[tuple[str, str], list[int]] = {}
+    for vendor, at, verdict in expected:
+        c = counts.setdefault((vendor, str(at)[:10]), [0, 0])
+        c[0], c[1] = c[0] + 1, c[1] + (verdict == "defect")
+    assert counts and set(shown) == set(counts)
+    for key, (n, defects) in counts.items():
+        assert shown[key].n == n and shown[key].value == pytest.approx(defects / n)
+        assert shown[key].low <= shown[key].value <= shown[key].high

@@ -17,11 +17,13 @@ from api.ui.dashboard.numbers import (
     GroupRow,
     Headline,
     SlaRow,
+    VendorDay,
     acceptance,
     auditors,
     groups,
     headline,
     sla,
+    vendor_days,
 )
 from gtqa.scoring.acceptance import AcceptancePlan
 from gtqa.scoring.backlog import Backlog, backlog
@@ -35,6 +37,7 @@ from gtqa.storage import (
     defects_by_type,
     flag_decisions,
     queue_counts,
+    vendor_spot_days,
     waiting_probabilities,
 )
 
@@ -55,6 +58,7 @@ class Dashboard:
     backlog: Backlog
     auditors: list[AuditorRow]
     defects_by_chosen_type: dict[str, int]  # confirmed defects by the auditor's issue type, all batches
+    vendor_days: list[VendorDay]
     seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
 
 
@@ -89,6 +93,7 @@ def build(session: Session, now: datetime, settings: Settings | None = None) -> 
         sla=sla(batches, now),
         acceptance=acceptance(batches, plans(settings), by_type),
         defects_by_chosen_type=_summed(by_type.values()),
+        vendor_days=vendor_days(vendor_spot_days(session)),
         backlog=_backlog(session, batches, settings),
         seconds_measured=any(b.flag_seconds for b in batches),
         auditors=auditors(auditor_facts(session)),

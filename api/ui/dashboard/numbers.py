@@ -16,7 +16,7 @@ import math
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from gtqa.scoring.acceptance import (
     AcceptancePlan,
@@ -234,6 +234,23 @@ def acceptance(
             )
         )  # fmt: skip
     return rows
+
+
+@dataclass(frozen=True)
+class VendorDay:
+    vendor: str
+    day: date
+    rate: Estimate  # spot checks found defective / decided, Wilson 95%
+
+
+def vendor_days(rows: list[tuple[str, date, int, int]]) -> list[VendorDay]:
+    """Each vendor's defect rate per day of spot-check decisions, with its interval and n."""
+    out = []
+    for vendor, day, n, defects in rows:
+        w = wilson(defects, n)
+        if w is not None:
+            out.append(VendorDay(vendor, day, Estimate(w.value, w.low, w.high, n)))
+    return out
 
 
 @dataclass(frozen=True)

@@ -107,6 +107,9 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
         for g in groups_:
             yield from ((section, g.key, m, _cell(v)) for m, v in asdict(g).items() if m != "key")
     yield from (("chosen_issue_type", k, "defects", n) for k, n in d.defects_by_chosen_type.items())
+    for vd in d.vendor_days:
+        key = f"{vd.vendor} {vd.day.isoformat()}"
+        yield from (("vendor_day", key, f"defect_rate{_suffix(k)}", v) for k, v in asdict(vd.rate).items())
     for au in d.auditors:
         yield from (("auditor", au.name, m, _cell(v)) for m, v in asdict(au).items() if m != "name")
     for a in d.acceptance:
