@@ -254,6 +254,7 @@ def test_the_dashboard_numbers_are_the_databases(
     assert sorted(statuses) == ["on track", "overdue"]  # south is past due; north was ingested just now
 
     assert page.locator("svg.chart").count() == 5
+    assert page.locator("figure figcaption").count() == 5  # every chart's title is visible
     assert page.locator("#series tbody tr").count() == 48  # hourly over two days: a young queue
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     page.screenshot(path=str(target / "dashboard.png"), full_page=True)
