@@ -102,9 +102,19 @@ def defect_rate(strata: Iterable[Stratum]) -> Estimate | None:
     rates = np.array([s.defects / s.sampled for s in used])
     p = float(weights @ rates)
     variance = float(np.sum(weights**2 * _rate_variance(used, rates)))
-    n_eff = p * (1 - p) / variance if variance > 0 else float(n)
-    low, high = wilson(p, min(n_eff, float(n)) if variance > 0 else float(n))
+    low, high = wilson(p, _effective_n(used, weights, rates, variance))
     return Estimate(p, low, high, n)
+
+
+def _effective_n(strata: Sequence[Stratum], weights: np.ndarray, rates: np.ndarray, variance: float) -> float:
+    """Kish's effective sample size, ``p(1 - p) / variance``, at the shrunk rates the variance was computed
+    with (so that no defect seen yet does not collapse it to 0), between 1 and the audits made."""
+    n = sum(s.sampled for s in strata)
+    if variance <= 0:
+        return float(n)
+    sampled = np.array([s.sampled for s in strata], dtype=np.float64)
+    shrunk = float(weights @ ((rates * sampled + 0.5) / (sampled + 1.0)))
+    return float(min(max(shrunk * (1 - shrunk) / variance, 1.0), n))
 
 
 def _rate_variance(strata: Sequence[Stratum], rates: np.ndarray) -> np.ndarray:

@@ -131,3 +131,9 @@ def test_wilson_matches_a_hand_computed_interval() -> None:
     # 2 of 20: centre (0.1 + 1.92/20) / 1.192 = 0.1644, half 1.96 sqrt(0.0045 + 0.0024) / 1.192 = 0.1366
     low, high = wilson(0.1, 20)
     assert low == pytest.approx(0.0279, abs=5e-4) and high == pytest.approx(0.3010, abs=5e-4)
+
+
+def test_clean_audits_in_two_strata_narrow_the_interval_like_two_audits_in_one() -> None:
+    # no defect in one audit of each of two strata: as informative as 0 of 2, Wilson's 0 to 0.658
+    two = defect_rate([Stratum(100, 1, 0), Stratum(100, 1, 0)])
+    assert two is not None and two.high == pytest.approx(wilson(0.0, 2)[1])
