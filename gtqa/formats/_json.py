@@ -162,6 +162,21 @@ class _Offsets:
         return match.end() if match else pos
 
 
+@dataclass
+class Places:
+    """Where each label and frame was read: its file and the JSON path of its record (an export patches
+    those records in place and copies everything else)."""
+
+    labels: dict[str, tuple[Path, JsonPath]] = field(default_factory=dict)
+    frames: dict[str, tuple[Path, JsonPath]] = field(default_factory=dict)
+
+    def add_label(self, ident: str, doc: JsonDoc, where: JsonPath) -> None:
+        self.labels[ident] = (doc.path, where)
+
+    def add_frame(self, ident: str, doc: JsonDoc, where: JsonPath) -> None:
+        self.frames.setdefault(ident, (doc.path, where))
+
+
 def gc_paused(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``fn`` with the cyclic garbage collector paused. Turning a parsed file of millions of JSON
     containers into labels allocates much and frees little, and every full collection would walk all

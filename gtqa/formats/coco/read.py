@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ from gtqa.formats._json import (
     JsonDoc,
     JsonPath,
     JsonSchemaError,
+    Places,
     Scalar,
     Warn,
     gc_paused,
@@ -35,6 +37,13 @@ CROWD_KEYS = ("iscrowd", "category")  # the attributes a crowd label gains on re
 
 @gc_paused
 def read_coco(root: Path) -> Dataset:
+    return read_coco_places(root)[0]
+
+
+@gc_paused
+def read_coco_places(root: Path) -> tuple[Dataset, Places]:
+    """The dataset, and the file and JSON path of each label's annotation and each frame's image."""
+    places = Places()
     problems: list[InputProblem] = []
     frames: list[Frame] = []
     seen_frames: set[str] = set()
@@ -43,20 +52,25 @@ def read_coco(root: Path) -> Dataset:
         doc = load_json(path, problems)
         tables = read_tables(doc, problems, seen_frames) if doc else None
         if tables is not None:
-            frames.extend(_frames(tables, problems, seen_labels))
-    return Dataset(
+            frames.extend(_frames(tables, problems, seen_labels, places))
+    dataset = Dataset(
         name=root.stem if root.is_file() else root.name,
         format="coco",
         root=str(root),
         frames=tuple(reading_order(frames)),
         problems=tuple(problems),
     )
+    return dataset, places
 
 
-def _frames(tables: Tables, problems: list[InputProblem], seen_labels: set[str]) -> list[Frame]:
+def _frames(
+    tables: Tables, problems: list[InputProblem], seen_labels: set[str], places: Places
+) -> list[Frame]:
     warn = tables.doc.warner(problems)
     located = {i: _locate(tables.doc, image, warn) for i, image in tables.images.items()}
-    labels = _labels(tables, problems, seen_labels)
+    labels = _labels(tables, problems, seen_labels, places)
+    for image in tables.images.values():
+        places.add_frame(image.frame, tables.doc, image.where)
     frames = []
     for image_id, image in tables.images.items():
         path, width, height = located[image_id]
@@ -74,9 +88,10 @@ def _frames(tables: Tables, problems: list[InputProblem], seen_labels: set[str])
     return frames
 
 
-def _labels(tables: Tables, problems: list[InputProblem], seen_labels: set[str]) -> dict[int, list[Label]]:
+def _labels(
+    tables: Tables, problems: list[InputProblem], seen_labels: set[str], places: Places
+) -> dict[int, list[Label]]:
     doc = tables.doc
-
     warn = doc.warner(problems)
     try:
         items = arr(doc.data.get("annotations") or [], ("annotations",))
@@ -93,11 +108,16 @@ def _labels(tables: Tables, problems: list[InputProblem], seen_labels: set[str])
             continue
         if found is not None:
             parsed.append((*found, where))
-    return _with_unique_ids(parsed, seen_labels, warn)
+    return _with_unique_ids(
+        parsed, seen_labels, warn, lambda ident, where: places.add_label(ident, doc, where)
+    )
 
 
 def _with_unique_ids(
-    parsed: list[tuple[int, Label, JsonPath]], seen_labels: set[str], warn: Warn
+    parsed: list[tuple[int, Label, JsonPath]],
+    seen_labels: set[str],
+    warn: Warn,
+    place: Callable[[str, JsonPath], None],
 ) -> dict[int, list[Label]]:
     ids = dedupe_ids([*seen_labels, *(label.id for _, label, _ in parsed)])[len(seen_labels) :]
     out: dict[int, list[Label]] = {}
@@ -106,6 +126,7 @@ def _with_unique_ids(
             warn((*where, "id"), f"annotation id {label.id} is used twice: this one is read as {ident}")
             label = label.model_copy(update={"id": ident})
         seen_labels.add(ident)
+        place(ident, where)
         out.setdefault(image_id, []).append(label)
     return out
 
