@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from cli.scan import load_or_exit
-from cli.voice import fail, fail_input, stdout
+from cli.voice import fail, fail_input, note
 from gtqa.domain import Audit, InputFormatError
 from gtqa.formats import known_formats
 from gtqa.formats.audits import read_audits
@@ -40,7 +40,7 @@ def export(
         raise fail_input(exc) from None
     actions = Counter(a["action"] for a in manifest["applied"])
     summary = ", ".join(f"{n} {action}" for action, n in sorted(actions.items())) or "no audit applied"
-    stdout().print(f"wrote {data.format} labels to {out} ({summary}; see {out / MANIFEST})", markup=False)
+    note(f"wrote {data.format} labels to {out} ({summary}; see {out / MANIFEST})")
 
 
 def _audits_or_exit(path: Path) -> list[Audit]:
