@@ -68,7 +68,7 @@ def _source(dataset: Dataset) -> _Source:
     source = _Source()
     if dataset.format != "coco" or not Path(dataset.root).exists():
         return source
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for path in json_files(Path(dataset.root)):
         doc = load_json(path, [])
         tables = read_tables(doc, [], seen) if doc else None
@@ -78,7 +78,8 @@ def _source(dataset: Dataset) -> _Source:
         for key, value in top.items():
             if key not in ("images", "annotations", "categories", "videos"):
                 source.top.setdefault(key, value)
-        source.images.update({i.frame: i.entry for i in tables.images.values()})
+        for image in tables.images.values():
+            source.images.setdefault(image.frame, image.entry)
         source.categories.extend(c for c in top.get("categories") or [] if isinstance(c, dict))
         source.videos.extend(v for v in top.get("videos") or [] if isinstance(v, dict))
         for entry in top.get("annotations") or []:

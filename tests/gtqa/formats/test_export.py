@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from gtqa.domain import Audit, Box2D, Dataset, InputFormatError, IssueType, Label, Verdict
 from gtqa.formats import load_dataset
 from gtqa.formats.export.corrections import MANIFEST, export_labels
+from tests.gtqa.formats.test_coco import _official_layout
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -363,3 +364,25 @@ def test_the_manifest_counts_every_audit(tmp_path: Path) -> None:
     root.write_text(json.dumps([{"name": "a.jpg", "labels": []}]))
     manifest = export_labels(load_dataset(root, "bdd"), [], tmp_path / "o")
     assert manifest["applied"] == [] and manifest["format"] == "bdd"
+
+
+def test_the_official_coco_layout_comes_back_whole_and_an_added_label_joins_a_box_file(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "src"
+    _official_layout(root)
+    dataset = load_dataset(root, "coco")
+    json_files = {k: v for k, v in _files(root).items() if k.endswith(".json")}
+    assert _exported(dataset, [], tmp_path / "same") == json_files
+    frame = dataset.frames[0]
+    new = Label(id="new", frame=frame.id, cls="car", box=Box2D(x1=1, y1=1, x2=5, y2=5))
+    added = Audit(
+        id="a", frame=frame.id, label=None, verdict=Verdict.defect,
+        issue_type=IssueType.missing_object, corrected=new,
+    )  # fmt: skip
+    written = _values(_exported(dataset, [added], tmp_path / "added"))
+    expected = _values(json_files)
+    expected["annotations/instances_val2017.json"]["annotations"].append(
+        {"id": 72, "image_id": 7, "category_id": 3, "bbox": [1, 1, 4, 4], "iscrowd": 0, "area": 16}
+    )
+    assert written == expected
