@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
+from cli._common import PredictionsOpt, chosen_spec_or_exit, predictions_per_dataset, spec_or_exit
 from cli.scoring import choose_scorer
 from cli.voice import err, fail, fail_input, note, report_problems, stdout, warn
 from gtqa.checks.registry import UnknownCheckError
@@ -111,7 +111,8 @@ def scan(
     ] = None,
     predictions: PredictionsOpt = None,
     spec: Annotated[
-        Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else specs/kitti.md)")
+        Path | None,
+        typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else the shipped spec for the data's format)"),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="findings JSONL to write (fields: docs/cli.md)")
@@ -134,9 +135,10 @@ def scan(
     ] = False,
 ) -> None:
     """Review a dataset against the QA spec and write one JSON line per flag."""
-    compiled = spec_or_exit(spec)
     (preds,) = predictions_per_dataset(predictions or [], 1)
     data = load_or_exit(dataset, format, preds)
+    compiled, why = chosen_spec_or_exit(spec, data.format)
+    note(f"spec {compiled.name} {compiled.hash[:12]} ({why})")
     scorer = choose_scorer(
         compiled,
         data.format,

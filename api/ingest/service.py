@@ -58,8 +58,10 @@ def _store(
 ) -> tuple[BatchRecord, JobRecord]:
     try:
         _check_checks(options)
-        spec = resolve_spec(settings, options.spec) if options.spec else default_spec(settings)
         dataset = read_dataset(source, options)
+        spec = (
+            resolve_spec(settings, options.spec) if options.spec else default_spec(settings, dataset.format)
+        )
         with sessions.begin() as session:  # the batch and its job, or neither
             batch = ingest_batch(
                 session, dataset, spec, vendor=options.vendor, team=options.team, due_date=options.due_date,
