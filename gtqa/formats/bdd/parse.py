@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtqa.domain import Box2D, Cuboid3D, InputProblem, ProblemLevel
+from gtqa.domain import Box2D, Cuboid3D, InputProblem, ProblemLevel, RecordKind
 from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Scalar, Warn, json_files, load_json
 from gtqa.formats._json_fields import (
     arr,
@@ -89,7 +89,7 @@ def _parse_file(doc: JsonDoc, problems: list[InputProblem]) -> list[RawFrame]:
         try:
             frame = _parse_frame(doc, item, where, default_size, positions, warn)
         except JsonSchemaError as exc:
-            problems.append(doc.schema_problem(exc))
+            problems.append(doc.schema_problem(exc).of(RecordKind.frame))
             continue
         not_boxes += _parse_labels(frame, problems)
         frames.append(frame)
@@ -177,7 +177,7 @@ def _parse_labels(frame: RawFrame, problems: list[InputProblem]) -> int:
         try:
             label = _parse_label(item, where, warn)
         except JsonSchemaError as exc:
-            problems.append(doc.schema_problem(exc))
+            problems.append(doc.schema_problem(exc).of(RecordKind.label))
             continue
         if label is None:
             not_boxes += 1

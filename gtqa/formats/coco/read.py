@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from gtqa.domain import Box2D, Dataset, Frame, InputProblem, Label
+from gtqa.domain import Box2D, Dataset, Frame, InputProblem, Label, RecordKind
 from gtqa.formats._json import (
     JsonDoc,
     JsonPath,
@@ -127,7 +127,7 @@ def _labels(
         try:
             found = _annotation(tables, item, where, warn)
         except JsonSchemaError as exc:
-            problems.append(doc.schema_problem(exc))
+            problems.append(doc.schema_problem(exc).of(RecordKind.label))
             continue
         if found is not None and seen_labels.get(found[1].id) != (found[1].frame, found[1].box):
             parsed.append((*found, where))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtqa.domain import InputProblem, ProblemLevel, SourceRef
+from gtqa.domain import InputProblem, ProblemLevel, RecordKind, SourceRef
 from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Warn, gc_paused, json_files, load_json
 from gtqa.formats._json_fields import arr, int_field, integer, obj, required, text, text_field
 
@@ -97,7 +97,9 @@ def read_tables(doc: JsonDoc, problems: list[InputProblem], seen_frames: dict[st
             continue
         if image.frame in seen_frames:
             problems.append(
-                doc.problem(image.where, f"frame {image.frame!r} was already read: image skipped")
+                doc.problem(image.where, f"frame {image.frame!r} was already read: image skipped").of(
+                    RecordKind.frame
+                )
             )
             tables.skipped.add(image.image_id)
             continue
@@ -167,7 +169,7 @@ def _images(
             if image.image_id in ids:
                 raise JsonSchemaError((*where, "id"), f"image id {image.image_id} is used twice")
         except JsonSchemaError as exc:
-            problems.append(doc.schema_problem(exc))
+            problems.append(doc.schema_problem(exc).of(RecordKind.frame))
             if isinstance(item, dict) and isinstance(item.get("id"), int) and item["id"] not in ids:
                 skipped.add(item["id"])  # its annotations go with it, without a problem each
             continue
