@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from gtqa.domain import Audit, Box2D, Dataset, InputFormatError, IssueType, Label, Verdict
 from gtqa.formats import load_dataset
 from gtqa.formats.export.corrections import MANIFEST, export_labels
+from gtqa.formats.export.snapshot import keep_source, restore_source
 from tests.gtqa.formats.test_coco import _official_layout
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -386,3 +387,14 @@ def test_the_official_coco_layout_comes_back_whole_and_an_added_label_joins_a_bo
         {"id": 72, "image_id": 7, "category_id": 3, "bbox": [1, 1, 4, 4], "iscrowd": 0, "area": 16}
     )
     assert written == expected
+
+
+def test_kept_source_files_are_stored_once_and_rebuilt_byte_for_byte(tmp_path: Path) -> None:
+    root = tmp_path / "det.json"
+    root.write_text(json.dumps([{"name": "a.jpg", "labels": [{"id": "1", "category": "car", "poly2d": []}]}]))
+    store = tmp_path / "store"
+    first = keep_source(root, "bdd", store, "1")
+    assert first == root.stat().st_size and keep_source(root, "bdd", store, "2") == 0  # content-addressed
+    restored = restore_source(store, "2", tmp_path / "back")
+    assert restored is not None and restored.read_bytes() == root.read_bytes()
+    assert restore_source(store, "3", tmp_path / "none") is None
