@@ -14,7 +14,13 @@ from gtqa.spec.rules import KINDS, SINGLETON_KINDS
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
 # The shipped spec for data of each format (by its --format name), used when none is configured.
-FORMAT_SPECS = {"kitti": "kitti.md", "kitti-tracking": "kitti.md", "coco": "coco.md", "bdd": "bdd100k.md"}
+FORMAT_SPECS = {
+    "kitti": "kitti.md",
+    "kitti-tracking": "kitti.md",
+    "coco": "coco.md",
+    "bdd": "bdd100k.md",
+    "av2": "av2.md",
+}
 
 
 def compile_text(text: str, path: str = "<spec>") -> CompiledSpec:

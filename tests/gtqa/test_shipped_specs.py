@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from gtqa.domain import Dataset, Finding
-from gtqa.formats import load_dataset
+from gtqa.formats import READERS, load_dataset
 from gtqa.review import review_dataset
 from gtqa.spec import FORMAT_SPECS, SPECS_DIR, SpecError, compile_spec, compile_text, shipped_spec_path
 
@@ -34,9 +34,15 @@ def test_aliases_leave_the_kitti_spec_hash_its_calibration_is_pinned_to() -> Non
 
 
 def test_every_format_has_a_shipped_spec_that_compiles() -> None:
-    assert set(FORMAT_SPECS) == {"kitti", "kitti-tracking", "coco", "bdd"}
+    assert set(FORMAT_SPECS) == set(READERS)
     names = {fmt: compile_spec(shipped_spec_path(fmt)).name for fmt in FORMAT_SPECS}
-    assert names == {"kitti": "kitti", "kitti-tracking": "kitti", "coco": "coco", "bdd": "bdd100k"}
+    assert names == {
+        "kitti": "kitti",
+        "kitti-tracking": "kitti",
+        "coco": "coco",
+        "bdd": "bdd100k",
+        "av2": "av2",
+    }
     assert shipped_spec_path(None) == SPECS_DIR / "kitti.md"
 
 
