@@ -34,7 +34,7 @@ def changes(original: Dataset, corrected: Dataset) -> Changes:
                 out.added.setdefault(frame.id, []).append(label)
                 continue
             seen.add(label.id)
-            if _content(old) != _content(label):
+            if old is not label and _content(old) != _content(label):  # most labels are the same object
                 out.changed[label.id] = label
     out.removed = set(before) - seen
     return out

@@ -54,13 +54,14 @@ def _patch(
         added.setdefault(stem_of(frame), []).extend((label, frame) for label in labels)
     source, target = Path(original.root) / folder, out / folder
     target.mkdir(parents=True, exist_ok=True)
-    ids: dict[str, str] = {}
+    touched = {_stem(i) for i in (*diff.changed, *diff.removed)} | set(added)
+    # A label id is ``<file stem>:<line index>``: an untouched file keeps every id.
+    ids = {i: i for i in before if _stem(i) not in touched}
     stems: set[str] = set()
     for path in sorted(p for p in source.iterdir() if p.is_file()):
         stems.add(path.stem)
-        if path.suffix != ".txt" or not _touches(path.stem, diff, added):
+        if path.suffix != ".txt" or path.stem not in touched:
             shutil.copyfile(path, target / path.name)
-            ids.update(_same_ids(path, diff, before))
             continue
         ids.update(_patch_file(path, target / path.name, diff, before, added.get(path.stem, []), render))
     for stem in sorted(set(added) - stems):
@@ -68,14 +69,8 @@ def _patch(
     return ids
 
 
-def _touches(stem: str, diff: Changes, added: dict[str, list[tuple[Label, Frame]]]) -> bool:
-    prefix = f"{stem}:"
-    return stem in added or any(i.startswith(prefix) for i in (*diff.changed, *diff.removed))
-
-
-def _same_ids(path: Path, diff: Changes, before: dict[str, tuple[Label, Frame]]) -> dict[str, str]:
-    prefix = f"{path.stem}:"
-    return {i: i for i in before if i.startswith(prefix) and i not in diff.removed}
+def _stem(label_id: str) -> str:
+    return label_id.rsplit(":", 1)[0]
 
 
 def _patch_file(
