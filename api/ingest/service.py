@@ -48,7 +48,7 @@ def ingest(
     options: IngestOptions,
 ) -> IngestResult:
     batch, job = _store(settings, sessions, source, options)
-    _keep_source(settings, source.root, batch)
+    keep_batch_source(settings, source.root, batch)
     error = enqueue(dispatcher, job.id)  # after the commit: a worker must find the job
     return IngestResult(
         batch=BatchOut.of(batch), job=JobOut.of(job), enqueued=error is None, enqueue_error=error
@@ -88,7 +88,7 @@ def kept_sources(settings: Settings) -> Path:
     return settings.home / "sources"
 
 
-def _keep_source(settings: Settings, root: Path, batch: BatchRecord) -> None:
+def keep_batch_source(settings: Settings, root: Path, batch: BatchRecord) -> None:
     """Keep the files a lossless export of the batch needs. A failure is logged, not fatal: the batch is
     stored, and its export still works while the delivery's folder exists (it refuses, never degrades,
     once neither is there)."""
