@@ -50,7 +50,7 @@ def test_export_applies_an_audit_to_its_line_only(tmp_path: Path) -> None:
     assert lines == [CAR.replace("100.00", "110"), "not a label", CAR]
     assert "1 replaced" in result.stderr
     manifest = json.loads((out / "corrections.json").read_text())
-    assert [a["action"] for a in manifest["applied"]] == ["replaced"]
+    assert [(a["action"], a["source"]) for a in manifest["applied"]] == [("replaced", "label_2/000001.txt:1")]
 
 
 def test_export_refuses_a_folder_that_is_not_empty(tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from gtqa.domain import Audit, Dataset, InputFormatError, IssueType, Label, Verdict
+from gtqa.domain import Audit, Dataset, InputFormatError, IssueType, Label, SourceRef, Verdict
 from gtqa.formats._json import Places
 from gtqa.formats.bdd.read import read_bdd_places
 from gtqa.formats.bdd.write import bdd_patch_format
@@ -86,16 +86,34 @@ def export_labels(dataset: Dataset, audits: Iterable[Audit], out: Path) -> dict[
     corrected, report = apply_audits(original, audits)
     out.mkdir(parents=True, exist_ok=True)
     ids = PATCHES[dataset.format](original, corrected, places, out)
+    sources = {label.id: label.source for label in original.labels()}
     manifest: dict[str, Any] = {
         "dataset": dataset.name,
         "format": dataset.format,
-        "applied": [asdict(a) for a in report],
+        "applied": [{**asdict(a), "source": _source_of(a, sources, Path(original.root))} for a in report],
         "label_ids": ids,  # label id in the batch -> label id in the written files
     }
     if (out / MANIFEST).exists():
         raise InputFormatError(str(out / MANIFEST), 0, "a label file has the manifest's name")
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return manifest
+
+
+def _source_of(applied: Applied, sources: dict[str, SourceRef | None], root: Path) -> str | None:
+    """Where the audited label was read, relative to the dataset (``label_2/000001.txt:3``,
+    ``annotations/instances_val2017.json``), or None for a label that was not in the source."""
+    source = sources.get(applied.label or "")
+    if source is None:
+        return None
+    path = Path(source.path)
+    rel = (
+        path.name
+        if root.is_file()
+        else path.relative_to(root).as_posix()
+        if path.is_relative_to(root)
+        else str(path)
+    )
+    return f"{rel}:{source.line}" if source.line else rel
 
 
 def read_source(dataset: Dataset) -> tuple[Dataset, Places]:
