@@ -1,6 +1,6 @@
 """The domain model: frozen value types shared by every layer (see each module for units and frames)."""
 
-from gtqa.domain.audits import Audit, AuditSource, Verdict
+from gtqa.domain.audits import Audit, AuditSource
 from gtqa.domain.dataset import (
     Dataset,
     InputFormatError,
@@ -13,12 +13,14 @@ from gtqa.domain.dataset import (
 from gtqa.domain.findings import Finding, IssueType, JudgeOpinion, Severity
 from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
 from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
+from gtqa.domain.vocabulary import CheckFamily, JudgeFailure, Requirement, Verdict
 
 __all__ = [
     "Audit",
     "AuditSource",
     "Box2D",
     "Calibration",
+    "CheckFamily",
     "Cuboid3D",
     "Dataset",
     "Finding",
@@ -26,11 +28,13 @@ __all__ = [
     "InputFormatError",
     "InputProblem",
     "IssueType",
+    "JudgeFailure",
     "JudgeOpinion",
     "Label",
     "Prediction",
     "ProblemLevel",
     "RecordKind",
+    "Requirement",
     "Severity",
     "SourceRef",
     "Verdict",
