@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from api.ui.palette import css_variables
 
@@ -32,7 +34,7 @@ SECURITY_HEADERS = {
 def templates() -> Jinja2Templates:
     env = Jinja2Templates(directory=HERE / "templates")
     env.env.globals["static"] = static_url
-    env.env.filters.update(num=_num, pct=_pct, usd=_usd, raw=_raw)
+    env.env.filters.update(num=_num, pct=_pct, usd=_usd, raw=_raw, markdown=markdown)
     return env
 
 
@@ -53,6 +55,18 @@ def static_bytes(name: str) -> bytes:
 def static_url(name: str) -> str:
     digest = hashlib.sha256(static_bytes(name)).hexdigest()[:12]
     return f"/ui/static/{name}?v={digest}"
+
+
+@cache
+def _markdown_renderer() -> MarkdownIt:
+    # CommonMark with raw HTML off: any HTML in the text is shown escaped, never rendered; links with
+    # javascript:, vbscript:, file: or data: (but images) URLs are refused by markdown-it's validateLink.
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def markdown(text: str) -> Markup:
+    """A spec rule's prose as HTML (CommonMark; raw HTML escaped)."""
+    return Markup(_markdown_renderer().render(text))  # escaped by markdown-it: html is off
 
 
 def _num(value: float | None, digits: int = 1) -> str:
