@@ -66,11 +66,12 @@ async def judge(state: JudgeTaskInput, runtime: Runtime[ReviewContext]) -> Revie
     ctx = runtime.context
     assert ctx.judge is not None  # triage sends nothing without one
     task = state["task"]
-    result = await ctx.judge.ajudge(_request(task, ctx))
+    result = await ctx.judge.ajudge(judge_request(task, ctx))
     return {"opinions": [(task.key, opinion_of(result))]}
 
 
-def _request(task: JudgeTask, ctx: ReviewContext) -> JudgeRequest:
+def judge_request(task: JudgeTask, ctx: ReviewContext) -> JudgeRequest:
+    """The question about one task: its label and rules, with the image crop when the frame has one."""
     assert ctx.judge is not None
     image = ctx.load_image(task.frame.image) if task.frame.image else None
     crop = ctx.judge.crop(image, task.label.box) if image is not None else None
