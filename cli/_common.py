@@ -93,7 +93,9 @@ def command_line(ctx: typer.Context) -> str:
     by the environment (defaults left out), shell-quoted, e.g. ``gtqa evals run --exclude x …``."""
     import shlex
 
-    words: list[object] = list(ctx.command_path.split())
+    # The root's name is how the program was started (gtqa, python -m cli): it is always said gtqa.
+    root = ctx.find_root().command_path
+    words: list[object] = ["gtqa", *ctx.command_path[len(root) :].split()]
     for param in ctx.command.params:
         if param.name is None or param.name not in ctx.params:
             continue

@@ -212,13 +212,16 @@ def runs_cmd(
 ) -> None:
     """List the stored eval runs with their headline metrics, oldest first."""
     table = Table(title=f"eval runs in {get_settings().home / 'evals'}")
-    for column in ("id", "audits", "spec", "prompts", "calibration", "P", "R", "AP", "P@100", "infra"):
+    columns = ("id", "name", "checks", "audits", "spec", "prompts", "calibration", "P", "R", "AP", "P@K=100")
+    for column in (*columns, "infra"):
         table.add_column(column)
     for r in list_runs(spec_hash=spec_hash, audit_checksum=audits):
         h = r.headline
         prompts = ",".join(f"{k}.v{v}" for k, v in sorted(r.prompts.items())) or "–"
         metrics = (h.get("precision"), h.get("recall"), h.get("ap"), h.get("precision_at_100"))
-        table.add_row(r.id, f"{r.audits} {r.audit_checksum[:8]}", f"{r.spec_name}@{r.spec_hash[:8]}", prompts,
+        checks = "as written" if r.as_written else r.checks_note or "–"
+        table.add_row(r.id, r.name or "–", checks, f"{r.audits} {r.audit_checksum[:8]}",
+                      f"{r.spec_name}@{r.spec_hash[:8]}", prompts,
                       r.calibration[:15], *(number(m) for m in metrics), str(r.infra_errors))  # fmt: skip
     stdout().print(table)
 

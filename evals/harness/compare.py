@@ -164,7 +164,8 @@ def _ref(run: EvalRun) -> RunRef:
     return RunRef(
         id=run.id, name=p.name, command=p.config.command if p.config else None,
         spec=f"{p.spec_name}@{p.spec_hash[:12]}", prompts=p.prompt_versions,
-        calibration=p.calibration, judge=p.judge_mode, audits=p.audits.checksum, infra_errors=run.infra.total,
+        calibration=p.calibration_path or p.calibration, judge=p.judge_mode, audits=p.audits.checksum,
+        infra_errors=run.infra.total,
     )  # fmt: skip
 
 

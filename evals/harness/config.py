@@ -85,7 +85,21 @@ def config_diff(base: Provenance, cand: Provenance) -> list[ConfigChange]:
     calibration, judge, decision settings and inputs."""
     a, b = _flat(base), _flat(cand)
     fields = list(dict.fromkeys([*a, *b]))
-    return [ConfigChange(field=f, base=a.get(f), candidate=b.get(f)) for f in fields if a.get(f) != b.get(f)]
+    changes = [
+        ConfigChange(field=f, base=a.get(f), candidate=b.get(f)) for f in fields if a.get(f) != b.get(f)
+    ]
+    return [_checks_run(base, cand) if c.field == "checks run" else c for c in changes]
+
+
+def _checks_run(base: Provenance, cand: Provenance) -> ConfigChange:
+    """The checks only one of the runs ran (the lists in full say little more and run long)."""
+    only_base = [c for c in base.checks if c not in cand.checks]
+    only_cand = [c for c in cand.checks if c not in base.checks]
+    return ConfigChange(
+        field="checks run by one run only",
+        base=", ".join(only_base) or "none",
+        candidate=", ".join(only_cand) or "none",
+    )
 
 
 def _flat(p: Provenance) -> dict[str, str]:

@@ -29,6 +29,7 @@ text-align:left}th{background:#f4f4f4}td.num{text-align:right;font-variant-numer
 .pass{color:#17692b;font-weight:600}.fail{color:#b3261e;font-weight:600}.warn{color:#8a5a00}
 .broke{background:#fdecea}.fixed{background:#e8f5e9}.figs{display:flex;flex-wrap:wrap;gap:12px}
 img{max-width:100%;border:1px solid #eee}code{background:#f4f4f4;padding:0 3px}
+.cmd{margin:4px 0;font-size:12px}.cmd code{overflow-wrap:anywhere}
 """
 
 
@@ -114,23 +115,17 @@ def _changes(c: Comparison) -> str:
 def _runs(base: RunRef, cand: RunRef) -> str:
     def row(name: str, ref: RunRef) -> list[str]:
         prompts = ", ".join(f"{k}.v{v}" for k, v in sorted(ref.prompts.items())) or "–"
+        calibration = "the spec's priors" if ref.calibration == "priors" else ref.calibration
         return [_td(name), _td(ref.name or "–"), _td(ref.id), _td(ref.spec), _td(prompts),
-                _td(ref.calibration[:19]), _td(ref.judge), _td(ref.audits[:12]), _td(ref.infra_errors, True),
-                f"<td><code>{escape(ref.command or '(not recorded)')}</code></td>"]  # fmt: skip
+                _td(calibration), _td(ref.judge), _td(ref.audits[:12]),
+                _td(ref.infra_errors, True)]  # fmt: skip
 
-    head = [
-        "run",
-        "name",
-        "id",
-        "spec",
-        "prompts",
-        "calibration",
-        "judge",
-        "audits",
-        "infra errors",
-        "command",
-    ]
-    return "<h2>The runs</h2>" + _table(head, [row("base", base), row("candidate", cand)])
+    head = ["run", "name", "id", "spec", "prompts", "calibration", "judge", "audits", "infra errors"]
+    commands = "".join(
+        f'<p class="cmd">{name}: <code>{escape(ref.command or "(not recorded)")}</code></p>'
+        for name, ref in (("base", base), ("candidate", cand))
+    )
+    return "<h2>The runs</h2>" + _table(head, [row("base", base), row("candidate", cand)]) + commands
 
 
 _MARK = {

@@ -15,7 +15,8 @@ def print_run(out: Console, run: EvalRun) -> None:
     title = run.id if p.name is None else f"{p.name} ({run.id})"
     out.print(
         f"[bold]{title}[/bold] {p.dataset.name} vs audits {p.audits.name} ({p.audits.checksum[:12]}): "
-        f"{m.flags} flags, {m.known} audited, {m.positives} real defects; judge {p.judge_mode}"
+        f"{m.flags} flags, {m.known} audited, {m.positives} real defects; judge {p.judge_mode}; "
+        f"calibration {p.calibration_path or p.calibration}"
     )
     table = Table()
     for column in ("precision", "recall", "F1", "AP", *(f"P@K={k}" for k in m.precision_at), "ECE", "infra"):

@@ -84,7 +84,9 @@ def test_two_check_settings_compared_on_the_real_recheck(
     strict = runner.invoke(app, [*compare, "--fail-if", below])
     assert strict.exit_code == 1 and f"(fails) {below}" in strict.output
     assert "INCONCLUSIVE" in strict.output or "WORSE" in strict.output
-    assert "checks excluded: none → pred_bad_box" in result.output  # what the candidate changed, first
+    # what the candidate changed, first
+    assert "checks excluded: none → pred_bad_box" in result.output
+    assert "checks run by one run only: pred_bad_box → none" in result.output
 
 
 def test_items_carry_the_audit_targets_of_the_replayed_flags(shared_data: Path) -> None:
