@@ -64,9 +64,15 @@ def _markdown_renderer() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False})
 
 
-def markdown(text: str) -> Markup:
-    """A spec rule's prose as HTML (CommonMark; raw HTML escaped)."""
-    return Markup(_markdown_renderer().render(text))  # escaped by markdown-it: html is off
+def markdown(text: str, *, heading_offset: int = 3) -> Markup:
+    """A spec rule's prose as HTML (CommonMark; raw HTML escaped). Its headings move down by
+    ``heading_offset`` levels (a ``##`` in a rule shown under the page's h3 becomes an h5)."""
+    md = _markdown_renderer()
+    tokens = md.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + heading_offset)}"
+    return Markup(md.renderer.render(tokens, md.options, {}))  # escaped by markdown-it: html is off
 
 
 def _num(value: float | None, digits: int = 1) -> str:

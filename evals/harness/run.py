@@ -46,7 +46,11 @@ from gtqa.spec import CompiledSpec, content_hash
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What to replay. ``dataset`` is read already (with its predictions, listed in ``predictions``)."""
+    """What to replay. ``dataset`` is read already (with its predictions, listed in ``predictions``).
+
+    Without ``calibration`` a run scores with the spec's priors unless ``default_calibration`` asks for
+    the spec's shipped calibration where ``gtqa scan`` would use it (``gtqa evals run`` sets it: *as
+    shipped* there means as the scan and the service score). ``name`` and ``command`` are recorded."""
 
     dataset: Dataset
     evals: EvalDataset

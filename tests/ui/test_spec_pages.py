@@ -59,16 +59,16 @@ def test_rule_prose_is_rendered_as_markdown_and_html_in_it_is_escaped() -> None:
     html = markdown(text + "<script>alert(1)</script> [x](javascript:alert(1))")
     assert "<code>Van</code>" in html and "<strong>taller</strong>" in html and "<li>one</li>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html and 'href="javascript' not in html
+    assert "<h5>The box</h5>" in markdown("## The box")  # below the page's rule headings (h3)
 
 
 def test_a_spec_page_shows_backticked_prose_as_code(site, reader) -> None:
     page = reader.get(f"/ui/specs/{site.spec.hash}")
     prose = [r.prose for r in site.spec.rules.values() if "`" in r.prose]
     assert prose, "the shipped spec has rule prose with code spans"
-    assert '<div class="prose">' in page.text and "<code>" in page.text.split('<article class="rule"', 1)[1]
-    assert "`" not in re.sub(
-        r"<pre>.*?</pre>", "", page.text.split('<article class="rule"', 1)[1], flags=re.S
-    )
+    rules = page.text.split('<article class="rule"', 1)[1]
+    assert '<div class="rule-prose">' in rules and "<code>" in rules
+    assert "`" not in re.sub(r"<pre>.*?</pre>", "", rules, flags=re.S)
 
 
 def test_latest_precision_on_the_specs_page_comes_from_a_run_of_the_spec_as_written(site, reader) -> None:
