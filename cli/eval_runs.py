@@ -113,6 +113,7 @@ def run_cmd(
     store: Annotated[bool, typer.Option(help="also save the run in the eval store (GTQA_HOME/evals)")] = True,
 ) -> None:
     """Replay the reviewer on the audited frames and score every flag against the audits."""
+    from agents.context import TriagePolicy
     from evals.harness.run import RunConfig, run_eval
 
     (preds,) = predictions_per_dataset(predictions or [], 1)
@@ -123,6 +124,7 @@ def run_cmd(
         calibration=calibration, judge=judge, offline=offline, cache_dir=cache_dir,
         prompts_dir=prompts_folder(prompts), checks=checks, exclude=exclude or [], threshold=threshold,
         budgets=tuple(budget or DEFAULT_BUDGETS), name=name, command=command_line(ctx),
+        triage=TriagePolicy.from_settings(get_settings()),
         default_calibration=default_calibration and spec is None,
     )  # fmt: skip
     try:

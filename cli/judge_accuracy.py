@@ -128,8 +128,8 @@ def print_accuracy(r: JudgeAccuracy) -> None:
     out.print(f"[bold]{r.verdict.value.upper()}[/bold]: {r.sentence}", highlight=False)
     if r.triage_band is not None:
         out.print(
-            f"fusion weight: TriagePolicy.for_accuracy({r.fusion_accuracy:g}) "
-            f"(asks in {r.triage_band[0]:g}-{r.triage_band[1]:g})",
+            f"fusion weight: set GTQA_JUDGE_ACCURACY={r.fusion_accuracy:g} for scan, evals run and the "
+            f"workers (the triage band follows: {r.triage_band[0]:g}-{r.triage_band[1]:g})",
             highlight=False,
         )
 

@@ -118,6 +118,10 @@ def _flat(p: Provenance) -> dict[str, str]:
     out["judge"] = p.judge_mode
     out["judge model"] = p.judge_model
     out.update({k.replace("_", " "): _text(v) for k, v in judge_settings(p.settings).items()})
+    triage = p.settings.get("triage") or {}
+    if isinstance(triage, dict) and triage:
+        out["judge accuracy assumed (fusion)"] = _text(triage.get("judge_accuracy"))
+        out["triage band"] = f"{_text(triage.get('low'))}-{_text(triage.get('high'))}"
     out["threshold"] = _text(p.settings.get("threshold"))
     out["budgets K"] = ", ".join(str(k) for k in c.budgets) if c.budgets else "?"
     out["predictions"] = ", ".join(p.dataset.predictions) or "none"
