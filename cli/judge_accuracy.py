@@ -50,10 +50,14 @@ def judge_accuracy_cmd(
 ) -> None:
     """Ask the configured judge (GTQA_JUDGE_* / OPENAI_*) about a stratified sample of audited flags:
     accuracy per issue type, calibration, cost per 1,000 labels, and whether it clears the break-even."""
+    from agents.judge import endpoint_problem
     from evals.judge_accuracy.ask import AccuracyConfig, measure_judge
 
     if per_type < 1 or max_calls < 0 or max_cost < 0:
         raise fail("--per-type must be at least 1, --max-calls and --max-cost at least 0")
+    problem = endpoint_problem(get_settings())
+    if problem is not None:
+        raise fail(f"nothing to measure: {problem}")
     (preds,) = predictions_per_dataset(predictions or [], 1)
     data, evals = eval_inputs(audits, dataset, format, preds, None, exhaustive)
     compiled = spec_or_exit(spec)

@@ -88,7 +88,8 @@ def config_diff(base: Provenance, cand: Provenance) -> list[ConfigChange]:
     changes = [
         ConfigChange(field=f, base=a.get(f), candidate=b.get(f)) for f in fields if a.get(f) != b.get(f)
     ]
-    return [_checks_run(base, cand) if c.field == "checks run" else c for c in changes]
+    out = [_checks_run(base, cand) if c.field == "checks run" else c for c in changes]
+    return [c for c in out if c.base != c.candidate]  # the same checks in another order are the same
 
 
 def _checks_run(base: Provenance, cand: Provenance) -> ConfigChange:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import pytest
 import respx
+from typer.testing import CliRunner
 
 from agents.judge.testing import (
     FAKE_BASE_URL,
@@ -225,3 +226,20 @@ def test_with_respx_a_judge_right_on_every_flag_clears_the_line_and_gets_a_fusio
         and result.fusion_accuracy >= 0.9
     )
     assert result.triage_band is not None
+
+
+def test_without_an_endpoint_the_command_says_so_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cli.main import app
+    from gtqa.settings import get_settings
+
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GTQA_JUDGE_BASE_URL", "GTQA_JUDGE_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        args = ["evals", "judge-accuracy", "-a", str(_audits(tmp_path)), "-d", str(tmp_path)]
+        result = CliRunner().invoke(app, args)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "no judge endpoint" in result.output
