@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from agents.graph import run_config
 from agents.state import ReviewInput, ReviewOutput
-from gtqa.domain import Finding
+from gtqa.domain import Finding, JudgeFailure
 from gtqa.spec import CompiledSpec
 from gtqa.storage import (
     ChunkLease,
@@ -108,7 +108,7 @@ def _review(rt: WorkerRuntime, lease: ChunkLease) -> list[Finding]:
 
 
 def _rate_limited(findings: Sequence[Finding]) -> bool:
-    return any(f.judge is not None and f.judge.failure == "rate_limited" for f in findings)
+    return any(f.judge is not None and f.judge.failure is JudgeFailure.rate_limited for f in findings)
 
 
 def _finish(rt: WorkerRuntime, lease: ChunkLease, findings: Sequence[Finding]) -> ChunkOutcome:

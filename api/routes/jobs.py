@@ -13,8 +13,9 @@ from api.routes.params import IdPath, IdQuery, Limit, Offset
 from api.routing import api_router
 from api.schemas.batches import Enqueued, JobOut, QueueBuilt
 from api.schemas.common import Page
-from api.spec_lookup import job_spec
-from gtqa.storage import JobStatus, build_review_items, job_record, list_jobs
+from api.spec_lookup import job_spec, job_spec_or_none
+from gtqa.scoring.calibration import default_scorer
+from gtqa.storage import JobStatus, batch_record, build_review_items, job_record, list_jobs
 
 router: APIRouter = api_router("jobs")
 
@@ -35,8 +36,11 @@ def jobs(
 @router.get(
     "/jobs/{job_id}", summary="A job's status and progress", response_model=JobOut, responses=errors(404)
 )
-def job(job_id: IdPath, _: Reader, session: ReadSessionDep) -> JobOut:
-    return JobOut.of(job_record(session, job_id))
+def job(job_id: IdPath, _: Reader, session: ReadSessionDep, settings: SettingsDep) -> JobOut:
+    record = job_record(session, job_id)
+    spec = job_spec_or_none(settings, record.spec_hash)
+    scoring = default_scorer(spec, batch_record(session, record.batch_id).format).note if spec else None
+    return JobOut.of(record).model_copy(update={"scoring": scoring})
 
 
 @router.post(
