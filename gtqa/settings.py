@@ -53,6 +53,9 @@ class Settings(BaseSettings):
         default=None, description="datasets may be ingested by path only from under here; unset = off"
     )
     max_upload_bytes: int = Field(default=1 << 30, ge=1, description="largest dataset archive, bytes")
+    max_json_body_bytes: int = Field(
+        default=1 << 20, ge=1, description="largest request body of any route that takes no file, bytes"
+    )
     max_extract_bytes: int = Field(
         default=8 << 30, ge=1, description="largest total unpacked size of an archive, bytes (zip bombs)"
     )
