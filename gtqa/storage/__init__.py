@@ -46,10 +46,12 @@ from gtqa.storage.jobs import (
     expire_leases,
     fail_chunk,
     finish_chunk,
+    job_chunks,
     job_record,
     list_jobs,
     renew_chunk_lease,
     requeue_chunk,
+    requeue_failed_chunks,
 )
 from gtqa.storage.limits import unstorable_audit, unstorable_records
 from gtqa.storage.migrate import current_revision, engine_revision, head_revision, upgrade
@@ -69,6 +71,7 @@ from gtqa.storage.queue_build import build_review_items
 from gtqa.storage.records import (
     BatchRecord,
     ChunkLease,
+    ChunkRecord,
     ChunkStatus,
     ExpiredLeases,
     ItemContext,
@@ -107,6 +110,7 @@ __all__ = [
     "BatchFacts",
     "BatchRecord",
     "ChunkLease",
+    "ChunkRecord",
     "ChunkStatus",
     "DecisionError",
     "ExpiredLeases",
@@ -165,6 +169,7 @@ __all__ = [
     "import_audits",
     "ingest_batch",
     "item_context",
+    "job_chunks",
     "job_record",
     "jobs_by_status",
     "jobs_of_chunks",
@@ -182,6 +187,7 @@ __all__ = [
     "release",
     "renew_chunk_lease",
     "requeue_chunk",
+    "requeue_failed_chunks",
     "review_item",
     "rotate_token",
     "set_active",
