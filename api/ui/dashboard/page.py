@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import asdict
 
@@ -12,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from api.deps import ReadSessionDep
+from api.exports.csvfile import csv_text
 from api.queries.precision import PrecisionRow
 from api.ui.access import OpsPage, PageRoute
 from api.ui.dashboard import charts
@@ -33,13 +32,10 @@ def dashboard(request: Request, viewer: OpsPage, session: ReadSessionDep) -> HTM
 @router.get("/ui/dashboard.csv", name="dashboard_csv")
 def dashboard_csv(viewer: OpsPage, session: ReadSessionDep) -> Response:
     """Every number of the dashboard, one per line: section, key, metric, value."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "key", "metric", "value"])
-    writer.writerows(csv_rows(build(session, utcnow())))
+    text = csv_text([("section", "key", "metric", "value"), *csv_rows(build(session, utcnow()))])
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="gtqa-dashboard-{stamp}.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
