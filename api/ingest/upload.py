@@ -89,7 +89,12 @@ def unpack(archive: UploadFile, settings: Settings) -> Source:
             folder / "upload",
             kind,
             folder / "files",
-            Limits(settings.max_extract_bytes, settings.max_archive_members),
+            Limits(
+                settings.max_extract_bytes,
+                settings.max_archive_members,
+                settings.max_member_bytes,
+                settings.max_compression_ratio,
+            ),
         )
         (folder / "upload").unlink()
     except (ArchiveError, ApiError) as exc:
