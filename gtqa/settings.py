@@ -63,6 +63,9 @@ class Settings(BaseSettings):
         default=4 << 30, ge=1, description="largest total unpacked size of an archive, bytes (zip bombs)"
     )
     max_archive_members: int = Field(default=50_000, ge=1, description="files and folders per archive")
+    upload_stale_s: float = Field(
+        default=3600.0, gt=0, description="an upload folder still unfinished after this is swept, seconds"
+    )
     max_member_bytes: int = Field(default=256 << 20, ge=1, description="largest file in an archive, bytes")
     max_compression_ratio: float = Field(
         default=200.0, gt=1, description="largest unpacked/packed size of an archive member over 1 MiB"

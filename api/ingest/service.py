@@ -22,7 +22,14 @@ from gtqa.checks.registry import UnknownCheckError, select
 from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.formats import load_dataset
 from gtqa.settings import Settings
-from gtqa.storage import BatchRecord, JobRecord, create_review_job, ingest_batch, unstorable_records
+from gtqa.storage import (
+    BatchRecord,
+    JobRecord,
+    create_review_job,
+    ingest_batch,
+    mark_finished,
+    unstorable_records,
+)
 
 log = logging.getLogger(__name__)
 MAX_REPORTED = 200  # problems listed in a refusal (the count says how many there were)
@@ -72,6 +79,8 @@ def _store(
                 chunk_size=settings.chunk_size,
                 options=_job_options(options),
             )
+        if source.owned is not None:
+            mark_finished(source.owned)
         return batch, job
     except BaseException:
         if source.owned is not None:

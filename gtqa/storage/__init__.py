@@ -95,6 +95,7 @@ from gtqa.storage.stats import (
     pending_items,
 )
 from gtqa.storage.sweep import jobs_of_chunks, stale_pending_chunks
+from gtqa.storage.uploads import mark_finished, mark_unfinished, sweep_unfinished
 from gtqa.storage.users import (
     create_user,
     list_users,
@@ -182,6 +183,8 @@ __all__ = [
     "load_frames",
     "make_engine",
     "make_session_factory",
+    "mark_finished",
+    "mark_unfinished",
     "pending_items",
     "queue_counts",
     "release",
@@ -194,6 +197,7 @@ __all__ = [
     "skip",
     "stale_pending_chunks",
     "stream_findings",
+    "sweep_unfinished",
     "top_pending",
     "unstorable_audit",
     "unstorable_records",

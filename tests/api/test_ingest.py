@@ -187,6 +187,7 @@ def test_an_uploaded_archive_is_unpacked_under_home_and_stored(api, kitti, tmp_p
     data = _zip(members) if kind == "zip" else _tar(members)
     ctype = "application/zip" if kind == "zip" else "application/gzip"
     response = _upload(api, data, name=f"acme-0042.{kind}", ctype=ctype, vendor="acme")
+    assert not list((api.settings.home / "ingest").glob("*/.unfinished")), "a stored upload is still marked"
     assert response.status_code == 201, response.text
     batch = response.json()["batch"]
     assert (batch["dataset"], batch["frame_count"], batch["vendor"]) == ("acme-0042", 6, "acme")
