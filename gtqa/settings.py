@@ -71,6 +71,9 @@ class Settings(BaseSettings):
         default=200.0, gt=1, description="largest unpacked/packed size of an archive member over 1 MiB"
     )
     review_lease_s: float = Field(default=900.0, gt=0, description="how long an auditor's claim holds")
+    max_claims_per_auditor: int = Field(
+        default=5, ge=1, description="items one auditor may hold claimed at once (decide or release first)"
+    )
     chunk_lease_s: float = Field(default=900.0, gt=0, description="how long a worker's chunk lease holds")
     chunk_max_attempts: int = Field(default=3, ge=1, description="claims of a chunk before it is failed")
     # The workers (workers/): Celery over a broker; the database, not the broker, holds the truth.

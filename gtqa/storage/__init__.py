@@ -21,7 +21,14 @@ from gtqa.storage.activity import BatchFacts, Series, Tally, activity, batch_fac
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
-from gtqa.storage.errors import DecisionError, IngestError, LeaseError, NotFoundError, StorageError
+from gtqa.storage.errors import (
+    ClaimCapError,
+    DecisionError,
+    IngestError,
+    LeaseError,
+    NotFoundError,
+    StorageError,
+)
 from gtqa.storage.findings import (
     FindingFilter,
     StoredFinding,
@@ -60,9 +67,11 @@ from gtqa.storage.queue import (
     decide,
     expire_claims,
     extend_claim,
+    held_by,
     item_context,
     queue_counts,
     release,
+    return_skipped,
     review_item,
     skip,
     top_pending,
@@ -113,6 +122,7 @@ __all__ = [
     "ChunkLease",
     "ChunkRecord",
     "ChunkStatus",
+    "ClaimCapError",
     "DecisionError",
     "ExpiredLeases",
     "FindingFilter",
@@ -166,6 +176,7 @@ __all__ = [
     "flag_decisions",
     "frame_keys_near",
     "head_revision",
+    "held_by",
     "held_item",
     "import_audits",
     "ingest_batch",
@@ -191,6 +202,7 @@ __all__ = [
     "renew_chunk_lease",
     "requeue_chunk",
     "requeue_failed_chunks",
+    "return_skipped",
     "review_item",
     "rotate_token",
     "set_active",
