@@ -24,7 +24,10 @@ from gtqa.formats import load_dataset
 from gtqa.settings import Settings
 from gtqa.storage import (
     BatchRecord,
+    IngestError,
     JobRecord,
+    batch_by_idempotency_key,
+    batch_jobs,
     create_review_job,
     ingest_batch,
     mark_finished,
@@ -46,14 +49,34 @@ class Source:
     owned: Path | None = None  # a folder made for this ingest, removed if it fails
 
 
+def replay(sessions: sessionmaker[Session], key: str | None) -> IngestResult | None:
+    """What an earlier request with this ``Idempotency-Key`` made (its batch and first job), if any: a
+    client retrying after a lost response gets it back instead of a second batch."""
+    if not key:
+        return None
+    with sessions() as session:
+        batch = batch_by_idempotency_key(session, key)
+        jobs = batch_jobs(session, batch.id) if batch is not None else []
+    if batch is None or not jobs:
+        return None
+    return IngestResult(batch=BatchOut.of(batch), job=JobOut.of(jobs[0]), enqueued=False, replayed=True)
+
+
 def ingest(
     settings: Settings,
     sessions: sessionmaker[Session],
     dispatcher: Dispatcher,
     source: Source,
     options: IngestOptions,
+    key: str | None = None,
 ) -> IngestResult:
-    batch, job = _store(settings, sessions, source, options)
+    try:
+        batch, job = _store(settings, sessions, source, options, key)
+    except IngestError:
+        again = replay(sessions, key)  # a concurrent request with the same key won the unique index
+        if again is None:
+            raise
+        return again
     error = enqueue(dispatcher, job.id)  # after the commit: a worker must find the job
     return IngestResult(
         batch=BatchOut.of(batch), job=JobOut.of(job), enqueued=error is None, enqueue_error=error
@@ -61,7 +84,11 @@ def ingest(
 
 
 def _store(
-    settings: Settings, sessions: sessionmaker[Session], source: Source, options: IngestOptions
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    source: Source,
+    options: IngestOptions,
+    key: str | None,
 ) -> tuple[BatchRecord, JobRecord]:
     try:
         _check_checks(options)
@@ -70,7 +97,7 @@ def _store(
         with sessions.begin() as session:  # the batch and its job, or neither
             batch = ingest_batch(
                 session, dataset, spec, vendor=options.vendor, team=options.team, due_date=options.due_date,
-                source_path=str(source.root),
+                source_path=str(source.root), idempotency_key=key,
             )  # fmt: skip
             job = create_review_job(
                 session,

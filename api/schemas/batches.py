@@ -130,6 +130,9 @@ class IngestResult(BaseModel):
     job: JobOut
     enqueued: bool = Field(description="the job was handed to the workers (else: POST /jobs/{id}/enqueue)")
     enqueue_error: str | None = None
+    replayed: bool = Field(
+        default=False, description="an earlier request with this Idempotency-Key made the batch (200)"
+    )
 
 
 class Enqueued(BaseModel):

@@ -37,6 +37,7 @@ from gtqa.storage.findings import (
     stream_findings,
 )
 from gtqa.storage.ingest import (
+    batch_by_idempotency_key,
     batch_record,
     frame_keys_near,
     ingest_batch,
@@ -148,6 +149,7 @@ __all__ = [
     "audited_by",
     "auditor_batches",
     "audits_by_verdict",
+    "batch_by_idempotency_key",
     "batch_facts",
     "batch_jobs",
     "batch_record",
