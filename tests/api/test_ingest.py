@@ -136,6 +136,11 @@ def test_a_malformed_record_rejects_the_whole_batch_with_its_file_and_line(
     assert response.status_code == 201
     assert [p["line"] for p in response.json()["batch"]["problems"]] == [2]
     assert response.json()["batch"]["label_count"] == 12 - 1
+    assert response.json()["batch"]["dropped"] == {"label": 1}  # recorded with the batch
+    batch_id = response.json()["batch"]["id"]
+    assert api.client.get(f"{V1}/batches/{batch_id}", headers=api.as_("ops")).json()["dropped"] == {
+        "label": 1
+    }
 
 
 def test_unstorable_values_are_reported_not_half_stored(api, kitti, ingest_root: Path) -> None:
@@ -176,6 +181,19 @@ def test_a_failed_enqueue_keeps_the_batch_and_can_be_retried(api, kitti, ingest_
     api.app.dependency_overrides[get_dispatcher] = lambda: api.dispatcher
     again = api.client.post(f"{V1}/jobs/{job_id}/enqueue", headers=api.as_("ops"))
     assert again.json()["enqueued"] is True and api.dispatcher.jobs == [job_id]
+
+
+def test_a_job_says_how_the_workers_score_its_flags(api, kitti, ingest_root: Path) -> None:
+    from api.spec_lookup import job_spec
+    from gtqa.scoring.calibration import default_scorer
+
+    kitti.small(ingest_root / "acme")
+    ingested = api.client.post(f"{V1}/batches", json={"path": "acme"}, headers=api.as_("ops")).json()
+    job = api.client.get(f"{V1}/jobs/{ingested['job']['id']}", headers=api.as_("ops")).json()
+    spec = job_spec(api.settings, job["spec_hash"])
+    assert job["scoring"] == default_scorer(spec, ingested["batch"]["format"]).note
+    listed = api.client.get(f"{V1}/jobs", headers=api.as_("ops")).json()["items"]
+    assert [j["scoring"] for j in listed] == [None], "the listing does not load specs"
 
 
 # --- by upload -------------------------------------------------------------------------------------

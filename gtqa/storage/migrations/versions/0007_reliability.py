@@ -2,7 +2,7 @@
 first request made instead of making a second one.
 
 Revision ID: 0007_reliability
-Revises: 0004
+Revises: 0006_spot_checks
 Create Date: 2026-12-07
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_reliability"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0006_spot_checks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
