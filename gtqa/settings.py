@@ -58,6 +58,15 @@ class Settings(BaseSettings):
     )
     max_archive_members: int = Field(default=200_000, ge=1, description="files and folders per archive")
     review_lease_s: float = Field(default=900.0, gt=0, description="how long an auditor's claim holds")
+    review_min_seconds: float = Field(
+        default=0.4,
+        ge=0,
+        le=60,
+        description="an item's least time on screen before the page takes a decision",
+    )
+    review_poll_s: float = Field(
+        default=15.0, gt=0, description="how often the review page looks for new work when the queue is empty"
+    )
     chunk_lease_s: float = Field(default=900.0, gt=0, description="how long a worker's chunk lease holds")
     chunk_max_attempts: int = Field(default=3, ge=1, description="claims of a chunk before it is failed")
     # The workers (workers/): Celery over a broker; the database, not the broker, holds the truth.

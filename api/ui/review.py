@@ -48,6 +48,8 @@ def review_page(request: Request, viewer: AuditorPage, settings: SettingsDep) ->
         "viewer": viewer,
         "issue_types": [t.value for t in IssueType],
         "lease_seconds": settings.review_lease_s,
+        "min_seconds": settings.review_min_seconds,
+        "poll_seconds": settings.review_poll_s,
     }
     return render(request, "review.html", context)
 

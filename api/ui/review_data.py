@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
 from api.spec_lookup import job_spec_or_none
+from api.ui.why import Why, why
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
 from gtqa.storage import decision_seconds, pending_items
@@ -33,6 +34,9 @@ class ReviewPayload(BaseModel):
     lease_expires_at: datetime | None
     pace: Pace
     decided: str | None = Field(default=None, description="the audit just recorded, if any")
+    why: Why | None = Field(
+        default=None, description="why the item was flagged (None when the queue is empty)"
+    )
 
 
 def pace(session: Session, auditor: str, now: datetime) -> Pace:
@@ -57,6 +61,7 @@ def payload(
         classes=_classes(spec_of(context.spec_hash), context) if context else [],
         lease_expires_at=context.item.lease_expires_at if context else None,
         pace=pace(session, auditor, now),
+        why=why(context) if context else None,
     )
 
 

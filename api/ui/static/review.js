@@ -2,6 +2,11 @@
 // decisions and keyboard (or mouse) corrections. Boxes are [x1, y1, x2, y2] in image pixels.
 // window.gtqaReview.timings holds each decision's round trip (ms): from the key press to the next item
 // drawn (the DOM and the canvas updated, and the browser's next frame painted).
+// Nothing is lost and nothing decided unseen: edits and the comment are kept in localStorage per item until
+// the decision is recorded (a reload restores them), a decision the server refuses (409: the claim went to
+// someone else) stays on screen with its edits, a held-down key repeats no decision, and a decision sooner
+// than the minimum time on screen (data-min-seconds) is ignored. The seconds stored with an audit are the
+// seconds the item was on screen with the tab visible.
 
 const $ = (id) => document.getElementById(id);
 const root = $("review");
@@ -9,6 +14,10 @@ const canvas = $("frame");
 const g = canvas.getContext("2d");
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const leaseSeconds = Number(root.dataset.leaseSeconds) || 900;
+const minSeconds = Number(root.dataset.minSeconds) || 0;
+const pollSeconds = Number(root.dataset.pollSeconds) || 15;
+const DRAFT = "gtqa.review.draft.";  // + item id: the unsaved edits of that item
+const DRAFT_DAYS = 7;  // drafts of items never seen again are dropped after this long
 const css = getComputedStyle(document.documentElement);
 const colour = (name) => css.getPropertyValue(`--${name}`).trim();
 const COLOURS = {
@@ -18,7 +27,8 @@ const COLOURS = {
 
 const state = {
   item: null, shownAt: 0, busy: false, zoom: false, original: null, box: null, proposed: null, match: null,
-  size: [1, 1], image: null, imageReady: false, drag: null, extendTimer: 0, timings: [],
+  size: [1, 1], image: null, imageReady: false, imageFailed: false, drag: null, extendTimer: 0, timings: [],
+  visibleMs: 0, visibleSince: null, lost: false, pollTimer: 0, region: null, ignored: 0, restored: false,
 };
 window.gtqaReview = state;
 
@@ -39,13 +49,15 @@ async function post(url, body) {
   return data;
 }
 
-async function send(url, body, note) {
+async function send(url, body, note, done = null) {
   if (state.busy) return;
   state.busy = true;
   root.setAttribute("aria-busy", "true");
   const started = performance.now();
   try {
-    show(await post(url, body));
+    const data = await post(url, body);
+    if (done != null) dropDraft(done);
+    show(data);
     announce(note);
     // The next frame paints what show() drew; the task after it runs once that frame is out.
     requestAnimationFrame(() => setTimeout(() => state.timings.push(performance.now() - started), 0));
@@ -59,17 +71,55 @@ async function send(url, body, note) {
 
 function failed(err) {
   if (err.status === 401) { window.location.assign(`/ui/login?next=${encodeURIComponent("/ui/review")}`); return; }
-  showError(err.status === 409 ? `${err.message}. Loading the next item.` : err.message);
-  if (err.status === 409) { state.busy = false; send("/ui/api/next", {}, ""); }
+  if (err.status === 409) { lost(err.message); return; }
+  showError(err.message);
+}
+
+// The server refused: this item is no longer ours. It stays on screen with every edit (and they stay in
+// localStorage, so they come back if the item returns to us); nothing moves on until N.
+function lost(message) {
+  if (!state.item) return;
+  saveDraft();
+  state.lost = true;
+  clearInterval(state.extendTimer);
+  root.dataset.state = "lost";
+  $("lost-text").textContent = `Not recorded: ${message}. Your claim on this item lapsed and it may be ` +
+    "another auditor's now. Your edits and comment are kept here and in this browser: they are put back " +
+    "if this item comes back to you. Press N for the next item.";
+  $("lost").hidden = false;
 }
 
 const loadNext = () => send("/ui/api/next", {}, "");
 
+// ---- time on screen -------------------------------------------------------------------------------
+
+function onScreenSeconds() {
+  const running = state.visibleSince == null ? 0 : performance.now() - state.visibleSince;
+  return (state.visibleMs + running) / 1000;
+}
+
+function onVisibility() {
+  if (document.hidden && state.visibleSince != null) {
+    state.visibleMs += performance.now() - state.visibleSince;
+    state.visibleSince = null;
+  } else if (!document.hidden && state.item && state.visibleSince == null) {
+    state.visibleSince = performance.now();
+  }
+}
+
+// Too soon after the item appeared: the key was meant for the previous one, or pressed unseen.
+function tooSoon() {
+  if (onScreenSeconds() >= minSeconds) return false;
+  state.ignored += 1;
+  announce(`Ignored: this item has been on screen under ${minSeconds} s.`);
+  return true;
+}
+
 // ---- decisions ------------------------------------------------------------------------------------
 
 function decide(verdict) {
-  if (!state.item || state.busy) return;
-  const body = { verdict, seconds: Math.round(performance.now() - state.shownAt) / 1000 };
+  if (!state.item || state.busy || state.lost || tooSoon()) return;
+  const body = { verdict, seconds: Math.round(onScreenSeconds() * 1000) / 1000 };
   const comment = $("comment").value.trim();
   if (comment) body.comment = comment;
   if (verdict === "defect") {
@@ -81,11 +131,14 @@ function decide(verdict) {
     if (fix) body.corrected = fix;
   }
   const note = { defect: "Defect confirmed", not_defect: "Flag rejected", unsure: "Marked unsure" }[verdict];
-  send(`/ui/api/items/${state.item.item.id}/decision`, body, note + (body.corrected ? " with a correction" : ""));
+  const id = state.item.item.id;
+  send(`/ui/api/items/${id}/decision`, body, note + (body.corrected ? " with a correction" : ""), id);
 }
 
 function skipItem() {
-  if (state.item && !state.busy) send(`/ui/api/items/${state.item.item.id}/skip`, {}, "Skipped");
+  if (!state.item || state.busy || state.lost || tooSoon()) return;
+  const id = state.item.item.id;
+  send(`/ui/api/items/${id}/skip`, {}, "Skipped", id);
 }
 
 // The correction to send: null when nothing changed, undefined when it cannot be sent yet.
@@ -128,23 +181,35 @@ function editedAttributes() {
 
 function show(payload) {
   clearInterval(state.extendTimer);
+  clearTimeout(state.pollTimer);
   pace(payload.pace);
   const c = payload.context;
   state.item = c;
+  state.lost = false;
+  state.region = null;
   $("error").hidden = true;
+  $("lost").hidden = true;
   $("empty").hidden = Boolean(c);
+  $("why").hidden = !c;
   root.dataset.state = c ? "ready" : "empty";
   root.dataset.itemId = c ? String(c.item.id) : "";
   if (!c) { emptyQueue(); return; }
   state.original = c.label ? boxArray(c.label.box) : [...c.finding.box];
   state.box = [...state.original];
   state.proposed = !c.label ? [...c.finding.box] : c.finding?.proposed_box ? [...c.finding.proposed_box] : null;
-  state.match = bestMatch(c.predictions, state.original);
+  state.match = payload.why?.match ?? null;
   state.size = frameSize(c);
+  canvas.style.setProperty("--frame-aspect", String(state.size[0] / state.size[1]));
   loadImage(c.image_url);
   describe(c, payload.classes);
+  why(payload.why);
+  state.restored = restoreDraft(c);
+  edits();
   draw();
+  if (state.restored) announce("Your unsaved edits of this item were put back.");
   state.shownAt = performance.now();
+  state.visibleMs = 0;
+  state.visibleSince = document.hidden ? null : state.shownAt;
   state.extendTimer = setInterval(extendClaim, (leaseSeconds * 1000) / 3);
 }
 
@@ -152,9 +217,8 @@ function describe(c, classes) {
   const f = c.finding;
   const what = f ? f.type.replaceAll("_", " ") : "spot check";
   $("item-title").textContent = `${what} · frame ${c.item.frame}`;
-  $("item-meta").textContent = `${c.dataset} · ${c.label ? `label ${c.label.id}` : "missing object"}` +
-    (f ? ` · score ${f.score.toFixed(2)}` : " · a random unflagged label");
-  $("message").textContent = f ? f.message : "A random label the reviewer did not flag: is it right?";
+  $("item-meta").textContent = `${c.dataset} · batch ${c.item.batch_id} · job ${c.item.job_id} · ` +
+    (c.label ? `label ${c.label.id}` : "missing object");
   fillSelect($("cls"), classes, c.label?.cls ?? f?.cls ?? "", !c.label);
   $("issue").value = "";
   $("issue").options[0].textContent = f ? `— the flag's own (${f.type.replaceAll("_", " ")}) —` : "— choose —";
@@ -162,10 +226,8 @@ function describe(c, classes) {
   $("occlusion").value = c.label?.occlusion ?? "";
   $("comment").value = "";
   extraAttributes(c.label?.attributes ?? {});
-  evidence(f);
   judge(f?.judge);
   rules(c.rules);
-  edits();
 }
 
 function fillSelect(select, values, current, allowNone) {
@@ -190,17 +252,24 @@ function extraAttributes(attrs) {
   }
 }
 
-function evidence(f) {
+// Why it was flagged (api/ui/why.py): the reason, the probability in words, the checks that contributed
+// and the detection the flag was reasoned from.
+function why(w) {
+  $("message").textContent = w?.reason ?? "";
+  $("probability").textContent = w ? w.wording[0].toUpperCase() + w.wording.slice(1) + "." : "";
   const body = $("checks").tBodies[0];
   body.replaceChildren();
-  const checks = f ? (f.evidence.length ? f.evidence : [f.check]) : [];
-  for (const check of checks) {
-    const score = f.features[`raw.${check}`] ?? (check === f.check ? f.raw : null);
+  for (const c of w?.contributions ?? []) {
     const row = body.insertRow();
-    row.insertCell().textContent = check;
-    row.insertCell().textContent = score == null ? "—" : score.toFixed(2);
+    row.insertCell().textContent = c.check;
+    row.insertCell().textContent = c.strength.toFixed(2);
+    row.insertCell().textContent = c.about;
   }
-  $("checks").hidden = !checks.length;
+  $("checks").hidden = !w?.contributions.length;
+  const m = w?.match;
+  $("match").textContent = !w || !state.item?.finding ? "" : m
+    ? `The detection it used: ${m.cls} ${m.score.toFixed(2)} (${m.detector}), IoU ${w.match_iou.toFixed(2)} with the flagged box.`
+    : "No detection was used for this flag.";
 }
 
 function judge(opinion) {
@@ -227,10 +296,23 @@ function rules(list) {
   }
 }
 
+// Nothing of the previous item stays on screen; the page looks for new work by itself.
 function emptyQueue() {
-  $("item-title").textContent = "Nothing to review";
+  $("item-title").textContent = "Nothing to review: the queue is empty";
   $("item-meta").textContent = "";
+  why(null);
+  judge(null);
+  rules([]);
+  for (const id of ["x1", "y1", "x2", "y2", "truncation", "occlusion", "comment", "issue"]) $(id).value = "";
+  $("cls").replaceChildren();
+  $("extra-attrs").replaceChildren();
+  $("edits").textContent = "(no changes)";
+  $("image-failed").hidden = true;
+  state.image = null;
+  state.imageReady = false;
   draw();
+  canvas.setAttribute("aria-label", "No item: the queue is empty");
+  state.pollTimer = setTimeout(() => { if (!state.item) send("/ui/api/next", {}, ""); }, pollSeconds * 1000);
 }
 
 function pace(p) {
@@ -245,10 +327,20 @@ function showError(text) { $("error").textContent = text; $("error").hidden = fa
 
 function loadImage(url) {
   state.imageReady = false;
+  state.imageFailed = false;
   state.image = null;
+  $("image-failed").hidden = true;
   if (!url) return;
   const img = new Image();
   img.onload = () => { if (state.image === img) { state.imageReady = true; draw(); } };
+  img.onerror = () => {
+    if (state.image !== img) return;
+    state.imageFailed = true;
+    $("image-failed").textContent = "The frame's image could not be loaded: the boxes are drawn on a blank " +
+      "canvas of the frame's size. Judge only what the boxes alone show, or skip (S).";
+    $("image-failed").hidden = false;
+    draw();
+  };
   img.src = url;
   state.image = img;
 }
@@ -271,15 +363,6 @@ function iou(a, b) {
   return (w * h) / (area(a) + area(b) - w * h);
 }
 
-function bestMatch(predictions, box) {
-  let best = null, bestIou = 0.1;  // below this overlap a detection is about another object
-  for (const p of predictions) {
-    const overlap = iou(boxArray(p.box), box);
-    if (overlap > bestIou) { best = p; bestIou = overlap; }
-  }
-  return best;
-}
-
 // The frame's proposals queued after this item because they are probably its object
 // (gtqa.scoring.mark_followers: IoU above 0.3): drawn here, since deciding this item decides them too.
 function followers(c) {
@@ -293,30 +376,100 @@ function frameSize(c) {
   return [Math.max(...boxes.map((b) => b[2])) * 1.1, Math.max(...boxes.map((b) => b[3])) * 1.1];
 }
 
-function setBox(box) {
+// A box moved past the frame is shifted back in; a resize (``resized``) leaves the edges it did not move
+// where they were (a label may reach past the image) and its nudge stops the moved edge at the frame.
+function setBox(box, resized = false) {
   const [w, h] = state.size;
   let [x1, y1, x2, y2] = box.map((v) => Math.round(v * 10) / 10);
   x2 = Math.max(x2, x1 + 1);
   y2 = Math.max(y2, y1 + 1);
-  const dx = Math.min(0, w - x2) - Math.min(0, x1), dy = Math.min(0, h - y2) - Math.min(0, y1);
+  const dx = resized ? 0 : Math.min(0, w - x2) - Math.min(0, x1);
+  const dy = resized ? 0 : Math.min(0, h - y2) - Math.min(0, y1);
   state.box = [x1 + dx, y1 + dy, x2 + dx, y2 + dy];
   edits();
   draw();
 }
 
-function nudge(dx, dy, resize) {
+// ``edge``: "far" moves the right or bottom edge, "near" the left or top one, null the whole box.
+function nudge(dx, dy, edge) {
   const [x1, y1, x2, y2] = state.box;
-  setBox(resize ? [x1, y1, x2 + dx, y2 + dy] : [x1 + dx, y1 + dy, x2 + dx, y2 + dy]);
+  const [w, h] = state.size;
+  const edgeAt = (v, moved, lo, hi) => (moved ? Math.min(Math.max(v, lo), hi) : v);
+  // An edge already past the frame (a label may reach past a cropped image) may move back in freely.
+  if (edge === "far") {
+    setBox([x1, y1, edgeAt(x2 + dx, dx, x1 + 1, Math.max(w, x2)), edgeAt(y2 + dy, dy, y1 + 1, Math.max(h, y2))], true);
+  } else if (edge === "near") {
+    setBox([edgeAt(x1 + dx, dx, Math.min(0, x1), x2 - 1), edgeAt(y1 + dy, dy, Math.min(0, y1), y2 - 1), x2, y2], true);
+  }
+  else setBox([x1 + dx, y1 + dy, x2 + dx, y2 + dy]);
 }
 
 function edits() {
   if (!state.item) return;
   ["x1", "y1", "x2", "y2"].forEach((k, i) => { $(k).value = state.box[i]; });
+  const parts = changes();
+  $("edits").textContent = parts.length ? `(changed: ${parts.join(", ")})` : "(no changes)";
+  saveDraft();
+}
+
+// What the auditor changed of the label: box, class, truncation, occlusion, attributes.
+function changes() {
+  const label = state.item.label;
   const parts = [];
   if (changed(state.box, state.original)) parts.push("box");
-  if (state.item.label && $("cls").value !== state.item.label.cls) parts.push("class");
+  if (label && $("cls").value !== label.cls) parts.push("class");
+  const trunc = $("truncation").value, occ = $("occlusion").value;
+  if (trunc !== "" && Number(trunc) !== (label?.truncation ?? null)) parts.push("truncation");
+  if (occ !== "" && Number(occ) !== (label?.occlusion ?? null)) parts.push("occlusion");
   if (editedAttributes()) parts.push("attributes");
-  $("edits").textContent = parts.length ? `(changed: ${parts.join(", ")})` : "(no changes)";
+  return parts;
+}
+
+// ---- drafts: unsaved edits survive a reload -------------------------------------------------------
+
+function saveDraft() {
+  const c = state.item;
+  if (!c || state.restoring) return;
+  const draft = {
+    at: Date.now(), label: c.label?.id ?? null, box: state.box, cls: $("cls").value, issue: $("issue").value,
+    truncation: $("truncation").value, occlusion: $("occlusion").value, comment: $("comment").value,
+    attrs: Object.fromEntries([...$("extra-attrs").querySelectorAll("input")]
+      .map((i) => [i.dataset.key, i.type === "checkbox" ? i.checked : i.value])),
+  };
+  const dirty = changes().length || draft.comment.trim() || draft.issue;
+  try {
+    if (dirty) localStorage.setItem(DRAFT + c.item.id, JSON.stringify(draft));
+    else localStorage.removeItem(DRAFT + c.item.id);
+  } catch { /* storage full or disabled: the page still works, without drafts */ }
+}
+
+function restoreDraft(c) {
+  let draft = null;
+  try { draft = JSON.parse(localStorage.getItem(DRAFT + c.item.id) ?? "null"); } catch { draft = null; }
+  if (!draft || draft.label !== (c.label?.id ?? null)) return false;
+  state.restoring = true;
+  state.box = draft.box.map(Number);
+  for (const k of ["cls", "issue", "truncation", "occlusion", "comment"]) $(k).value = draft[k];
+  for (const input of $("extra-attrs").querySelectorAll("input")) {
+    const v = draft.attrs?.[input.dataset.key];
+    if (v === undefined) continue;
+    if (input.type === "checkbox") input.checked = Boolean(v); else input.value = String(v);
+  }
+  state.restoring = false;
+  return true;
+}
+
+function dropDraft(itemId) {
+  try { localStorage.removeItem(DRAFT + itemId); } catch { /* nothing kept */ }
+}
+
+function dropOldDrafts() {
+  const limit = Date.now() - DRAFT_DAYS * 86_400_000;
+  try {
+    for (const key of Object.keys(localStorage).filter((k) => k.startsWith(DRAFT))) {
+      if ((JSON.parse(localStorage.getItem(key) ?? "{}").at ?? 0) < limit) localStorage.removeItem(key);
+    }
+  } catch { /* nothing kept */ }
 }
 
 // ---- drawing --------------------------------------------------------------------------------------
@@ -324,8 +477,8 @@ function edits() {
 function view() {
   const rect = canvas.getBoundingClientRect();
   const [w, h] = state.size;
-  let region = [0, 0, w, h];
-  if (state.zoom && state.box) {
+  let region = state.region ?? [0, 0, w, h];
+  if (!state.region && state.zoom && state.box) {
     const [x1, y1, x2, y2] = state.box;
     const pad = Math.max(x2 - x1, y2 - y1, 48);
     region = [x1 - pad, y1 - pad, x2 + pad, y2 + pad];
@@ -350,7 +503,11 @@ function draw() {
   if (!c) return;
   g.setTransform(scale * dpr, 0, 0, scale * dpr, ox * dpr, oy * dpr);
   const [w, h] = state.size;
-  if (state.imageReady) g.drawImage(state.image, 0, 0, w, h);
+  if (state.imageReady) {
+    g.filter = `brightness(${$("brightness").value}) contrast(${$("contrast").value})`;
+    g.drawImage(state.image, 0, 0, w, h);
+    g.filter = "none";
+  }
   stroke([0, 0, w, h], COLOURS.other, 1, [2, 4], scale);
   for (const l of c.neighbours) stroke(boxArray(l.box), COLOURS.other, 1.5, [], scale, l.cls);
   for (const f of followers(c)) stroke(f.box, COLOURS.proposed, 1.5, [3, 3], scale);
@@ -398,18 +555,19 @@ function handles(b, scale) {
 function canvasText(c) {
   const [x1, y1, x2, y2] = state.box.map((v) => Math.round(v));
   const subject = c.label ? `${c.label.cls} label` : "proposed missing object";
-  const image = c.image_url ? "image" : "no image, labels only";
+  const image = !c.image_url ? "no image, labels only" : state.imageFailed ? "the image failed to load, labels only" : "image";
   const more = followers(c).length;
   return `Frame ${c.item.frame}, ${Math.round(state.size[0])} by ${Math.round(state.size[1])} pixels (${image}); ` +
     `${subject} at ${x1},${y1} to ${x2},${y2}; ${c.neighbours.length} other labels` +
     (more ? `; ${more} more proposals of this object, queued after it` : "") +
-    (state.zoom ? "; zoomed to the object" : "");
+    (state.region ? "; zoomed in" : state.zoom ? "; zoomed to the object" : "");
 }
 
 // ---- input ----------------------------------------------------------------------------------------
 
 const ARROWS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
 const FIELDS = { i: "issue", k: "cls", a: "truncation", m: "comment" };
+const DECISION_KEYS = new Set(["c", "r", "u", "s"]);
 
 function onKey(e) {
   const help = $("help");
@@ -420,17 +578,18 @@ function onKey(e) {
     return;
   }
   if (e.metaKey || (e.target.tagName === "BUTTON" && (e.key === "Enter" || e.key === " "))) return;
-  if (ARROWS[e.key] && state.item) {
+  if (ARROWS[e.key] && state.item && !state.lost) {
     e.preventDefault();
     const step = e.shiftKey ? 10 : 1;
-    nudge(ARROWS[e.key][0] * step, ARROWS[e.key][1] * step, e.ctrlKey || e.altKey);
+    nudge(ARROWS[e.key][0] * step, ARROWS[e.key][1] * step, e.ctrlKey ? "far" : e.altKey ? "near" : null);
     return;
   }
   if (e.ctrlKey || e.altKey) return;
   const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  if (e.repeat && DECISION_KEYS.has(key)) { e.preventDefault(); return; }  // a held key decides once at most
   const act = {
     c: () => decide("defect"), r: () => decide("not_defect"), u: () => decide("unsure"), s: skipItem,
-    z: toggleZoom, p: takeProposed, x: undoEdits, n: () => { if (!state.item) loadNext(); },
+    z: toggleZoom, p: takeProposed, x: undoEdits, n: () => { if (!state.item || state.lost) loadNext(); },
     "?": () => help.showModal(),
   }[key];
   if (act) { e.preventDefault(); act(); return; }
@@ -438,7 +597,8 @@ function onKey(e) {
 }
 
 function toggleZoom() {
-  state.zoom = !state.zoom;
+  state.zoom = state.region ? false : !state.zoom;
+  state.region = null;
   $("zoom").setAttribute("aria-pressed", String(state.zoom));
   draw();
 }
@@ -454,6 +614,7 @@ function undoEdits() {
   if (!state.item) return;
   describe(state.item, [...$("cls").options].map((o) => o.value).filter(Boolean));
   state.box = [...state.original];
+  dropDraft(state.item.item.id);
   edits();
   draw();
   announce("Edits undone.");
@@ -471,14 +632,42 @@ function onPointerDown(e) {
   const near = 8 / scale;
   const corner = [[x1, y1, "tl"], [x2, y1, "tr"], [x1, y2, "bl"], [x2, y2, "br"]].find(([cx, cy]) => Math.abs(x - cx) < near && Math.abs(y - cy) < near);
   const inside = x > x1 && x < x2 && y > y1 && y < y2;
-  if (!corner && !inside) return;
-  state.drag = { mode: corner ? corner[2] : "move", x, y, start: [...state.box] };
+  if (!corner && !inside && !state.region) return;
+  const mode = corner ? corner[2] : inside ? "move" : "pan";
+  state.drag = { mode, x, y, start: [...state.box], client: [e.clientX, e.clientY], region: state.region, scale };
   canvas.setPointerCapture(e.pointerId);
+}
+
+// The image region on the canvas now, in image pixels (the whole canvas, beyond the frame's edges too).
+function visibleRegion() {
+  const { rect, scale, ox, oy } = view();
+  return [-ox / scale, -oy / scale, (rect.width - ox) / scale, (rect.height - oy) / scale];
+}
+
+// Wheel: zoom about the pointer (the image point under it stays put); out past the whole frame resets.
+function onWheel(e) {
+  if (!state.item) return;
+  e.preventDefault();
+  const [x, y] = toImage(e);
+  const r = visibleRegion();
+  const f = e.deltaY < 0 ? 0.8 : 1.25;
+  const next = [x - (x - r[0]) * f, y - (y - r[1]) * f, x + (r[2] - x) * f, y + (r[3] - y) * f];
+  const [w, h] = state.size;
+  state.region = next[2] - next[0] >= w && next[3] - next[1] >= h ? null : next;
+  state.zoom = false;
+  $("zoom").setAttribute("aria-pressed", "false");
+  draw();
 }
 
 function onPointerMove(e) {
   const d = state.drag;
   if (!d) return;
+  if (d.mode === "pan") {
+    const dx = (e.clientX - d.client[0]) / d.scale, dy = (e.clientY - d.client[1]) / d.scale;
+    state.region = [d.region[0] - dx, d.region[1] - dy, d.region[2] - dx, d.region[3] - dy];
+    draw();
+    return;
+  }
   const [x, y] = toImage(e);
   const dx = x - d.x, dy = y - d.y;
   const [x1, y1, x2, y2] = d.start;
@@ -497,6 +686,11 @@ function onBoxField() {
 
 document.addEventListener("keydown", onKey);
 canvas.addEventListener("pointerdown", onPointerDown);
+canvas.addEventListener("wheel", onWheel, { passive: false });
+document.addEventListener("visibilitychange", onVisibility);
+for (const k of ["brightness", "contrast"]) $(k).addEventListener("input", draw);
+for (const k of ["comment", "issue"]) $(k).addEventListener("input", saveDraft);
+$("lost-next").addEventListener("click", loadNext);
 canvas.addEventListener("pointermove", onPointerMove);
 canvas.addEventListener("pointerup", () => { state.drag = null; });
 for (const k of ["x1", "y1", "x2", "y2"]) $(k).addEventListener("change", onBoxField);
@@ -509,10 +703,11 @@ $("help-open").addEventListener("click", () => $("help").showModal());
 $("help-close").addEventListener("click", () => $("help").close());
 window.addEventListener("resize", draw);
 window.addEventListener("pagehide", () => {
-  if (!state.item) return;
+  if (!state.item || state.lost) return;
   fetch(`/ui/api/items/${state.item.item.id}/release`, {
     method: "POST", keepalive: true, credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}",
   }).catch(() => {});
 });
+dropOldDrafts();
 loadNext();
