@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
 from api.spec_lookup import job_spec_or_none
+from api.ui.scene import SceneView, TrackView, scene_view, track_view
 from api.ui.why import Why, why
+from gtqa.domain import Frame
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
-from gtqa.storage import decision_seconds, pending_items
+from gtqa.storage import batch_record, decision_seconds, frame_keys_near, load_frames, pending_items
 
 PACE_WINDOW = timedelta(hours=12)  # "today": one working day, whatever the time zone
 
@@ -37,6 +39,9 @@ class ReviewPayload(BaseModel):
     why: Why | None = Field(
         default=None, description="why the item was flagged (None when the queue is empty)"
     )
+    vendor: str | None = Field(default=None, description="the batch's vendor")
+    track: TrackView | None = Field(default=None, description="the flagged object's track, if it has one")
+    scene: SceneView | None = Field(default=None, description="the frame's cuboids, if it has any")
 
 
 def pace(session: Session, auditor: str, now: datetime) -> Pace:
@@ -56,13 +61,36 @@ def payload(
     context, spec_of = None, cache(partial(job_spec_or_none, settings))  # looked up once per request
     if item_id is not None:
         context = item_view(session, item_id, spec_of, image_url=f"/ui/items/{item_id}/image")
-    return ReviewPayload(
+    made = ReviewPayload(
         context=context,
         classes=_classes(spec_of(context.spec_hash), context) if context else [],
         lease_expires_at=context.item.lease_expires_at if context else None,
         pace=pace(session, auditor, now),
         why=why(context) if context else None,
     )
+    return made if context is None else made.model_copy(update=_around(session, context))
+
+
+def _around(session: Session, context: ItemContextOut) -> dict[str, object]:
+    """The vendor, the flagged object's track and the frame's 3D scene."""
+    batch = context.item.batch_id
+    (frame,) = load_frames(session, batch, [context.item.frame])
+    label = context.label
+    return {
+        "vendor": batch_record(session, batch).vendor,
+        "track": track_view(_sequence(session, batch, frame), label, frame)
+        if label and label.track_id is not None
+        else None,
+        "scene": scene_view(frame, label),
+    }
+
+
+def _sequence(session: Session, batch_id: int, frame: Frame) -> list[Frame]:
+    """Every frame of the flagged frame's sequence (the track's whole timeline is drawn)."""
+    if frame.sequence is None:
+        return [frame]
+    keys = frame_keys_near(session, batch_id, {frame.sequence: (frame.index, frame.index)}, window=1_000_000)
+    return load_frames(session, batch_id, keys)
 
 
 def _classes(spec: CompiledSpec | None, context: ItemContextOut) -> list[str]:

@@ -174,14 +174,32 @@ def seed(
     return Delivery(batch.id, job.id, made)
 
 
-def seed_kitti(sessions: sessionmaker[Session], spec: CompiledSpec, data: Path, **batch: Any) -> Delivery:
-    """The real KITTI object frames (``data/kitti_object``, images and the 2D detector's boxes) reviewed
-    by the checks (no judge), stored as a worker would store them, and their queue built."""
-    root = data / "kitti_object"
-    dataset = load_dataset(root, "kitti", [root / "predictions" / "box2d.list"])
+REAL = {  # the shared data's folders: format and detections
+    "kitti_object": ("kitti", "predictions/box2d.list"),
+    "kitti_tracking": ("kitti-tracking", "detections"),
+}
+
+
+def seed_kitti(
+    sessions: sessionmaker[Session],
+    spec: CompiledSpec,
+    data: Path,
+    *,
+    name: str = "kitti_object",
+    calibrated_only: bool = False,
+    **batch: Any,
+) -> Delivery:
+    """Real KITTI frames (``data/<name>``: the object frames with images, or tracking sequence 0016)
+    with their detections, reviewed by the checks (no judge), stored as a worker would store them, and
+    their queue built; with ``calibrated_only``, only the flags of frames with a calibration are queued."""
+    root = data / name
+    fmt, detections = REAL[name]
+    dataset = load_dataset(root, fmt, [root / detections])
+    calibrated = {f.id for f in dataset.frames if f.calib is not None}
     flags: dict[str, list[Finding]] = {}
     for f in review_dataset(dataset, spec).findings:
-        flags.setdefault(f.frame, []).append(f)
+        if not calibrated_only or f.frame in calibrated:
+            flags.setdefault(f.frame, []).append(f)
     with sessions.begin() as session:
         made = ingest_batch(session, dataset, spec, vendor=batch.get("vendor", "kitti-vendor"),
                             team=batch.get("team", "blue"), source_path=str(root))  # fmt: skip
@@ -219,8 +237,8 @@ class Site:
     def seed(self, **options: Any) -> Delivery:
         return seed(self.sessions, self.spec, **options)
 
-    def seed_kitti(self, data: Path, **batch: Any) -> Delivery:
-        return seed_kitti(self.sessions, self.spec, data, **batch)
+    def seed_kitti(self, data: Path, **options: Any) -> Delivery:
+        return seed_kitti(self.sessions, self.spec, data, **options)
 
 
 @contextmanager

@@ -234,3 +234,54 @@ def test_an_image_that_fails_to_load_is_said_so(site, page, console, login, shar
     assert "could not be loaded" in page.locator("#image-failed").inner_text()
     assert "image failed to load" in (page.locator("#frame").get_attribute("aria-label") or "")
     assert all("404" in e for e in console.errors), "only the refused image itself"
+
+
+def test_a_tracked_object_shows_its_track_and_the_keys_step_its_frames(
+    site, page, console, login, shared_data, tmp_path: Path
+) -> None:
+    site.seed_kitti(shared_data, name="kitti_tracking")
+    login(page, site, "auditor")
+    shown = _labelled(page)
+    while shown["label"]["track_id"] is None:
+        _next(page, "s", shown["id"])
+        shown = _labelled(page)
+    track = page.evaluate("window.gtqaReview.track")
+    assert page.locator("#track-box").is_visible() and page.locator("#timeline").is_visible()
+    offsets = [n["offset"] for n in track["neighbours"]]
+    assert page.locator("#strip canvas").count() == len(offsets) and min(offsets) >= -5 and max(offsets) <= 5
+    assert all(p["index"] is not None for p in track["points"]) and len(track["points"]) > 1
+    assert f"flagged frame {track['flagged_index']}" in (
+        page.locator("#timeline").get_attribute("aria-label") or ""
+    )
+    step = 1 if 1 in offsets else -1
+    page.keyboard.press("." if step == 1 else ",")
+    assert "(read only)" in page.locator("#item-title").inner_text()
+    assert f"{step:+d} from the flagged one" in (page.locator("#frame").get_attribute("aria-label") or "")
+    page.keyboard.press("ArrowRight")  # no edit while looking at another frame
+    assert page.locator("#edits").inner_text() == "(no changes)"
+    page.keyboard.press("," if step == 1 else ".")
+    assert "(read only)" not in page.locator("#item-title").inner_text()
+    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    page.screenshot(path=str(target / "review-track.png"), full_page=True)
+    assert console.errors == []
+
+
+def test_a_3d_label_shows_the_frame_from_above_and_its_projected_cuboid(
+    site, page, console, login, shared_data, tmp_path: Path
+) -> None:
+    site.seed_kitti(shared_data, calibrated_only=True)
+    login(page, site, "auditor")
+    shown = _labelled(page)
+    while shown["label"]["cuboid"] is None:
+        _next(page, "s", shown["id"])
+        shown = _labelled(page)
+    scene = page.evaluate("window.gtqaReview.scene")
+    assert scene["calibrated"] and scene["projected"] is not None and len(scene["projected"]) == 8
+    assert [b["flagged"] for b in scene["boxes"]].count(True) == 1
+    assert page.locator("#bev").is_visible()
+    said = page.locator("#bev").get_attribute("aria-label") or ""
+    assert f"{len(scene['boxes'])} cuboids, the flagged {shown['label']['cls']} highlighted" in said
+    assert "assumed" not in said, "the field of view is the calibration's"
+    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    page.screenshot(path=str(target / "review-3d.png"), full_page=True)
+    assert console.errors == []

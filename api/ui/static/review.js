@@ -29,6 +29,7 @@ const state = {
   item: null, shownAt: 0, busy: false, zoom: false, original: null, box: null, proposed: null, match: null,
   size: [1, 1], image: null, imageReady: false, imageFailed: false, drag: null, extendTimer: 0, timings: [],
   visibleMs: 0, visibleSince: null, lost: false, pollTimer: 0, region: null, ignored: 0, restored: false,
+  track: null, scene: null, step: 0,
 };
 window.gtqaReview = state;
 
@@ -198,11 +199,16 @@ function show(payload) {
   state.box = [...state.original];
   state.proposed = !c.label ? [...c.finding.box] : c.finding?.proposed_box ? [...c.finding.proposed_box] : null;
   state.match = payload.why?.match ?? null;
+  state.track = payload.track ?? null;
+  state.scene = payload.scene ?? null;
+  state.step = 0;
   state.size = frameSize(c);
   canvas.style.setProperty("--frame-aspect", String(state.size[0] / state.size[1]));
   loadImage(c.image_url);
+  state.vendor = payload.vendor ?? "";
   describe(c, payload.classes);
   why(payload.why);
+  around();
   state.restored = restoreDraft(c);
   edits();
   draw();
@@ -215,9 +221,8 @@ function show(payload) {
 
 function describe(c, classes) {
   const f = c.finding;
-  const what = f ? f.type.replaceAll("_", " ") : "spot check";
-  $("item-title").textContent = `${what} · frame ${c.item.frame}`;
-  $("item-meta").textContent = `${c.dataset} · batch ${c.item.batch_id} · job ${c.item.job_id} · ` +
+  $("item-title").textContent = titleOf(c);
+  $("item-meta").textContent = `${state.vendor ? `${state.vendor} · ` : ""}${c.dataset} · batch ${c.item.batch_id} · job ${c.item.job_id} · ` +
     (c.label ? `label ${c.label.id}` : "missing object");
   fillSelect($("cls"), classes, c.label?.cls ?? f?.cls ?? "", !c.label);
   $("issue").value = "";
@@ -228,6 +233,11 @@ function describe(c, classes) {
   extraAttributes(c.label?.attributes ?? {});
   judge(f?.judge);
   rules(c.rules);
+}
+
+function titleOf(c) {
+  const what = c.finding ? c.finding.type.replaceAll("_", " ") : "spot check";
+  return `${what} · frame ${c.item.frame}`;
 }
 
 function fillSelect(select, values, current, allowNone) {
@@ -303,6 +313,9 @@ function emptyQueue() {
   why(null);
   judge(null);
   rules([]);
+  state.track = null;
+  state.scene = null;
+  around();
   for (const id of ["x1", "y1", "x2", "y2", "truncation", "occlusion", "comment", "issue"]) $(id).value = "";
   $("cls").replaceChildren();
   $("extra-attrs").replaceChildren();
@@ -348,6 +361,117 @@ function loadImage(url) {
 async function extendClaim() {
   if (!state.item || state.busy) return;
   try { await post(`/ui/api/items/${state.item.item.id}/extend`, {}); } catch (err) { failed(err); }
+}
+
+// ---- the track and the 3D scene (api/ui/scene.py) -----------------------------------------------------
+
+function around() {
+  const t = state.track, sc = state.scene;
+  $("around").hidden = !t && !sc;
+  $("bev-box").hidden = !sc;
+  $("track-box").hidden = !t;
+  if (sc) drawBev(sc);
+  $("strip").replaceChildren();
+  if (!t) return;
+  const changes = t.points.length;
+  $("track-caption").textContent = `Track ${t.track_id}: ${changes} frames; the neighbouring frames (flagged one outlined) ` +
+    "and, across the whole track, the box's height and centre, the 3D size, occlusion and truncation (flagged frame: the vertical line)";
+  for (const n of t.neighbours) $("strip").append(thumb(n));
+  drawTimeline(t);
+}
+
+function thumb(n) {
+  const el = document.createElement("canvas");
+  const [w, h] = state.size;
+  el.width = 96; el.height = Math.max(8, Math.round((96 * h) / w));
+  el.dataset.offset = String(n.offset);
+  el.setAttribute("role", "listitem");
+  el.setAttribute("aria-label", `frame ${n.index}${n.box ? "" : ", object not labelled"}`);
+  el.classList.toggle("here", n.offset === 0);
+  const t = el.getContext("2d");
+  t.fillStyle = COLOURS.canvas; t.fillRect(0, 0, el.width, el.height);
+  t.scale(el.width / w, el.height / h);
+  t.lineWidth = w / el.width;
+  t.strokeStyle = COLOURS.other;
+  for (const b of n.others) t.strokeRect(b[0], b[1], b[2] - b[0], b[3] - b[1]);
+  if (n.box) { t.lineWidth = (2.5 * w) / el.width; t.strokeStyle = COLOURS.flag; t.strokeRect(n.box[0], n.box[1], n.box[2] - n.box[0], n.box[3] - n.box[1]); }
+  return el;
+}
+
+// One row per series, each scaled to its own range; the flagged frame is the vertical line.
+function drawTimeline(t) {
+  const el = $("timeline"), x = el.getContext("2d");
+  const rows = [
+    ["box height, px", t.points.map((p) => p.box[3] - p.box[1])],
+    ["box centre x, px", t.points.map((p) => (p.box[0] + p.box[2]) / 2)],
+    ["3D h / w / l, m", t.points.map((p) => p.dims)],
+    ["occlusion", t.points.map((p) => p.occlusion)],
+    ["truncation", t.points.map((p) => p.truncation)],
+  ];
+  const left = 120, width = el.width - left - 8, rowH = (el.height - 6) / rows.length;
+  const idx = t.points.map((p) => p.index), lo = Math.min(...idx), hi = Math.max(...idx);
+  const xAt = (i) => left + (hi === lo ? width / 2 : ((i - lo) / (hi - lo)) * width);
+  x.fillStyle = COLOURS.canvas; x.fillRect(0, 0, el.width, el.height);
+  x.font = "11px system-ui, sans-serif";
+  rows.forEach(([name, values], r) => {
+    const top = 3 + r * rowH;
+    const series = Array.isArray(values[0]) || values.some((v) => Array.isArray(v))
+      ? [0, 1, 2].map((k) => values.map((v) => (v ? v[k] : null))) : [values];
+    const flat = series.flat().filter((v) => v != null);
+    const vlo = Math.min(...flat), vhi = Math.max(...flat);
+    x.fillStyle = COLOURS.text;
+    x.fillText(name, 4, top + rowH / 2);
+    x.fillText(flat.length ? `${fmt(vlo)}–${fmt(vhi)}` : "not given", 4, top + rowH / 2 + 11);
+    const colours = [COLOURS.fix, COLOURS.proposed, COLOURS.pred];
+    series.forEach((vals, k) => {
+      x.strokeStyle = colours[k % colours.length];
+      x.lineWidth = 1.5;
+      x.beginPath();
+      let pen = false;
+      vals.forEach((v, i) => {
+        if (v == null) { pen = false; return; }
+        const y = top + rowH - 3 - (vhi === vlo ? 0.5 : (v - vlo) / (vhi - vlo)) * (rowH - 6);
+        if (pen) x.lineTo(xAt(idx[i]), y); else x.moveTo(xAt(idx[i]), y);
+        pen = true;
+      });
+      x.stroke();
+    });
+  });
+  x.strokeStyle = COLOURS.flag;
+  x.lineWidth = 2;
+  x.beginPath(); x.moveTo(xAt(t.flagged_index), 0); x.lineTo(xAt(t.flagged_index), el.height); x.stroke();
+  el.setAttribute("aria-label", `Timeline of track ${t.track_id}, frames ${lo} to ${hi}; flagged frame ${t.flagged_index}`);
+}
+
+const fmt = (v) => (Math.abs(v) >= 10 ? v.toFixed(0) : v.toFixed(2));
+
+// From above, metres: x to the right, z forwards; the camera at the bottom centre.
+function drawBev(sc) {
+  const el = $("bev"), x = el.getContext("2d");
+  const zs = sc.boxes.flatMap((b) => b.corners.map((c) => c[1]));
+  const xs = sc.boxes.flatMap((b) => b.corners.map((c) => Math.abs(c[0])));
+  const depth = Math.max(20, ...zs) * 1.05, half = Math.max(10, ...xs) * 1.05;
+  const s = Math.min((el.height - 10) / depth, (el.width - 10) / (2 * half));
+  const at = ([px, pz]) => [el.width / 2 + px * s, el.height - 5 - pz * s];
+  x.fillStyle = COLOURS.canvas; x.fillRect(0, 0, el.width, el.height);
+  x.strokeStyle = COLOURS.other; x.setLineDash([3, 3]); x.lineWidth = 1;
+  const [l, r] = sc.fov;
+  x.beginPath();
+  x.moveTo(...at([-Math.tan(l) * depth, depth])); x.lineTo(...at([0, 0])); x.lineTo(...at([Math.tan(r) * depth, depth]));
+  x.stroke(); x.setLineDash([]);
+  x.fillStyle = COLOURS.fix;
+  const [cx, cy] = at([0, 0]);
+  x.beginPath(); x.moveTo(cx, cy - 8); x.lineTo(cx - 5, cy); x.lineTo(cx + 5, cy); x.closePath(); x.fill();
+  for (const b of [...sc.boxes].sort((a, c) => a.flagged - c.flagged)) {
+    x.strokeStyle = b.flagged ? COLOURS.flag : COLOURS.other;
+    x.lineWidth = b.flagged ? 2.5 : 1;
+    x.beginPath();
+    b.corners.forEach((c, i) => (i ? x.lineTo(...at(c)) : x.moveTo(...at(c))));
+    x.closePath(); x.stroke();
+  }
+  const flagged = sc.boxes.find((b) => b.flagged);
+  el.setAttribute("aria-label", `Bird's-eye view: ${sc.boxes.length} cuboids` + (flagged ? `, the flagged ${flagged.cls} highlighted` : "") +
+    `; camera field of view ${Math.round(((l + r) * 180) / Math.PI)} degrees${sc.calibrated ? "" : " (assumed: no calibration)"}`);
 }
 
 // ---- geometry -------------------------------------------------------------------------------------
@@ -503,6 +627,7 @@ function draw() {
   if (!c) return;
   g.setTransform(scale * dpr, 0, 0, scale * dpr, ox * dpr, oy * dpr);
   const [w, h] = state.size;
+  if (state.step) { drawNeighbour(scale, w, h); return; }
   if (state.imageReady) {
     g.filter = `brightness(${$("brightness").value}) contrast(${$("contrast").value})`;
     g.drawImage(state.image, 0, 0, w, h);
@@ -515,6 +640,7 @@ function draw() {
   // so that boxes which nearly coincide keep readable captions.
   if (state.match) stroke(boxArray(state.match.box), COLOURS.pred, 2, [2, 3], scale, `${state.match.cls} ${state.match.score.toFixed(2)}`, 1);
   if (state.proposed && c.label) stroke(state.proposed, COLOURS.proposed, 2, [8, 5], scale, "proposed", state.match ? 2 : 1);
+  if (state.scene?.projected) cuboid(state.scene.projected, scale);
   const edited = changed(state.box, state.original);
   if (c.label) stroke(state.original, COLOURS.flag, edited ? 1.5 : 3, edited ? [6, 4] : [], scale, c.label.cls);
   if (edited || !c.label) {
@@ -544,6 +670,28 @@ function stroke(b, colour, width, dash, scale, caption, row = 0) {
   g.fillRect(b[0], y, tw + 6 * px, 15 * px);
   g.fillStyle = colour;  // each box colour reaches text contrast on the canvas (palette.PAIRS)
   g.fillText(caption, b[0] + 3 * px, y + 12 * px);
+}
+
+// The flagged cuboid projected with the frame's calibration: its 12 edges, thin, in the flag's colour.
+function cuboid(points, scale) {
+  g.setLineDash([]);
+  g.lineWidth = 1.2 / scale;
+  g.strokeStyle = COLOURS.flag;
+  g.beginPath();
+  for (const [a, b] of state.scene.edges) { g.moveTo(...points[a]); g.lineTo(...points[b]); }
+  g.stroke();
+}
+
+// A neighbouring frame of the track, stepped to with , and . : its labels only, read only.
+function drawNeighbour(scale, w, h) {
+  const n = state.track.neighbours.find((f) => f.offset === state.step);
+  stroke([0, 0, w, h], COLOURS.other, 1, [2, 4], scale);
+  for (const b of n.others) stroke(b, COLOURS.other, 1.5, [], scale);
+  const sign = n.offset > 0 ? "+" : "";
+  if (n.box) stroke(n.box, COLOURS.flag, 3, [], scale, `track ${state.track.track_id}, frame ${n.index} (${sign}${n.offset})`);
+  canvas.setAttribute("aria-label", `Frame ${n.frame}, ${sign}${n.offset} from the flagged one, read only; ` +
+    (n.box ? `the object at ${n.box.map(Math.round).join(",")}` : "the object is not labelled here") +
+    `; ${n.others.length} other labels`);
 }
 
 function handles(b, scale) {
@@ -578,7 +726,7 @@ function onKey(e) {
     return;
   }
   if (e.metaKey || (e.target.tagName === "BUTTON" && (e.key === "Enter" || e.key === " "))) return;
-  if (ARROWS[e.key] && state.item && !state.lost) {
+  if (ARROWS[e.key] && state.item && !state.lost && !state.step) {
     e.preventDefault();
     const step = e.shiftKey ? 10 : 1;
     nudge(ARROWS[e.key][0] * step, ARROWS[e.key][1] * step, e.ctrlKey ? "far" : e.altKey ? "near" : null);
@@ -590,10 +738,23 @@ function onKey(e) {
   const act = {
     c: () => decide("defect"), r: () => decide("not_defect"), u: () => decide("unsure"), s: skipItem,
     z: toggleZoom, p: takeProposed, x: undoEdits, n: () => { if (!state.item || state.lost) loadNext(); },
-    "?": () => help.showModal(),
+    "?": () => help.showModal(), ",": () => stepFrame(-1), ".": () => stepFrame(1),
   }[key];
   if (act) { e.preventDefault(); act(); return; }
   if (FIELDS[key] && state.item) { e.preventDefault(); $(FIELDS[key]).focus(); }
+}
+
+// Step through the track's neighbouring frames (offsets within the strip); 0 is the flagged frame.
+function stepFrame(delta) {
+  if (!state.track || state.lost) return;
+  const offsets = state.track.neighbours.map((n) => n.offset);
+  const next = state.step + delta;
+  if (!offsets.includes(next)) { announce("No more frames of the track that way."); return; }
+  state.step = next;
+  state.region = null;
+  for (const el of $("strip").children) el.classList.toggle("viewing", Number(el.dataset.offset) === next);
+  $("item-title").textContent = next ? `frame ${state.track.neighbours.find((n) => n.offset === next).frame} · ${next > 0 ? "+" : ""}${next} (read only)` : titleOf(state.item);
+  draw();
 }
 
 function toggleZoom() {
