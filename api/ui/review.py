@@ -21,8 +21,9 @@ from api.deps import ReadSessionDep, SessionDep, SettingsDep
 from api.queries.items import item_image
 from api.queries.scope import may_see_item
 from api.routes.params import IdPath
-from api.schemas.queue import ClaimOut, DecisionIn, Released, SkipIn
+from api.schemas.queue import ClaimOut, Released, SkipIn
 from api.ui.access import AnyPage, AuditorPage, AuditorPost, PageRoute
+from api.ui.frame_edits import ReviewDecisionIn, frame_edits
 from api.ui.review_data import ReviewPayload, payload
 from api.ui.templates import render
 from gtqa.domain import IssueType
@@ -33,6 +34,8 @@ from gtqa.storage import (
     extend_claim,
     held_item,
     item_context,
+    load_frames,
+    record_frame_edits,
     release,
     review_item,
     skip,
@@ -69,13 +72,14 @@ def next_item(
 @router.post("/ui/api/items/{item_id}/decision", response_model=ReviewPayload)
 def decision(
     item_id: IdPath,
-    body: DecisionIn,
+    body: ReviewDecisionIn,
     viewer: AuditorPost,
     session: SessionDep,
     reads: ReadSessionDep,
     settings: SettingsDep,
 ) -> ReviewPayload:
-    """Record the decision (with the correction, if any), then claim and return the next item."""
+    """Record the decision (with the correction, if any, and the corrections of other labels of the
+    frame, each an audit of its own, in the same transaction), then claim and return the next item."""
     with session.begin():
         ctx = item_context(session, item_id)
         corrected = corrected_label(ctx, body.corrected) if body.corrected else None
@@ -83,6 +87,10 @@ def decision(
             session, item_id, viewer.user.name, body.verdict, issue_type=body.issue_type,
             corrected=corrected, comment=body.comment, seconds=body.seconds,
         )  # fmt: skip
+        if body.frame_edits:
+            (frame,) = load_frames(session, ctx.item.batch_id, [ctx.item.frame_key])
+            edits = frame_edits(frame.labels, frame.id, item_id, body.frame_edits)
+            record_frame_edits(session, item_id, viewer.user.name, edits, of_audit=audit.id)
     following = _claim(session, viewer.user.name, settings.review_lease_s)
     return payload(reads, settings, following, viewer.user.name, utcnow()).model_copy(
         update={"decided": audit.id}

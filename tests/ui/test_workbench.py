@@ -285,3 +285,46 @@ def test_a_3d_label_shows_the_frame_from_above_and_its_projected_cuboid(
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     page.screenshot(path=str(target / "review-3d.png"), full_page=True)
     assert console.errors == []
+
+
+def test_other_labels_of_the_frame_are_deleted_fixed_and_drawn_each_as_an_audit(
+    site, page, console, login, shared_data
+) -> None:
+    site.seed_kitti(shared_data)
+    login(page, site, "auditor")
+    shown = _labelled(page)
+    while len(page.evaluate("window.gtqaReview.item.neighbours")) < 2:
+        _next(page, "s", shown["id"])
+        shown = _labelled(page)
+    first, second = page.evaluate("window.gtqaReview.item.neighbours")[:2]
+    page.keyboard.press("l")  # the first other label
+    page.keyboard.press("Delete")
+    page.keyboard.press("l")  # the second
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Control+ArrowDown")  # its bottom edge 1 px down
+    chosen = page.locator("#other-cls").input_value()  # the class a drawn box takes
+    page.keyboard.press("b")  # a missing object drawn
+    page.keyboard.press("Shift+ArrowLeft")
+    assert page.locator("#edits").inner_text() == "(changed: 3 other labels)"
+    assert page.evaluate("window.gtqaReview.box") == shown["box"], "the flagged label is untouched"
+    page.keyboard.press("Escape")
+    _next(page, "r", shown["id"])  # the flag itself is rejected; the frame's other labels corrected
+    audits = _audits(site)
+    (own,) = [a for a in audits if a.item_id == shown["id"]]
+    assert own.verdict.value == "not_defect" and own.corrected is None
+    edits = {a.id: a for a in audits if a.item_id is None}
+    assert sorted(edits) == [f"{own.id}-1", f"{own.id}-2", f"{own.id}-3"]
+    deleted, fixed, drawn = (edits[f"{own.id}-{n}"] for n in (1, 2, 3))
+    assert deleted.label_key == first["id"] and deleted.corrected is None
+    assert deleted.issue_type == "duplicate" and deleted.verdict.value == "defect"
+    assert fixed.label_key == second["id"] and fixed.issue_type == "bad_box" and fixed.corrected is not None
+    b = second["box"]
+    got = fixed.corrected["box"]
+    assert [got["x1"], got["y1"], got["x2"], got["y2"]] == pytest.approx(
+        [b["x1"] + 1, b["y1"], b["x2"] + 1, b["y2"] + 1], abs=0.06
+    )
+    assert drawn.label_key is None and drawn.issue_type == "missing_object" and drawn.corrected is not None
+    assert drawn.corrected["cls"] == chosen and drawn.batch_id == own.batch_id
+    assert all(a.frame_key == own.frame_key for a in edits.values())
+    assert page.locator("#pace-count").inner_text() == "1", "one decision, not four"
+    assert console.errors == []

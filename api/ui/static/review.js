@@ -30,6 +30,7 @@ const state = {
   size: [1, 1], image: null, imageReady: false, imageFailed: false, drag: null, extendTimer: 0, timings: [],
   visibleMs: 0, visibleSince: null, lost: false, pollTimer: 0, region: null, ignored: 0, restored: false,
   track: null, scene: null, step: 0,
+  others: {}, added: [], sel: null,  // edits of the frame's other labels: by label id, the boxes drawn, the one selected
 };
 window.gtqaReview = state;
 
@@ -123,6 +124,8 @@ function decide(verdict) {
   const body = { verdict, seconds: Math.round(onScreenSeconds() * 1000) / 1000 };
   const comment = $("comment").value.trim();
   if (comment) body.comment = comment;
+  const others = frameEdits();
+  if (others.length) body.frame_edits = others;
   if (verdict === "defect") {
     const issue = $("issue").value || state.item.finding?.type || inferredIssue();
     if (!issue) { showError("Choose the issue type first (I)."); $("issue").focus(); return; }
@@ -131,7 +134,8 @@ function decide(verdict) {
     body.issue_type = issue;
     if (fix) body.corrected = fix;
   }
-  const note = { defect: "Defect confirmed", not_defect: "Flag rejected", unsure: "Marked unsure" }[verdict];
+  const note = { defect: "Defect confirmed", not_defect: "Flag rejected", unsure: "Marked unsure" }[verdict] +
+    (others.length ? `, ${others.length} other label${others.length > 1 ? "s" : ""} corrected` : "");
   const id = state.item.item.id;
   send(`/ui/api/items/${id}/decision`, body, note + (body.corrected ? " with a correction" : ""), id);
 }
@@ -202,6 +206,9 @@ function show(payload) {
   state.track = payload.track ?? null;
   state.scene = payload.scene ?? null;
   state.step = 0;
+  state.others = {};
+  state.added = [];
+  state.sel = null;
   state.size = frameSize(c);
   canvas.style.setProperty("--frame-aspect", String(state.size[0] / state.size[1]));
   loadImage(c.image_url);
@@ -318,6 +325,8 @@ function emptyQueue() {
   around();
   for (const id of ["x1", "y1", "x2", "y2", "truncation", "occlusion", "comment", "issue"]) $(id).value = "";
   $("cls").replaceChildren();
+  $("other-cls").replaceChildren();
+  $("other-name").textContent = "none";
   $("extra-attrs").replaceChildren();
   $("edits").textContent = "(no changes)";
   $("image-failed").hidden = true;
@@ -509,14 +518,14 @@ function setBox(box, resized = false) {
   y2 = Math.max(y2, y1 + 1);
   const dx = resized ? 0 : Math.min(0, w - x2) - Math.min(0, x1);
   const dy = resized ? 0 : Math.min(0, h - y2) - Math.min(0, y1);
-  state.box = [x1 + dx, y1 + dy, x2 + dx, y2 + dy];
+  putTarget([x1 + dx, y1 + dy, x2 + dx, y2 + dy]);
   edits();
   draw();
 }
 
 // ``edge``: "far" moves the right or bottom edge, "near" the left or top one, null the whole box.
 function nudge(dx, dy, edge) {
-  const [x1, y1, x2, y2] = state.box;
+  const [x1, y1, x2, y2] = target();
   const [w, h] = state.size;
   const edgeAt = (v, moved, lo, hi) => (moved ? Math.min(Math.max(v, lo), hi) : v);
   // An edge already past the frame (a label may reach past a cropped image) may move back in freely.
@@ -532,7 +541,10 @@ function edits() {
   if (!state.item) return;
   ["x1", "y1", "x2", "y2"].forEach((k, i) => { $(k).value = state.box[i]; });
   const parts = changes();
+  const n = frameEdits().length;
+  if (n) parts.push(`${n} other label${n > 1 ? "s" : ""}`);
   $("edits").textContent = parts.length ? `(changed: ${parts.join(", ")})` : "(no changes)";
+  otherPanel();
   saveDraft();
 }
 
@@ -560,7 +572,9 @@ function saveDraft() {
     attrs: Object.fromEntries([...$("extra-attrs").querySelectorAll("input")]
       .map((i) => [i.dataset.key, i.type === "checkbox" ? i.checked : i.value])),
   };
-  const dirty = changes().length || draft.comment.trim() || draft.issue;
+  draft.others = state.others;
+  draft.added = state.added;
+  const dirty = changes().length || frameEdits().length || draft.comment.trim() || draft.issue;
   try {
     if (dirty) localStorage.setItem(DRAFT + c.item.id, JSON.stringify(draft));
     else localStorage.removeItem(DRAFT + c.item.id);
@@ -573,6 +587,8 @@ function restoreDraft(c) {
   if (!draft || draft.label !== (c.label?.id ?? null)) return false;
   state.restoring = true;
   state.box = draft.box.map(Number);
+  state.others = draft.others ?? {};
+  state.added = draft.added ?? [];
   for (const k of ["cls", "issue", "truncation", "occlusion", "comment"]) $(k).value = draft[k];
   for (const input of $("extra-attrs").querySelectorAll("input")) {
     const v = draft.attrs?.[input.dataset.key];
@@ -581,6 +597,10 @@ function restoreDraft(c) {
   }
   state.restoring = false;
   return true;
+}
+
+function hasDraft(itemId) {
+  try { return localStorage.getItem(DRAFT + itemId) !== null; } catch { return false; }
 }
 
 function dropDraft(itemId) {
@@ -634,7 +654,11 @@ function draw() {
     g.filter = "none";
   }
   stroke([0, 0, w, h], COLOURS.other, 1, [2, 4], scale);
-  for (const l of c.neighbours) stroke(boxArray(l.box), COLOURS.other, 1.5, [], scale, l.cls);
+  for (const l of c.neighbours) drawOther(l, scale);
+  state.added.forEach((a, n) => {
+    stroke(a.box, COLOURS.fix, 2, [8, 5], scale, `${a.cls} (drawn)`);
+    if (state.sel?.kind === "added" && state.sel.n === n) handles(a.box, scale);
+  });
   for (const f of followers(c)) stroke(f.box, COLOURS.proposed, 1.5, [3, 3], scale);
   // Captions: labels above their box, the detection's and the proposal's below it, one under the other,
   // so that boxes which nearly coincide keep readable captions.
@@ -645,7 +669,7 @@ function draw() {
   if (c.label) stroke(state.original, COLOURS.flag, edited ? 1.5 : 3, edited ? [6, 4] : [], scale, c.label.cls);
   if (edited || !c.label) {
     stroke(state.box, c.label ? COLOURS.fix : COLOURS.proposed, 2.5, c.label ? [] : [8, 5], scale, $("cls").value || "missing");
-    handles(state.box, scale);
+    if (!state.sel) handles(state.box, scale);
   }
   canvas.setAttribute("aria-label", canvasText(c));
 }
@@ -694,6 +718,22 @@ function drawNeighbour(scale, w, h) {
     `; ${n.others.length} other labels`);
 }
 
+function drawOther(l, scale) {
+  const e = state.others[l.id];
+  const selected = state.sel?.kind === "label" && state.sel.id === l.id;
+  if (e?.action === "delete") {
+    const b = boxArray(l.box);
+    stroke(b, COLOURS.flag, 1.5, [3, 3], scale, `${l.cls}: delete`);
+    g.beginPath(); g.moveTo(b[0], b[1]); g.lineTo(b[2], b[3]); g.moveTo(b[2], b[1]); g.lineTo(b[0], b[3]); g.stroke();
+  } else if (e) {
+    stroke(boxArray(l.box), COLOURS.other, 1, [4, 4], scale);
+    stroke(e.box, COLOURS.fix, 2, [], scale, e.cls === l.cls ? `${l.cls} (fixed)` : `${l.cls} → ${e.cls}`);
+  } else {
+    stroke(boxArray(l.box), COLOURS.other, selected ? 2.5 : 1.5, [], scale, l.cls);
+  }
+  if (selected && e?.action !== "delete") handles(e ? e.box : boxArray(l.box), scale);
+}
+
 function handles(b, scale) {
   const s = 6 / scale;
   g.fillStyle = COLOURS.fix;
@@ -739,9 +779,109 @@ function onKey(e) {
     c: () => decide("defect"), r: () => decide("not_defect"), u: () => decide("unsure"), s: skipItem,
     z: toggleZoom, p: takeProposed, x: undoEdits, n: () => { if (!state.item || state.lost) loadNext(); },
     "?": () => help.showModal(), ",": () => stepFrame(-1), ".": () => stepFrame(1),
+    l: selectNext, b: drawMissing, Delete: deleteSelected, Backspace: deleteSelected,
+    Escape: () => { if (state.sel) { state.sel = null; edits(); draw(); } },
   }[key];
   if (act) { e.preventDefault(); act(); return; }
   if (FIELDS[key] && state.item) { e.preventDefault(); $(FIELDS[key]).focus(); }
+}
+
+// ---- the frame's other labels: select (L, or a click), fix, delete (Del), draw a missing one (B) ----
+
+function target() {
+  const sel = state.sel;
+  if (!sel) return state.box;
+  if (sel.kind === "added") return state.added[sel.n].box;
+  const l = state.item.neighbours.find((n) => n.id === sel.id);
+  return state.others[sel.id]?.box ?? boxArray(l.box);
+}
+
+function putTarget(b) {
+  const sel = state.sel;
+  if (!sel) { state.box = b; return; }
+  if (sel.kind === "added") { state.added[sel.n].box = b; return; }
+  const l = state.item.neighbours.find((n) => n.id === sel.id);
+  const old = state.others[sel.id];
+  if (old?.action === "delete") return;
+  state.others[sel.id] = { action: "fix", box: b, cls: old?.cls ?? l.cls };
+  if (!changed(b, boxArray(l.box)) && state.others[sel.id].cls === l.cls) delete state.others[sel.id];
+}
+
+function selectNext() {
+  if (!state.item || state.step || state.lost) return;
+  const order = [...state.item.neighbours.map((l) => ({ kind: "label", id: l.id })), ...state.added.map((_, n) => ({ kind: "added", n }))];
+  const at = order.findIndex((o) => o.kind === state.sel?.kind && (o.id ?? o.n) === (state.sel?.id ?? state.sel?.n));
+  state.sel = at + 1 < order.length ? order[at + 1] : null;
+  edits();
+  draw();
+  announce(state.sel ? `Selected ${selectedName()}; arrows edit it, Del deletes it, Esc goes back to the flagged label.` : "Back to the flagged label.");
+}
+
+function selectedName() {
+  const sel = state.sel;
+  if (!sel) return "the flagged label";
+  if (sel.kind === "added") return `the drawn ${state.added[sel.n].cls}`;
+  const l = state.item.neighbours.find((n) => n.id === sel.id);
+  return `${l.cls} ${l.id}`;
+}
+
+function deleteSelected() {
+  const sel = state.sel;
+  if (!sel) { announce("Select another label first (L); the flagged label is rejected or confirmed with R or C."); return; }
+  if (sel.kind === "added") { state.added.splice(sel.n, 1); state.sel = null; }
+  else if (state.others[sel.id]?.action === "delete") delete state.others[sel.id];
+  else state.others[sel.id] = { action: "delete" };
+  edits();
+  draw();
+}
+
+function drawMissing() {
+  if (!state.item || state.step || state.lost) return;
+  const [w, h] = state.size;
+  const r = state.region ?? [0, 0, w, h];
+  const cx = (r[0] + r[2]) / 2, cy = (r[1] + r[3]) / 2, half = Math.min(r[2] - r[0], r[3] - r[1]) / 8;
+  const cls = $("other-cls").value || state.item.label?.cls || $("cls").options[1]?.value || "";
+  state.added.push({ box: [cx - half, cy - half, cx + half, cy + half].map((v) => Math.round(v)), cls });
+  state.sel = { kind: "added", n: state.added.length - 1 };
+  edits();
+  draw();
+  announce(`A ${cls} box was drawn in the middle of the view: move and resize it with the arrows, or drag it.`);
+}
+
+// What the decision sends about the other labels (api/ui/frame_edits.py).
+function frameEdits() {
+  if (!state.item) return [];
+  const out = [];
+  for (const [id, e] of Object.entries(state.others)) {
+    out.push(e.action === "delete" ? { action: "delete", label: id } : { action: "fix", label: id, box: boxObject(e.box), cls: e.cls });
+  }
+  for (const a of state.added) out.push({ action: "add", box: boxObject(a.box), cls: a.cls });
+  return out;
+}
+
+function otherPanel() {
+  const sel = state.sel;
+  $("other-name").textContent = sel ? selectedName() : "none (L selects one)";
+  const cls = $("other-cls");
+  if (!cls.options.length || cls.dataset.for !== String(state.item?.item.id)) {
+    fillSelect(cls, [...$("cls").options].map((o) => o.value).filter(Boolean), state.item?.label?.cls ?? "", false);
+    cls.dataset.for = String(state.item?.item.id ?? "");
+  }
+  if (sel?.kind === "label") cls.value = state.others[sel.id]?.cls ?? state.item.neighbours.find((n) => n.id === sel.id).cls;
+  else if (sel?.kind === "added") cls.value = state.added[sel.n].cls;
+}
+
+function onOtherClass() {
+  const sel = state.sel, v = $("other-cls").value;
+  if (sel?.kind === "added") state.added[sel.n].cls = v;
+  else if (sel?.kind === "label" && state.others[sel.id]?.action !== "delete") {
+    const l = state.item.neighbours.find((n) => n.id === sel.id);
+    const box = state.others[sel.id]?.box ?? boxArray(l.box);
+    state.others[sel.id] = { action: "fix", box, cls: v };
+    if (v === l.cls && !changed(box, boxArray(l.box))) delete state.others[sel.id];
+  }
+  edits();
+  draw();
 }
 
 // Step through the track's neighbouring frames (offsets within the strip); 0 is the flagged frame.
@@ -775,6 +915,9 @@ function undoEdits() {
   if (!state.item) return;
   describe(state.item, [...$("cls").options].map((o) => o.value).filter(Boolean));
   state.box = [...state.original];
+  state.others = {};
+  state.added = [];
+  state.sel = null;
   dropDraft(state.item.item.id);
   edits();
   draw();
@@ -789,14 +932,30 @@ function toImage(event) {
 function onPointerDown(e) {
   if (!state.item) return;
   const [x, y, scale] = toImage(e);
-  const [x1, y1, x2, y2] = state.box;
+  if (!state.step) pick(x, y);
+  const [x1, y1, x2, y2] = target();
   const near = 8 / scale;
   const corner = [[x1, y1, "tl"], [x2, y1, "tr"], [x1, y2, "bl"], [x2, y2, "br"]].find(([cx, cy]) => Math.abs(x - cx) < near && Math.abs(y - cy) < near);
   const inside = x > x1 && x < x2 && y > y1 && y < y2;
   if (!corner && !inside && !state.region) return;
   const mode = corner ? corner[2] : inside ? "move" : "pan";
-  state.drag = { mode, x, y, start: [...state.box], client: [e.clientX, e.clientY], region: state.region, scale };
+  state.drag = { mode, x, y, start: [...target()], client: [e.clientX, e.clientY], region: state.region, scale };
   canvas.setPointerCapture(e.pointerId);
+}
+
+// A click inside another label's box (and not the selected one's) selects it; inside the flagged box,
+// the flagged label.
+function pick(x, y) {
+  const inside = (b) => x > b[0] && x < b[2] && y > b[1] && y < b[3];
+  if (inside(target())) return;
+  if (inside(state.box)) { state.sel = null; edits(); draw(); return; }
+  const hit = state.item.neighbours.find((l) => inside(state.others[l.id]?.box ?? boxArray(l.box)));
+  const drawn = state.added.findIndex((a) => inside(a.box));
+  if (drawn >= 0) state.sel = { kind: "added", n: drawn };
+  else if (hit) state.sel = { kind: "label", id: hit.id };
+  else return;
+  edits();
+  draw();
 }
 
 // The image region on the canvas now, in image pixels (the whole canvas, beyond the frame's edges too).
@@ -852,6 +1011,7 @@ document.addEventListener("visibilitychange", onVisibility);
 for (const k of ["brightness", "contrast"]) $(k).addEventListener("input", draw);
 for (const k of ["comment", "issue"]) $(k).addEventListener("input", saveDraft);
 $("lost-next").addEventListener("click", loadNext);
+$("other-cls").addEventListener("change", onOtherClass);
 canvas.addEventListener("pointermove", onPointerMove);
 canvas.addEventListener("pointerup", () => { state.drag = null; });
 for (const k of ["x1", "y1", "x2", "y2"]) $(k).addEventListener("change", onBoxField);
@@ -863,8 +1023,11 @@ $("check-again").addEventListener("click", loadNext);
 $("help-open").addEventListener("click", () => $("help").showModal());
 $("help-close").addEventListener("click", () => $("help").close());
 window.addEventListener("resize", draw);
+// Leaving the page gives the item back, unless it holds unsaved edits: then the claim is kept (a reload
+// finds the item still held, with its edits; a closed tab lets the lease lapse), since a release racing
+// the reloaded page's claim would hand the item, edits and all, to someone else.
 window.addEventListener("pagehide", () => {
-  if (!state.item || state.lost) return;
+  if (!state.item || state.lost || hasDraft(state.item.item.id)) return;
   fetch(`/ui/api/items/${state.item.item.id}/release`, {
     method: "POST", keepalive: true, credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}",
