@@ -27,6 +27,7 @@ from api.ui.frame_edits import ReviewDecisionIn, frame_edits
 from api.ui.review_data import ReviewPayload, payload
 from api.ui.templates import render
 from gtqa.domain import IssueType
+from gtqa.settings import Settings
 from gtqa.storage import (
     NotFoundError,
     claim_next,
@@ -47,14 +48,38 @@ router = APIRouter(route_class=PageRoute)
 
 @router.get("/ui/review", response_class=HTMLResponse, name="review")
 def review_page(request: Request, viewer: AuditorPage, settings: SettingsDep) -> HTMLResponse:
-    context = {
+    return render(request, "review.html", _page_context(viewer, settings))
+
+
+def _page_context(viewer: object, settings: Settings) -> dict[str, object]:
+    return {
         "viewer": viewer,
         "issue_types": [t.value for t in IssueType],
         "lease_seconds": settings.review_lease_s,
         "min_seconds": settings.review_min_seconds,
         "poll_seconds": settings.review_poll_s,
+        "readonly": None,
     }
-    return render(request, "review.html", context)
+
+
+@router.get("/ui/items/{item_id}", response_class=HTMLResponse, name="item")
+def item_page(
+    item_id: IdPath, request: Request, viewer: AnyPage, session: ReadSessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """One item, read only: the link an auditor shares (anyone who may see its batch may open it)."""
+    if not may_see_item(session, viewer.user, review_item(session, item_id)):
+        raise NotFoundError(f"no review item {item_id}")
+    return render(request, "review.html", _page_context(viewer, settings) | {"readonly": item_id})
+
+
+@router.get("/ui/api/items/{item_id}/view", response_model=ReviewPayload)
+def item_view_json(
+    item_id: IdPath, viewer: AnyPage, reads: ReadSessionDep, settings: SettingsDep
+) -> ReviewPayload:
+    """What the review page shows of one item, without claiming it."""
+    if not may_see_item(reads, viewer.user, review_item(reads, item_id)):
+        raise NotFoundError(f"no review item {item_id}")
+    return payload(reads, settings, item_id, viewer.user.name, utcnow())
 
 
 @router.post("/ui/api/next", response_model=ReviewPayload)

@@ -13,12 +13,20 @@ from sqlalchemy.orm import Session
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
 from api.spec_lookup import job_spec_or_none
+from api.ui.history import EarlierDecision, earlier_decisions
 from api.ui.scene import SceneView, TrackView, scene_view, track_view
 from api.ui.why import Why, why
-from gtqa.domain import Frame
+from gtqa.domain import Frame, Label
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
-from gtqa.storage import batch_record, decision_seconds, frame_keys_near, load_frames, pending_items
+from gtqa.storage import (
+    batch_record,
+    decision_seconds,
+    frame_keys_near,
+    label_audits,
+    load_frames,
+    pending_items,
+)
 
 PACE_WINDOW = timedelta(hours=12)  # "today": one working day, whatever the time zone
 
@@ -42,6 +50,9 @@ class ReviewPayload(BaseModel):
     vendor: str | None = Field(default=None, description="the batch's vendor")
     track: TrackView | None = Field(default=None, description="the flagged object's track, if it has one")
     scene: SceneView | None = Field(default=None, description="the frame's cuboids, if it has any")
+    history: list[EarlierDecision] = Field(
+        default_factory=list, description="earlier decisions on the label, in any delivery, newest first"
+    )
 
 
 def pace(session: Session, auditor: str, now: datetime) -> Pace:
@@ -82,7 +93,14 @@ def _around(session: Session, context: ItemContextOut) -> dict[str, object]:
         if label and label.track_id is not None
         else None,
         "scene": scene_view(frame, label),
+        "history": _history(session, context, label) if label else [],
     }
+
+
+def _history(session: Session, context: ItemContextOut, label: Label) -> list[EarlierDecision]:
+    batch = context.item.batch_id
+    found = label_audits(session, batch, context.item.frame, label.id)
+    return earlier_decisions(found, label, batch)
 
 
 def _sequence(session: Session, batch_id: int, frame: Frame) -> list[Frame]:

@@ -19,7 +19,7 @@ on SQLite do not hold the write lock.
 
 from gtqa.storage.activity import BatchFacts, Series, Tally, activity, batch_facts
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
-from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
+from gtqa.storage.audits import count_audits, export_audits, import_audits, label_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
 from gtqa.storage.errors import DecisionError, IngestError, LeaseError, NotFoundError, StorageError
 from gtqa.storage.findings import (
@@ -172,6 +172,7 @@ __all__ = [
     "jobs_by_status",
     "jobs_of_chunks",
     "judge_spend",
+    "label_audits",
     "list_audits",
     "list_batches",
     "list_jobs",

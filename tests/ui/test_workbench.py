@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from gtqa.storage import Role, claim_next, release
-from gtqa.storage.models import AuditRow
+from gtqa.storage import Role, claim_next, decide, item_context, release
+from gtqa.storage.models import AuditRow, ReviewItemRow
 
 pytestmark = pytest.mark.browser
 
@@ -327,4 +327,51 @@ def test_other_labels_of_the_frame_are_deleted_fixed_and_drawn_each_as_an_audit(
     assert drawn.corrected["cls"] == chosen and drawn.batch_id == own.batch_id
     assert all(a.frame_key == own.frame_key for a in edits.values())
     assert page.locator("#pace-count").inner_text() == "1", "one decision, not four"
+    assert console.errors == []
+
+
+def test_an_earlier_correction_and_an_identical_redelivery_are_shown_and_the_item_has_a_link(
+    site, page, browser, console, login, shared_data
+) -> None:
+    first = site.seed_kitti(shared_data, vendor="acme")
+    with site.sessions.begin() as session:  # batch 1: its top label corrected by an auditor
+        item = claim_next(session, "admin", lease_s=900)
+        while item is not None and item.label_key is None:  # held aside: the first flag of a label
+            item = claim_next(session, "admin", lease_s=900)
+        assert item is not None and item.label_key is not None
+        ctx = item_context(session, item.id)
+        assert ctx.label is not None
+        moved = ctx.label.box.model_copy(update={"x1": ctx.label.box.x1 + 4})
+        fixed = ctx.label.model_copy(update={"box": moved})
+        decide(
+            session, item.id, "admin", "defect", issue_type="bad_box", corrected=fixed, comment="left edge"
+        )
+    second = site.seed_kitti(shared_data, vendor="acme")  # the same frames delivered again
+    login(page, site, "auditor")
+    shown = _shown(page)
+    for _ in range(20):
+        if shown["label"] and (shown["label"]["id"], shown["finding"]["frame"]) == (
+            item.label_key,
+            item.frame_key,
+        ):
+            break
+        _next(page, "s", shown["id"])
+        shown = _shown(page)
+    assert page.evaluate("window.gtqaReview.item.item.batch_id") == second.batch_id
+    notice = page.locator("#redelivered").inner_text()
+    assert f"identical to one already decided in batch {first.batch_id}" in notice
+    assert "corrected to" in page.locator("#history").inner_text() and "left edge" in notice
+    assert "acme" in page.locator("#item-meta").inner_text()
+    link = page.locator("#item-link").get_attribute("href")
+    assert link == f"/ui/items/{shown['id']}"
+    other = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    login(other, site, "ops")  # read only for others
+    other.goto(f"{site.url}{link}")
+    other.wait_for_selector("#review[data-state=readonly]")
+    assert other.evaluate("Number(document.getElementById('review').dataset.itemId)") == shown["id"]
+    assert other.locator("[data-verdict=defect]").is_disabled()
+    other.keyboard.press("c")
+    with site.sessions() as session:
+        assert session.get_one(ReviewItemRow, shown["id"]).status.value == "claimed", "nothing decided"
+    other.context.close()
     assert console.errors == []

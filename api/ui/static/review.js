@@ -16,6 +16,7 @@ const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const leaseSeconds = Number(root.dataset.leaseSeconds) || 900;
 const minSeconds = Number(root.dataset.minSeconds) || 0;
 const pollSeconds = Number(root.dataset.pollSeconds) || 15;
+const readonly = root.dataset.readonly ? Number(root.dataset.readonly) : null;  // /ui/items/<id>: look only
 const DRAFT = "gtqa.review.draft.";  // + item id: the unsaved edits of that item
 const DRAFT_DAYS = 7;  // drafts of items never seen again are dropped after this long
 const css = getComputedStyle(document.documentElement);
@@ -120,7 +121,7 @@ function tooSoon() {
 // ---- decisions ------------------------------------------------------------------------------------
 
 function decide(verdict) {
-  if (!state.item || state.busy || state.lost || tooSoon()) return;
+  if (!state.item || state.busy || state.lost || readonly || tooSoon()) return;
   const body = { verdict, seconds: Math.round(onScreenSeconds() * 1000) / 1000 };
   const comment = $("comment").value.trim();
   if (comment) body.comment = comment;
@@ -141,7 +142,7 @@ function decide(verdict) {
 }
 
 function skipItem() {
-  if (!state.item || state.busy || state.lost || tooSoon()) return;
+  if (!state.item || state.busy || state.lost || readonly || tooSoon()) return;
   const id = state.item.item.id;
   send(`/ui/api/items/${id}/skip`, {}, "Skipped", id);
 }
@@ -216,6 +217,7 @@ function show(payload) {
   describe(c, payload.classes);
   why(payload.why);
   around();
+  history(payload.history ?? []);
   state.restored = restoreDraft(c);
   edits();
   draw();
@@ -223,7 +225,7 @@ function show(payload) {
   state.shownAt = performance.now();
   state.visibleMs = 0;
   state.visibleSince = document.hidden ? null : state.shownAt;
-  state.extendTimer = setInterval(extendClaim, (leaseSeconds * 1000) / 3);
+  if (!readonly) state.extendTimer = setInterval(extendClaim, (leaseSeconds * 1000) / 3);
 }
 
 function describe(c, classes) {
@@ -240,6 +242,9 @@ function describe(c, classes) {
   extraAttributes(c.label?.attributes ?? {});
   judge(f?.judge);
   rules(c.rules);
+  const link = $("item-link");
+  link.href = `/ui/items/${c.item.id}`;
+  link.hidden = false;
 }
 
 function titleOf(c) {
@@ -289,6 +294,29 @@ function why(w) {
     : "No detection was used for this flag.";
 }
 
+// Earlier decisions on this label, in any delivery of its dataset; an identical re-delivery said first.
+function history(list) {
+  state.history = list;
+  const box = $("history");
+  box.replaceChildren();
+  if (!list.length) return;
+  const same = list.find((h) => h.identical);
+  box.append(Object.assign(document.createElement("h3"), { textContent: "Decided before" }));
+  if (same) {
+    box.append(Object.assign(document.createElement("p"), { className: "notice", id: "redelivered",
+      textContent: `This label is identical to one already decided in batch ${same.batch_id}: ${words(same)}.` }));
+  }
+  const ul = document.createElement("ul");
+  for (const h of list) ul.append(Object.assign(document.createElement("li"), { textContent: words(h) }));
+  box.append(ul);
+}
+
+function words(h) {
+  const what = h.verdict === "defect" ? `defect (${(h.issue_type ?? "").replaceAll("_", " ")})` : h.verdict.replaceAll("_", " ");
+  const fix = h.corrected_box ? `, corrected to ${h.corrected_cls} at ${h.corrected_box.map(Math.round).join(",")}` : "";
+  return `${h.at.slice(0, 10)} ${h.auditor}, batch ${h.batch_id ?? "?"}: ${what}${fix}${h.comment ? ` ("${h.comment}")` : ""}`;
+}
+
 function judge(opinion) {
   const box = $("judge");
   box.replaceChildren();
@@ -320,6 +348,8 @@ function emptyQueue() {
   why(null);
   judge(null);
   rules([]);
+  history([]);
+  $("item-link").hidden = true;
   state.track = null;
   state.scene = null;
   around();
@@ -334,7 +364,7 @@ function emptyQueue() {
   state.imageReady = false;
   draw();
   canvas.setAttribute("aria-label", "No item: the queue is empty");
-  state.pollTimer = setTimeout(() => { if (!state.item) send("/ui/api/next", {}, ""); }, pollSeconds * 1000);
+  if (!readonly) state.pollTimer = setTimeout(() => { if (!state.item) send("/ui/api/next", {}, ""); }, pollSeconds * 1000);
 }
 
 function pace(p) {
@@ -665,6 +695,8 @@ function draw() {
   if (state.match) stroke(boxArray(state.match.box), COLOURS.pred, 2, [2, 3], scale, `${state.match.cls} ${state.match.score.toFixed(2)}`, 1);
   if (state.proposed && c.label) stroke(state.proposed, COLOURS.proposed, 2, [8, 5], scale, "proposed", state.match ? 2 : 1);
   if (state.scene?.projected) cuboid(state.scene.projected, scale);
+  const before = state.history?.find((h) => h.corrected_box);
+  if (before) stroke(before.corrected_box, COLOURS.fix, 1.5, [2, 2], scale, "corrected before", state.match ? 2 : 1);
   const edited = changed(state.box, state.original);
   if (c.label) stroke(state.original, COLOURS.flag, edited ? 1.5 : 3, edited ? [6, 4] : [], scale, c.label.cls);
   if (edited || !c.label) {
@@ -1027,11 +1059,20 @@ window.addEventListener("resize", draw);
 // finds the item still held, with its edits; a closed tab lets the lease lapse), since a release racing
 // the reloaded page's claim would hand the item, edits and all, to someone else.
 window.addEventListener("pagehide", () => {
-  if (!state.item || state.lost || hasDraft(state.item.item.id)) return;
+  if (!state.item || state.lost || readonly || hasDraft(state.item.item.id)) return;
   fetch(`/ui/api/items/${state.item.item.id}/release`, {
     method: "POST", keepalive: true, credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}",
   }).catch(() => {});
 });
 dropOldDrafts();
-loadNext();
+if (readonly) showOne(readonly); else loadNext();
+
+async function showOne(id) {
+  const res = await fetch(`/ui/api/items/${id}/view`, { credentials: "same-origin" });
+  if (!res.ok) { showError(`Item ${id} cannot be shown (${res.status}).`); return; }
+  show(await res.json());
+  root.dataset.state = "readonly";
+  announce("Read only: this is a link to an item; decisions are made from the queue.");
+  for (const b of document.querySelectorAll("[data-verdict], [data-action=skip]")) b.disabled = true;
+}
