@@ -25,7 +25,8 @@ class CheckParams(BaseModel):
 
 
 P = TypeVar("P", bound=CheckParams)
-Requirement = str  # "predictions" | "images" | "cuboids" | "calib" | "tracks"
+Requirement = str  # "predictions" | "images" | "cuboids" | "calib" | "tracks" | "sequences" |
+# "image_boxes" (pixel boxes) | "lidar" | "lidar_points" | "ground" (gtqa.checks.registry.data_features)
 
 
 @dataclass(frozen=True)

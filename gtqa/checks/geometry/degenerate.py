@@ -44,5 +44,6 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.bad_box,),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="boxes with no area or reversed corners",
 )

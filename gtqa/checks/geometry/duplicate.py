@@ -132,6 +132,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.duplicate, IssueType.track_id),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="two labels on one object (IoU above a threshold, unless their 3D boxes are apart), "
     "or one track id twice in a frame",
 )

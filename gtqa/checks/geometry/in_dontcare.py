@@ -65,6 +65,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.spec_violation,),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="labels lying mostly inside DontCare regions",
     spec_defaults=_spec_defaults,
     rule_ids=("dontcare",),

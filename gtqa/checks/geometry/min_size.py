@@ -81,6 +81,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.spec_violation,),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="boxes below the spec's minimum width or height for their class",
     spec_defaults=_spec_defaults,
     rule_ids=("box-size",),

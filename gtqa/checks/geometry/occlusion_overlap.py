@@ -144,6 +144,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.attribute,),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="occlusion levels that disagree with how much nearer labels cover the box",
     spec_defaults=_spec_defaults,
     rule_ids=("occlusion",),

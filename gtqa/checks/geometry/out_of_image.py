@@ -92,6 +92,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.bad_box,),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="boxes reaching past the image border (needs the image size)",
     rule_ids=("box-size",),
 )

@@ -147,6 +147,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.bad_box,),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="boxes whose width, height or aspect is far from their class's usual (robust z-score)",
     spec_defaults=_spec_defaults,
 )

@@ -115,6 +115,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.attribute,),
     family="geometry",
+    requires=frozenset({"image_boxes"}),
     description="truncation that disagrees with whether the box touches the image border",
     spec_defaults=_spec_defaults,
     rule_ids=("truncation",),

@@ -202,5 +202,5 @@ CHECK = Check(
     issue_types=(IssueType.bad_box,),
     family="temporal",
     description="a 2D box that jumps off the path of its track's neighbouring boxes",
-    requires=frozenset({"tracks", "sequences"}),
+    requires=frozenset({"tracks", "sequences", "image_boxes"}),
 )
