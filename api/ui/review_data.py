@@ -14,7 +14,7 @@ from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
 from api.spec_lookup import job_spec_or_none
 from api.ui.history import EarlierDecision, earlier_decisions
-from api.ui.scene import SceneView, TrackView, scene_view, track_view
+from api.ui.scene import NEIGHBOURS, SceneView, TrackView, scene_view, track_view
 from api.ui.why import Why, why
 from gtqa.domain import Frame, Label
 from gtqa.settings import Settings
@@ -26,6 +26,7 @@ from gtqa.storage import (
     label_audits,
     load_frames,
     pending_items,
+    track_labels,
 )
 
 PACE_WINDOW = timedelta(hours=12)  # "today": one working day, whatever the time zone
@@ -70,8 +71,9 @@ def payload(
     session: Session, settings: Settings, item_id: int | None, auditor: str, now: datetime
 ) -> ReviewPayload:
     context, spec_of = None, cache(partial(job_spec_or_none, settings))  # looked up once per request
+    frames: dict[str, Frame] = {}
     if item_id is not None:
-        context = item_view(session, item_id, spec_of, image_url=f"/ui/items/{item_id}/image")
+        context = item_view(session, item_id, spec_of, image_url=f"/ui/items/{item_id}/image", frames=frames)
     made = ReviewPayload(
         context=context,
         classes=_classes(spec_of(context.spec_hash), context) if context else [],
@@ -79,19 +81,18 @@ def payload(
         pace=pace(session, auditor, now),
         why=why(context) if context else None,
     )
-    return made if context is None else made.model_copy(update=_around(session, context))
+    if context is None:
+        return made
+    return made.model_copy(update=_around(session, context, frames[context.item.frame]))
 
 
-def _around(session: Session, context: ItemContextOut) -> dict[str, object]:
-    """The vendor, the flagged object's track and the frame's 3D scene."""
+def _around(session: Session, context: ItemContextOut, frame: Frame) -> dict[str, object]:
+    """The vendor, the flagged object's track, the frame's 3D scene and the label's earlier audits."""
     batch = context.item.batch_id
-    (frame,) = load_frames(session, batch, [context.item.frame])
     label = context.label
     return {
         "vendor": batch_record(session, batch).vendor,
-        "track": track_view(_sequence(session, batch, frame), label, frame)
-        if label and label.track_id is not None
-        else None,
+        "track": _track(session, batch, frame, label) if label and label.track_id is not None else None,
         "scene": scene_view(frame, label),
         "history": _history(session, context, label) if label else [],
     }
@@ -103,12 +104,13 @@ def _history(session: Session, context: ItemContextOut, label: Label) -> list[Ea
     return earlier_decisions(found, label, batch)
 
 
-def _sequence(session: Session, batch_id: int, frame: Frame) -> list[Frame]:
-    """Every frame of the flagged frame's sequence (the track's whole timeline is drawn)."""
-    if frame.sequence is None:
-        return [frame]
-    keys = frame_keys_near(session, batch_id, {frame.sequence: (frame.index, frame.index)}, window=1_000_000)
-    return load_frames(session, batch_id, keys)
+def _track(session: Session, batch_id: int, frame: Frame, label: Label) -> TrackView | None:
+    """The label's track over its whole sequence (labels only) and the frames within ±5 of it."""
+    if frame.sequence is None or label.track_id is None:
+        return None
+    track = track_labels(session, batch_id, frame.sequence, label.track_id)
+    keys = frame_keys_near(session, batch_id, {frame.sequence: (frame.index, frame.index)}, window=NEIGHBOURS)
+    return track_view(track, load_frames(session, batch_id, keys, predictions=False), label, frame)
 
 
 def _classes(spec: CompiledSpec | None, context: ItemContextOut) -> list[str]:

@@ -79,16 +79,19 @@ class SceneView(BaseModel):
     edges: tuple[tuple[int, int], ...] = CUBOID_EDGES
 
 
-def track_view(frames: Sequence[Frame], flagged: Label, flagged_frame: Frame) -> TrackView | None:
-    """The flagged label's track in ``frames`` (its sequence, any order); None when it has no track."""
+def track_view(
+    track: Sequence[tuple[str, int, Label]], near: Sequence[Frame], flagged: Label, flagged_frame: Frame
+) -> TrackView | None:
+    """The flagged label's track: ``track`` its labels in its sequence as (frame key, index, label), in
+    any order, and ``near`` the sequence's frames around the flagged one; None when it has no track."""
     if flagged.track_id is None:
         return None
-    same = sorted((f for f in frames if f.sequence == flagged_frame.sequence), key=lambda f: f.index)
-    points = [_point(f, lb) for f in same for lb in f.labels if lb.track_id == flagged.track_id]
-    near = [f for f in same if abs(f.index - flagged_frame.index) <= NEIGHBOURS]
+    points = [_point(key, index, lb) for key, index, lb in sorted(track, key=lambda t: t[1])]
+    same = sorted((f for f in near if f.sequence == flagged_frame.sequence), key=lambda f: f.index)
+    around = [f for f in same if abs(f.index - flagged_frame.index) <= NEIGHBOURS]
     return TrackView(
         track_id=flagged.track_id, flagged_index=flagged_frame.index, points=points,
-        neighbours=[_neighbour(f, flagged.track_id, f.index - flagged_frame.index) for f in near],
+        neighbours=[_neighbour(f, flagged.track_id, f.index - flagged_frame.index) for f in around],
     )  # fmt: skip
 
 
@@ -116,10 +119,10 @@ def field_of_view(frame: Frame) -> tuple[float, float]:
     return (math.atan2(cx, fx), math.atan2(frame.width - cx, fx))
 
 
-def _point(frame: Frame, label: Label) -> TrackPoint:
+def _point(frame: str, index: int, label: Label) -> TrackPoint:
     c = label.cuboid
     return TrackPoint(
-        frame=frame.id, index=frame.index, box=_box(label), dims=(c.h, c.w, c.l) if c else None,
+        frame=frame, index=index, box=_box(label), dims=(c.h, c.w, c.l) if c else None,
         occlusion=label.occlusion, truncation=label.truncation,
     )  # fmt: skip
 

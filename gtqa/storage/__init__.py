@@ -36,6 +36,7 @@ from gtqa.storage.ingest import (
     list_batches,
     load_dataset,
     load_frames,
+    track_labels,
 )
 from gtqa.storage.jobs import (
     batch_jobs,
@@ -194,6 +195,7 @@ __all__ = [
     "stale_pending_chunks",
     "stream_findings",
     "top_pending",
+    "track_labels",
     "unstorable_audit",
     "unstorable_records",
     "upgrade",

@@ -22,7 +22,8 @@ def test_a_tracked_label_shows_its_whole_track_and_the_frames_around_it(shared_d
     data = _data(shared_data, "kitti_tracking", "kitti-tracking")
     frame = data.frames[len(data.frames) // 2]
     label = next(lb for lb in frame.labels if lb.track_id is not None and lb.cls != "DontCare")
-    view = track_view(data.frames, label, frame)
+    track = [(f.id, f.index, lb) for f in data.frames for lb in f.labels if lb.track_id == label.track_id]
+    view = track_view(track[::-1], data.frames, label, frame)
     assert view is not None and view.track_id == label.track_id
     own = [lb for f in data.frames for lb in f.labels if lb.track_id == label.track_id]
     assert len(view.points) == len(own), "every frame of the track"
@@ -39,7 +40,7 @@ def test_a_tracked_label_shows_its_whole_track_and_the_frames_around_it(shared_d
 def test_a_label_without_a_track_has_no_track_view(shared_data: Path) -> None:
     data = _data(shared_data, "kitti_object", "kitti")
     frame = data.frames[0]
-    assert track_view(data.frames, frame.labels[0], frame) is None
+    assert track_view([], data.frames, frame.labels[0], frame) is None
 
 
 def test_the_flagged_cuboid_is_projected_where_its_2d_box_is(shared_data: Path) -> None:

@@ -23,6 +23,17 @@ SCREENSHOTS = os.environ.get("GTQA_SCREENSHOT_DIR")  # set to docs/ to refresh t
 MIN_SECONDS = 0.4  # the settings' default minimum time on screen
 
 
+def _shoot(page: Any, tmp_path: Path, name: str) -> None:
+    """A screenshot of the page: into ``GTQA_SCREENSHOT_DIR`` (docs/) without the KITTI image itself
+    (CC BY-NC-SA: the pictures in the repository show the page and its boxes, not the photograph), else
+    into the test's folder as it is."""
+    if SCREENSHOTS:
+        page.evaluate("() => { window.gtqaReview.imageReady = false; window.gtqaReview.redraw(); }")
+    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    page.screenshot(path=str(target / name), full_page=True)
+    assert (target / name).stat().st_size < 1_000_000
+
+
 def _shown(page: Any, *, wait: bool = True) -> dict[str, Any]:
     """The item on screen (once it has been there the minimum time, unless ``wait`` is false)."""
     page.wait_for_selector("#review[data-state=ready]")
@@ -63,7 +74,7 @@ def _labelled(page: Any) -> dict[str, Any]:
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_a_decision_refused_after_the_claim_was_lost_keeps_the_edits(
-    site, page, console, login, shared_data
+    site, page, console, login, shared_data, tmp_path: Path
 ) -> None:
     site.seed_kitti(shared_data)
     site.add_user("other", Role.auditor)
@@ -90,6 +101,7 @@ def test_a_decision_refused_after_the_claim_was_lost_keeps_the_edits(
     assert kept["comment"] == "left edge cuts the mirror"
     assert kept["box"] == page.evaluate("window.gtqaReview.box") != shown["box"]
     assert _audits(site) == [], "nothing was recorded"
+    _shoot(page, tmp_path, "review-lost.png")
     page.keyboard.press("n")
     following = _shown(page)
     assert following["id"] != shown["id"] and not page.locator("#lost").is_visible()
@@ -210,8 +222,7 @@ def test_why_it_was_flagged_is_above_the_fold_and_the_frame_uses_the_space(
         " return (w * s) * (h * s) / (c.width * c.height); }"
     )
     assert fill > 0.9, f"the image fills {fill:.0%} of the canvas"
-    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    page.screenshot(path=str(target / "review-why.png"))
+    _shoot(page, tmp_path, "review-why.png")
     # The image tools: wheel zoom about the pointer, then brightness; the whole frame again with Z.
     frame = page.locator("#frame").bounding_box()
     page.mouse.move(frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
@@ -261,8 +272,7 @@ def test_a_tracked_object_shows_its_track_and_the_keys_step_its_frames(
     assert page.locator("#edits").inner_text() == "(no changes)"
     page.keyboard.press("," if step == 1 else ".")
     assert "(read only)" not in page.locator("#item-title").inner_text()
-    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    page.screenshot(path=str(target / "review-track.png"), full_page=True)
+    _shoot(page, tmp_path, "review-track.png")
     assert console.errors == []
 
 
@@ -282,13 +292,12 @@ def test_a_3d_label_shows_the_frame_from_above_and_its_projected_cuboid(
     said = page.locator("#bev").get_attribute("aria-label") or ""
     assert f"{len(scene['boxes'])} cuboids, the flagged {shown['label']['cls']} highlighted" in said
     assert "assumed" not in said, "the field of view is the calibration's"
-    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
-    page.screenshot(path=str(target / "review-3d.png"), full_page=True)
+    _shoot(page, tmp_path, "review-3d.png")
     assert console.errors == []
 
 
 def test_other_labels_of_the_frame_are_deleted_fixed_and_drawn_each_as_an_audit(
-    site, page, console, login, shared_data
+    site, page, console, login, shared_data, tmp_path: Path
 ) -> None:
     site.seed_kitti(shared_data)
     login(page, site, "auditor")
@@ -306,6 +315,7 @@ def test_other_labels_of_the_frame_are_deleted_fixed_and_drawn_each_as_an_audit(
     page.keyboard.press("b")  # a missing object drawn
     page.keyboard.press("Shift+ArrowLeft")
     assert page.locator("#edits").inner_text() == "(changed: 3 other labels)"
+    _shoot(page, tmp_path, "review-frame-edits.png")
     assert page.evaluate("window.gtqaReview.box") == shown["box"], "the flagged label is untouched"
     page.keyboard.press("Escape")
     _next(page, "r", shown["id"])  # the flag itself is rejected; the frame's other labels corrected
@@ -331,7 +341,7 @@ def test_other_labels_of_the_frame_are_deleted_fixed_and_drawn_each_as_an_audit(
 
 
 def test_an_earlier_correction_and_an_identical_redelivery_are_shown_and_the_item_has_a_link(
-    site, page, browser, console, login, shared_data
+    site, page, browser, console, login, shared_data, tmp_path: Path
 ) -> None:
     first = site.seed_kitti(shared_data, vendor="acme")
     with site.sessions.begin() as session:  # batch 1: its top label corrected by an auditor
@@ -362,6 +372,7 @@ def test_an_earlier_correction_and_an_identical_redelivery_are_shown_and_the_ite
     assert f"identical to one already decided in batch {first.batch_id}" in notice
     assert "corrected to" in page.locator("#history").inner_text() and "left edge" in notice
     assert "acme" in page.locator("#item-meta").inner_text()
+    _shoot(page, tmp_path, "review-history.png")
     link = page.locator("#item-link").get_attribute("href")
     assert link == f"/ui/items/{shown['id']}"
     other = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()

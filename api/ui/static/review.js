@@ -34,6 +34,7 @@ const state = {
   others: {}, added: [], sel: null,  // edits of the frame's other labels: by label id, the boxes drawn, the one selected
 };
 window.gtqaReview = state;
+state.redraw = () => draw();  // for tests and screenshots
 
 // ---- requests -------------------------------------------------------------------------------------
 
