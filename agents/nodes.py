@@ -16,7 +16,7 @@ from agents.triage import flag_key, plan_tasks
 from gtqa.checks.base import CheckParams, label_finding
 from gtqa.checks.runner import run_checks
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, JudgeOpinion
+from gtqa.domain import Finding, IssueType, JudgeOpinion, Verdict
 from gtqa.scoring import mark_followers, review_order
 from gtqa.scoring.judge_fusion import fuse_judge
 from gtqa.scoring.priors import prior_probability
@@ -84,9 +84,9 @@ def _request(task: JudgeTask, ctx: ReviewContext) -> JudgeRequest:
 def opinion_of(result: JudgeResult) -> JudgeOpinion:
     v = result.verdict
     return JudgeOpinion(
-        verdict=v.verdict.value if v else None, confidence=v.confidence if v else None,
+        verdict=v.verdict if v else None, confidence=v.confidence if v else None,
         reasoning=v.reasoning if v else result.reason,
-        failure=result.failure.value if result.failure else None,
+        failure=result.failure,
         rule_ids=tuple(v.rule_ids) if v else result.rule_ids, model=result.model,
         prompt_id=result.prompt_id, prompt_version=result.prompt_version,
         prompt_tokens=result.usage.prompt_tokens, completion_tokens=result.usage.completion_tokens,
@@ -105,7 +105,7 @@ def fuse(state: ReviewState, runtime: Runtime[ReviewContext]) -> ReviewState:
     ]
     for task in state.get("tasks") or []:
         opinion = opinions.get(task.key)
-        if task.finding is None and opinion is not None and opinion.verdict == "defect":
+        if task.finding is None and opinion is not None and opinion.verdict is Verdict.defect:
             findings.append(_prose_finding(task, opinion, ctx))
     if not opinions:
         return {"findings": sorted(findings, key=review_order)}

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from agents.graph import run_config
 from agents.state import ReviewInput, ReviewOutput
-from gtqa.domain import Finding
+from gtqa.domain import Finding, JudgeFailure
 from gtqa.spec import CompiledSpec
 from gtqa.storage import (
     ChunkLease,
@@ -108,7 +108,7 @@ def _review(rt: WorkerRuntime, lease: ChunkLease) -> list[Finding]:
 
 
 def _rate_limited(findings: Sequence[Finding]) -> bool:
-    return any(f.judge is not None and f.judge.failure == "rate_limited" for f in findings)
+    return any(f.judge is not None and f.judge.failure is JudgeFailure.rate_limited for f in findings)
 
 
 def _finish(rt: WorkerRuntime, lease: ChunkLease, findings: Sequence[Finding]) -> ChunkOutcome:
@@ -134,7 +134,13 @@ def build_queue_if_complete(rt: WorkerRuntime, session: Session, job_id: int, sp
     (exactly one transaction sees that: the job row is locked while its chunks are counted)."""
     if job_record(session, job_id).status not in (JobStatus.done, JobStatus.failed):
         return False
-    built = build_review_items(session, job_id, spec, spot_check_share=rt.settings.spot_check_share)
+    built = build_review_items(
+        session,
+        job_id,
+        spec,
+        spot_check_share=rt.settings.spot_check_share,
+        stream_rate=rt.settings.spot_check_stream_rate,
+    )
     log.info("job %d complete: %d flags and %d spot checks queued", job_id, built.flags, built.spot_checks)
     return True
 

@@ -13,7 +13,6 @@ from agents.judge.judge import Judge, build_judge
 from agents.judge.models import (
     Evidence,
     ImageCrop,
-    JudgeFailure,
     JudgeRequest,
     JudgeResult,
     JudgeVerdict,
@@ -23,6 +22,7 @@ from agents.judge.models import (
     TokenUsage,
 )
 from agents.judge.prompts import Prompt, PromptError, load_prompt
+from gtqa.domain import JudgeFailure
 
 __all__ = [
     "Evidence",

@@ -20,7 +20,8 @@ from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, ParsedChatCompletion
 from pydantic import ValidationError
 
-from agents.judge.models import JudgeFailure, JudgeVerdict, TokenUsage
+from agents.judge.models import JudgeVerdict, TokenUsage
+from gtqa.domain import JudgeFailure
 
 # Status codes the openai client retries (408, 409, 429, 5xx): a failure with one of them came after
 # every retry.

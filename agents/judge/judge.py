@@ -25,9 +25,9 @@ from agents.judge.cache import VerdictCache
 from agents.judge.call import CallOutcome, call_model
 from agents.judge.client import endpoint_problem, make_async_client
 from agents.judge.crop import crop_label
-from agents.judge.models import ImageCrop, JudgeFailure, JudgeRequest, JudgeResult, JudgeVerdict, TokenUsage
+from agents.judge.models import ImageCrop, JudgeRequest, JudgeResult, JudgeVerdict, TokenUsage
 from agents.judge.prompts import PROMPTS_DIR, Prompt, load_prompt, prompt_ids
-from gtqa.domain import Box2D
+from gtqa.domain import Box2D, JudgeFailure
 from gtqa.settings import Settings
 from gtqa.spec import content_hash
 

@@ -7,13 +7,12 @@ Boxes are in image pixels ``[x1, y1, x2, y2]`` (origin top-left, y down; see ``g
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gtqa.domain import Finding, IssueType, Label, Verdict
+from gtqa.domain import Finding, IssueType, JudgeFailure, Label, Verdict
 from gtqa.domain.boxes import iou_matrix
 from gtqa.domain.labels import AttributeValue
 from gtqa.spec import Rule
@@ -193,23 +192,6 @@ class TokenUsage(_Frozen):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
-
-
-class JudgeFailure(StrEnum):
-    """Why a request ended in needs_human. Infrastructure failures are counted apart from answers."""
-
-    disabled = "disabled"  # no endpoint configured
-    budget = "budget"  # the run's call or cost budget is exhausted
-    timeout = "timeout"
-    connection = "connection"
-    rate_limited = "rate_limited"  # 429 after every retry
-    server_error = "server_error"  # 5xx after every retry
-    api_error = "api_error"  # a non-retryable HTTP error (400, 401, 404 …)
-    invalid_output = "invalid_output"  # not JSON, or JSON that does not match the schema
-    refusal = "refusal"
-    content_filter = "content_filter"
-    truncated = "truncated"  # finish_reason "length"
-    offline = "offline"  # an offline eval replay and the verdict is not in the cache
 
 
 class JudgeResult(_Frozen):

@@ -13,8 +13,9 @@ from api.routes.params import IdPath, IdQuery, Limit, Offset
 from api.routing import api_router
 from api.schemas.batches import Enqueued, JobOut, QueueBuilt
 from api.schemas.common import Page
-from api.spec_lookup import job_spec
-from gtqa.storage import JobStatus, build_review_items, job_record, list_jobs
+from api.spec_lookup import job_spec, job_spec_or_none
+from gtqa.scoring.calibration import default_scorer
+from gtqa.storage import JobStatus, batch_record, build_review_items, job_record, list_jobs
 
 router: APIRouter = api_router("jobs")
 
@@ -35,8 +36,11 @@ def jobs(
 @router.get(
     "/jobs/{job_id}", summary="A job's status and progress", response_model=JobOut, responses=errors(404)
 )
-def job(job_id: IdPath, _: Reader, session: ReadSessionDep) -> JobOut:
-    return JobOut.of(job_record(session, job_id))
+def job(job_id: IdPath, _: Reader, session: ReadSessionDep, settings: SettingsDep) -> JobOut:
+    record = job_record(session, job_id)
+    spec = job_spec_or_none(settings, record.spec_hash)
+    scoring = default_scorer(spec, batch_record(session, record.batch_id).format).note if spec else None
+    return JobOut.of(record).model_copy(update={"scoring": scoring})
 
 
 @router.post(
@@ -60,9 +64,16 @@ def enqueue_again(
     responses=errors(404),
 )
 def build_queue(job_id: IdPath, _: Operator, session: SessionDep, settings: SettingsDep) -> QueueBuilt:
-    """One item per finding plus spot checks of unflagged labels (GTQA_SPOT_CHECK_SHARE). Pending items
-    are remade; claimed and decided ones are kept."""
+    """One item per finding plus a stratified sample of spot checks (GTQA_SPOT_CHECK_SHARE of unflagged
+    labels and of low-probability flags), mixed into the stream at GTQA_SPOT_CHECK_STREAM_RATE. Pending
+    items are remade; claimed and decided ones are kept."""
     with session.begin():
         spec = job_spec(settings, job_record(session, job_id).spec_hash)
-        built = build_review_items(session, job_id, spec, spot_check_share=settings.spot_check_share)
+        built = build_review_items(
+            session,
+            job_id,
+            spec,
+            spot_check_share=settings.spot_check_share,
+            stream_rate=settings.spot_check_stream_rate,
+        )
     return QueueBuilt(job_id=job_id, flags=built.flags, spot_checks=built.spot_checks, removed=built.removed)

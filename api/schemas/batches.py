@@ -87,6 +87,11 @@ class JobOut(BaseModel):
     progress: float = Field(description="share of frames reviewed, 0..1")
     created_at: datetime
     finished_at: datetime | None
+    scoring: str | None = Field(
+        default=None,
+        description="GET /jobs/{id} only: how the workers score the job's flags (the spec's default "
+        "calibration, or its priors and why: when a calibration's rules changed, which rule, and the refit)",
+    )
 
     @classmethod
     def of(cls, job: JobRecord) -> JobOut:

@@ -1,5 +1,6 @@
 """The spec author's pages: the specs with their rules and prose, each version (by hash) with its stored
-eval runs (``evals.harness.store``), and the judge's prompt files with their versions."""
+eval runs (``evals.harness.store``) and whether its default calibration still applies (else which rule
+changed), and the judge's prompt files with their versions."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from api.spec_lookup import default_spec, known_specs, lookup_spec
 from api.ui.access import PageRoute, ReaderPage
 from api.ui.templates import render
 from evals.harness.store import RunSummary, list_runs
+from gtqa.scoring.calibration import default_calibration_status
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
 
@@ -46,7 +48,10 @@ def spec_page(request: Request, ref: SpecRef, viewer: ReaderPage, settings: Sett
     spec = lookup_spec(settings, ref)
     versions = _families(settings).get(spec.name, [])
     rules = [(r, json.dumps(r.params.model_dump(mode="json"), indent=1)) for r in spec.rules.values()]
-    context = {"viewer": viewer, "spec": spec, "rules": rules, "versions": versions, "headline": HEADLINE}
+    context = {
+        "viewer": viewer, "spec": spec, "rules": rules, "versions": versions, "headline": HEADLINE,
+        "calibration": default_calibration_status(spec),
+    }  # fmt: skip
     return render(request, "spec.html", context)
 
 

@@ -25,8 +25,8 @@ from agents.judge import (
     endpoint_problem,
     make_async_client,
 )
-from agents.judge.models import JudgeFailure
 from agents.judge.prompts import PROMPTS_DIR, Prompt
+from gtqa.domain import JudgeFailure
 from gtqa.settings import Settings
 
 OFFLINE_REASON = "offline eval: the verdict is not in the judge cache"

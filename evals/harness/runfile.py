@@ -18,12 +18,16 @@ from pydantic import BaseModel, ConfigDict
 
 from evals.harness.metrics import RunMetrics
 from evals.harness.records import EvalItem
+from gtqa.domain import JudgeFailure
 
 RUN_KIND: Literal["gtqa-eval-run"] = "gtqa-eval-run"
 RUN_VERSION = 1
 INFRA_FAILURES = frozenset(
-    {"disabled", "budget", "timeout", "connection", "rate_limited", "server_error", "api_error", "offline"}
-)
+    {
+        JudgeFailure.disabled, JudgeFailure.budget, JudgeFailure.timeout, JudgeFailure.connection,
+        JudgeFailure.rate_limited, JudgeFailure.server_error, JudgeFailure.api_error, JudgeFailure.offline,
+    }
+)  # fmt: skip
 
 
 class PromptRef(BaseModel):

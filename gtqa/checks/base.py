@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.spec import CompiledSpec, SpecError
 from gtqa.spec.rules import Thresholds
 
@@ -25,8 +25,6 @@ class CheckParams(BaseModel):
 
 
 P = TypeVar("P", bound=CheckParams)
-Requirement = str  # "predictions" | "images" | "cuboids" | "calib" | "tracks" | "sequences" |
-# "image_boxes" (pixel boxes) | "lidar" | "lidar_points" | "ground" (gtqa.checks.registry.data_features)
 
 
 @dataclass(frozen=True)
@@ -38,7 +36,7 @@ class Check(Generic[P]):
     fn: Callable[[ReviewScope, P], list[Finding]]
     params: type[P]
     issue_types: tuple[IssueType, ...]
-    family: str
+    family: CheckFamily
     description: str
     requires: frozenset[Requirement] = frozenset()
     spec_defaults: Callable[[CompiledSpec], Mapping[str, Any]] | None = None
@@ -66,6 +64,38 @@ class Check(Generic[P]):
     def run(self, scope: ReviewScope, params: P | None = None) -> list[Finding]:
         used = params if params is not None else self.params_for(scope.spec)
         return self.fn(scope, used)
+
+    def flag(
+        self,
+        label: Label,
+        raw: float,
+        message: str,
+        params: P,
+        *,
+        issue: IssueType | None = None,
+        features: Mapping[str, float] | None = None,
+        rule_ids: tuple[str, ...] | None = None,
+        proposed_box: tuple[float, float, float, float] | None = None,
+    ) -> Finding:
+        """This check's finding about ``label`` (``label_finding`` with the check's id): of the check's
+        issue type unless ``issue`` says which of its types, citing the check's rules unless
+        ``rule_ids`` says otherwise."""
+        if issue is None:
+            if len(self.issue_types) != 1:
+                raise ValueError(f"check {self.id!r} reports {len(self.issue_types)} issue types: say which")
+            issue = self.issue_types[0]
+        return label_finding(
+            label, issue, raw, self.id, message, params, features=features,
+            rule_ids=self.rule_ids if rule_ids is None else rule_ids, proposed_box=proposed_box,
+        )  # fmt: skip
+
+
+def ramp(x: float, lo: float, hi: float) -> float:
+    """Evidence that ramps linearly: 0 at or below ``lo``, 1 at or above ``hi`` (``hi < lo`` ramps
+    downwards), in the units of ``x``; a step at ``lo`` when ``hi == lo``."""
+    if hi == lo:
+        return 1.0 if x > lo else 0.0
+    return float(min(max((float(x) - lo) / (hi - lo), 0.0), 1.0))
 
 
 def label_finding(

@@ -54,7 +54,7 @@ from gtqa.checks.temporal import (
     track_jump,
 )
 from gtqa.checks.three_d import depth_height, dims_prior, projection
-from gtqa.domain import Dataset, Frame
+from gtqa.domain import Dataset, Frame, Requirement
 
 CHECKS: tuple[Check[Any], ...] = (
     degenerate.CHECK,
@@ -121,28 +121,32 @@ def select(ids: Sequence[str] | None = None, *, exclude: Sequence[str] = ()) -> 
 
 # Label attributes that offer a LiDAR feature (gtqa.domain.lidar): its cuboid, the sweep's points, and
 # the ground under it.
-_LIDAR_FEATURES = {"num_interior_pts": "lidar", "sweep": "lidar_points", "ground_z": "ground"}
+_LIDAR_FEATURES = {
+    "num_interior_pts": Requirement.lidar,
+    "sweep": Requirement.lidar_points,
+    "ground_z": Requirement.ground,
+}
 
 
-def data_features(frames: Iterable[Frame]) -> frozenset[str]:
+def data_features(frames: Iterable[Frame]) -> frozenset[Requirement]:
     """What the data offers, in the vocabulary of ``Check.requires``."""
-    have: set[str] = set()
+    have: set[Requirement] = set()
     for frame in frames:
         if frame.predictions:
-            have.add("predictions")
+            have.add(Requirement.predictions)
         if frame.image:
-            have.add("images")
+            have.add(Requirement.images)
         if frame.calib:
-            have.add("calib")
+            have.add(Requirement.calib)
         if frame.sequence is not None:
-            have.add("sequences")
+            have.add(Requirement.sequences)
         for label in frame.labels:
             if label.cuboid is not None:
-                have.add("cuboids")
+                have.add(Requirement.cuboids)
             if label.track_id is not None:
-                have.add("tracks")
+                have.add(Requirement.tracks)
             if "num_interior_pts" not in label.attributes:
-                have.add("image_boxes")  # a box in pixels (a LiDAR label's box is a footprint in metres)
+                have.add(Requirement.image_boxes)  # a box in pixels (a LiDAR label's box is metres)
             have.update(v for k, v in _LIDAR_FEATURES.items() if k in label.attributes)
     return frozenset(have)
 

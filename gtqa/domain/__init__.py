@@ -1,16 +1,18 @@
 """The domain model: frozen value types shared by every layer (see each module for units and frames)."""
 
-from gtqa.domain.audits import Audit, AuditSource, Verdict
+from gtqa.domain.audits import Audit, AuditSource
 from gtqa.domain.dataset import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.domain.findings import Finding, IssueType, JudgeOpinion, Severity
 from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
 from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
+from gtqa.domain.vocabulary import CheckFamily, JudgeFailure, Requirement, Verdict
 
 __all__ = [
     "Audit",
     "AuditSource",
     "Box2D",
     "Calibration",
+    "CheckFamily",
     "Cuboid3D",
     "Dataset",
     "Finding",
@@ -18,10 +20,12 @@ __all__ = [
     "InputFormatError",
     "InputProblem",
     "IssueType",
+    "JudgeFailure",
     "JudgeOpinion",
     "Label",
     "Prediction",
     "ProblemLevel",
+    "Requirement",
     "Severity",
     "SourceRef",
     "Verdict",

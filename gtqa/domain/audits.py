@@ -15,12 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gtqa.domain.findings import IssueType
 from gtqa.domain.geometry import Box2D
 from gtqa.domain.labels import Label
-
-
-class Verdict(StrEnum):
-    defect = "defect"  # the auditor confirmed a real defect
-    not_defect = "not_defect"  # the flag (or spot-checked label) is fine
-    unsure = "unsure"
+from gtqa.domain.vocabulary import Verdict
 
 
 class AuditSource(StrEnum):

@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gtqa.domain.vocabulary import JudgeFailure, Verdict
+
 
 class IssueType(StrEnum):
     """The fixed vocabulary of defects. Every finding, audit and injected defect uses one of these."""
@@ -37,15 +39,15 @@ class JudgeOpinion(BaseModel):
     """What the LLM judge said about a flag (or why it could not say), with its provenance.
 
     ``verdict`` is None when the call ended in "needs human" (``failure`` then says why: budget,
-    timeout, refusal…). ``verdict`` uses the audit vocabulary: defect / not_defect / unsure.
+    timeout, refusal…). ``verdict`` uses the audit vocabulary (``Verdict``).
     """
 
     model_config = ConfigDict(frozen=True)
 
-    verdict: str | None = None
+    verdict: Verdict | None = None
     confidence: float | None = Field(default=None, ge=0.0, le=1.0)
     reasoning: str = ""
-    failure: str | None = None
+    failure: JudgeFailure | None = None
     rule_ids: tuple[str, ...] = ()
     model: str = ""
     prompt_id: str = ""

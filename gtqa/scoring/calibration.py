@@ -9,8 +9,12 @@ isotonic map's steps tie flags the model told apart, and maps fitted per type on
 each reorder the types against the model: on the re-check, both cost AP and recall; see
 benchmarks/RESULTS.md.) The model's validation metrics include the calibration error per issue type.
 The model file is JSON: versioned, carrying the booster as LightGBM's own text, the spec hash it was
-fitted under, a hash of its training data and its own validation metrics. Applying it under another
-spec raises ``CalibrationSpecMismatchError`` unless the caller says so explicitly.
+fitted under, what it depends on in that spec (``gtqa.scoring.pinning``: the rules and checks whose
+evidence it reads, and their parameters), a hash of its training data and its own validation metrics.
+It applies under any spec whose dependencies are unchanged (an unrelated rule, a prior for another
+check, a class it never saw or an edit of prose keeps it); applying it where a dependency changed raises
+``CalibrationSpecMismatchError`` naming the rule, unless the caller says so explicitly. A file without
+the dependencies (written before they were recorded) is pinned to the whole spec hash, as it was.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gtqa.domain import Finding, IssueType
 from gtqa.scoring.features import FeatureSpace
 from gtqa.scoring.fuse import mark_followers
+from gtqa.scoring.pinning import SpecPin, mismatch_message
 from gtqa.scoring.reliability import brier, expected_calibration_error
 from gtqa.scoring.scorer import PriorScorer, Scorer, fused_priors
 from gtqa.spec import CompiledSpec, content_hash
@@ -97,6 +102,7 @@ class CalibrationModel(BaseModel):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     spec_name: str
     spec_hash: str
+    pin: SpecPin | None = Field(default=None, description="what it depends on in the spec; None: the hash")
     formats: tuple[str, ...] = Field(default=(), description="data formats of the training datasets")
     detectors: tuple[str, ...] = Field(default=(), description="detector names seen in training")
     training_hash: str = Field(description="hash of the training flags' evidence and targets")
@@ -128,6 +134,14 @@ class CalibrationModel(BaseModel):
         seen = np.array([f.type in self.types for f in findings])
         out[seen] = self.calibrator(raw[seen])
         return out
+
+    def spec_changes(self, spec: CompiledSpec) -> list[str]:
+        """What changed in ``spec`` that this calibration depends on (empty: it applies under ``spec``)."""
+        if spec.hash == self.spec_hash:
+            return []
+        if self.pin is None:  # a file from before dependencies were recorded: pinned to the whole spec
+            return [f"the whole spec (the file records no dependencies; fitted under {self.spec_hash[:12]})"]
+        return self.pin.changes(spec)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -234,6 +248,7 @@ def fit_calibration(
     return CalibrationModel(
         spec_name=spec.name,
         spec_hash=spec.hash,
+        pin=_pin(spec, findings),
         formats=tuple(sorted(set(formats))),
         detectors=tuple(sorted(set(detectors))),
         training_hash=content_hash([x.round(6).tolist(), y.tolist()]),
@@ -246,6 +261,13 @@ def fit_calibration(
         params={**LGB_PARAMS, "seed": seed},
         rounds=rounds,
     )
+
+
+def _pin(spec: CompiledSpec, findings: Sequence[Finding]) -> SpecPin:
+    """What the calibration depends on: the checks whose evidence its flags carry (and their context
+    features, over every flag given), on the classes of those flags."""
+    checks = {c for f in findings for c in (f.check, *f.evidence)}
+    return SpecPin.of(spec, checks, {f.cls for f in findings if f.cls})
 
 
 def _cross_fitted(oof: np.ndarray, y: np.ndarray, fold: np.ndarray) -> np.ndarray:
@@ -302,6 +324,7 @@ class CalibratedScorer:
         self.model = model
         self.allow_spec_mismatch = allow_spec_mismatch
         self._warned: set[str] = set()
+        self._applies: set[str] = set()  # spec hashes whose dependencies were found unchanged
 
     def score(self, raw: Sequence[Finding], spec: CompiledSpec) -> list[Finding]:
         self.check_spec(spec)
@@ -309,15 +332,22 @@ class CalibratedScorer:
         return mark_followers(apply_model(self.model, fused_priors(raw, spec)))
 
     def check_spec(self, spec: CompiledSpec) -> None:
-        """Raise on a spec mismatch, or warn once when the mismatch is allowed."""
-        if spec.hash == self.model.spec_hash or spec.hash in self._warned:
+        """Raise when the spec changed what the calibration depends on, or warn once when that is allowed."""
+        if spec.hash in self._warned or spec.hash in self._applies:
+            return
+        changes = self.model.spec_changes(spec)
+        if not changes:
+            self._applies.add(spec.hash)
             return
         message = (
             f"calibration was fitted under spec {self.model.spec_name} {self.model.spec_hash[:12]} but the "
-            f"flags are scored under {spec.name} {spec.hash[:12]}: its probabilities may not hold"
+            f"flags are scored under {spec.name} {spec.hash[:12]}, and {mismatch_message(changes)}: its "
+            "probabilities may not hold"
         )
         if not self.allow_spec_mismatch:
-            raise CalibrationSpecMismatchError(message + " (refit it, or allow the mismatch explicitly)")
+            raise CalibrationSpecMismatchError(
+                message + " (refit it with gtqa calibrate, or allow the mismatch explicitly)"
+            )
         self._warned.add(spec.hash)
         warnings.warn(message, stacklevel=2)
 
@@ -332,10 +362,47 @@ def _calibrated(f: Finding, p: float) -> Finding:
     return f.model_copy(update={"score": p, "features": {**f.features, "prior": f.score}})
 
 
+REFIT = "refit it with gtqa calibrate (for the KITTI spec: scripts/build_calibration.sh)"
+
+
 def default_calibration_path(spec: CompiledSpec) -> Path:
     """Where a spec's default calibration lives: ``<spec>.calibration.json`` next to the spec file."""
     path = Path(spec.path)
     return path.with_name(f"{path.stem}.calibration.json")
+
+
+@dataclass(frozen=True)
+class CalibrationStatus:
+    """Whether a spec's default calibration applies under it, and if not, why (for the pages)."""
+
+    path: Path
+    formats: tuple[str, ...]
+    changes: tuple[str, ...]  # what changed in the spec that it depends on; empty: it applies
+    error: str | None = None  # the file cannot be read by this gtqa
+
+    @property
+    def applies(self) -> bool:
+        return self.error is None and not self.changes
+
+    @property
+    def note(self) -> str:
+        if self.error is not None:
+            return f"{self.error}: the spec's priors score its flags"
+        if self.changes:
+            return f"{mismatch_message(self.changes)}: the spec's priors score its flags; {REFIT}"
+        return f"applies to {', '.join(self.formats)} data"
+
+
+def default_calibration_status(spec: CompiledSpec) -> CalibrationStatus | None:
+    """The spec's default calibration and whether it applies under ``spec``; None when it has none."""
+    path = default_calibration_path(spec)
+    if not path.is_file():
+        return None
+    try:
+        model = CalibrationModel.load(path)
+    except (CalibrationVersionError, ValueError, OSError) as exc:
+        return CalibrationStatus(path, (), (), str(exc).splitlines()[0])
+    return CalibrationStatus(path, model.formats, tuple(model.spec_changes(spec)))
 
 
 @dataclass(frozen=True)
@@ -346,8 +413,9 @@ class ScorerChoice:
 
 
 def default_scorer(spec: CompiledSpec, data_format: str) -> ScorerChoice:
-    """The spec's default calibration when it was fitted on ``data_format`` data under this very spec,
-    else the spec's priors (a calibration from another spec version scores against rules that changed)."""
+    """The spec's default calibration when it was fitted on ``data_format`` data under a spec whose rules
+    it depends on are those of ``spec``, else the spec's priors (a calibration whose rules changed
+    scores against evidence it was not fitted on)."""
     path = default_calibration_path(spec)
     if not path.is_file():
         return ScorerChoice(PriorScorer(), f"no default calibration at {path}: the spec's priors", False)
@@ -358,11 +426,12 @@ def default_scorer(spec: CompiledSpec, data_format: str) -> ScorerChoice:
     if data_format not in model.formats:
         note = f"{path} was fitted on {', '.join(model.formats)}, not {data_format}: the spec's priors"
         return ScorerChoice(PriorScorer(), note, False)
-    if model.spec_hash != spec.hash:
+    changes = model.spec_changes(spec)
+    if changes:
         note = (
             f"the default calibration {path} was fitted under another version of spec {spec.name} "
-            f"({model.spec_hash[:12]}, now {spec.hash[:12]}): using the spec's priors; rebuild it with "
-            "scripts/build_calibration.sh"
+            f"({model.spec_hash[:12]}, now {spec.hash[:12]}) and {mismatch_message(changes)}: using the "
+            f"spec's priors; {REFIT}"
         )
         return ScorerChoice(PriorScorer(), note, True)
     return ScorerChoice(

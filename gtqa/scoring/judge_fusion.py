@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import math
 
-from gtqa.domain import Finding, JudgeOpinion
+from gtqa.domain import Finding, JudgeOpinion, Verdict
 from gtqa.scoring.priors import logit, sigmoid
 
 
 def judge_likelihood_ratio(opinion: JudgeOpinion, accuracy: float) -> float:
-    if opinion.verdict not in ("defect", "not_defect"):
+    if opinion.verdict not in (Verdict.defect, Verdict.not_defect):
         return 1.0
     confidence = 1.0 if opinion.confidence is None else opinion.confidence
     effective = min(max(0.5 + (accuracy - 0.5) * confidence, 1e-3), 1 - 1e-3)
     ratio = effective / (1.0 - effective)
-    return ratio if opinion.verdict == "defect" else 1.0 / ratio
+    return ratio if opinion.verdict is Verdict.defect else 1.0 / ratio
 
 
 def fuse_judge(finding: Finding, opinion: JudgeOpinion, *, accuracy: float) -> Finding:

@@ -10,13 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gtqa.domain import AuditSource, IssueType, JudgeOpinion, Verdict
+from gtqa.domain import AuditSource, IssueType, JudgeFailure, JudgeOpinion, Verdict
 from gtqa.storage._sql import IS_PENDING
 from gtqa.storage.models import AuditRow, FindingRow, JobChunkRow, ReviewItemRow, ReviewJobRow
 from gtqa.storage.records import ChunkStatus, JobStatus
 
 # Judge failures that never reached the endpoint.
-NO_CALL = frozenset({"disabled", "budget", "offline"})
+NO_CALL = frozenset({JudgeFailure.disabled, JudgeFailure.budget, JudgeFailure.offline})
 
 
 def jobs_by_status(session: Session) -> dict[str, int]:

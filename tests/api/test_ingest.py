@@ -178,6 +178,19 @@ def test_a_failed_enqueue_keeps_the_batch_and_can_be_retried(api, kitti, ingest_
     assert again.json()["enqueued"] is True and api.dispatcher.jobs == [job_id]
 
 
+def test_a_job_says_how_the_workers_score_its_flags(api, kitti, ingest_root: Path) -> None:
+    from api.spec_lookup import job_spec
+    from gtqa.scoring.calibration import default_scorer
+
+    kitti.small(ingest_root / "acme")
+    ingested = api.client.post(f"{V1}/batches", json={"path": "acme"}, headers=api.as_("ops")).json()
+    job = api.client.get(f"{V1}/jobs/{ingested['job']['id']}", headers=api.as_("ops")).json()
+    spec = job_spec(api.settings, job["spec_hash"])
+    assert job["scoring"] == default_scorer(spec, ingested["batch"]["format"]).note
+    listed = api.client.get(f"{V1}/jobs", headers=api.as_("ops")).json()["items"]
+    assert [j["scoring"] for j in listed] == [None], "the listing does not load specs"
+
+
 # --- by upload -------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from agents.judge.testing import fake_settings
 from evals.harness.dataset import from_file
 from evals.harness.run import RunConfig, run_eval
 from gtqa.checks.base import Check, CheckParams
-from gtqa.domain import Audit, Box2D, Dataset, Frame, IssueType, Label, Verdict
+from gtqa.domain import Audit, Box2D, CheckFamily, Dataset, Frame, IssueType, Label, Verdict
 from gtqa.formats.audits import write_audits
 from gtqa.review import plan_checks
 from gtqa.spec import load_spec
@@ -90,7 +90,12 @@ def _boom(scope: Any, params: _Params) -> list[Any]:
 
 def test_a_crashing_check_is_an_infrastructure_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     crash = Check(
-        id="boom", fn=_boom, params=_Params, issue_types=(IssueType.bad_box,), family="test", description=""
+        id="boom",
+        fn=_boom,
+        params=_Params,
+        issue_types=(IssueType.bad_box,),
+        family=CheckFamily.geometry,
+        description="",
     )
     real = plan_checks
     monkeypatch.setattr(agents.run, "plan_checks", lambda *a: ([*real(*a)[0], crash], {}))

@@ -3,6 +3,7 @@ rule (ids, sections, prose) with its stored eval runs, and the judge's prompt fi
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -11,6 +12,7 @@ import pytest
 from agents.judge.prompts import PROMPTS_DIR, prompt_ids
 from evals.harness.store import save_run
 from evals.harness.testing import flag, make_run
+from gtqa.scoring.calibration import default_calibration_status
 
 
 @pytest.fixture
@@ -43,6 +45,15 @@ def test_a_spec_page_renders_its_rules_and_its_eval_results(site, reader) -> Non
     precision = summary.headline["precision"]
     assert precision is not None and f'data-value="{float(precision)!r}"' in table.group(1)
     assert reader.get("/ui/specs/no-such-spec").status_code == 404
+
+
+def test_a_spec_page_says_whether_its_default_calibration_applies(site, reader) -> None:
+    status = default_calibration_status(site.spec)
+    page = reader.get(f"/ui/specs/{site.spec.hash}")
+    assert page.status_code == 200 and status is not None
+    shown = re.search(r'<p id="calibration-status" data-applies="(yes|no)">(.*?)</p>', page.text, re.S)
+    assert shown is not None and shown.group(1) == ("yes" if status.applies else "no")
+    assert html.escape(status.note) in shown.group(2)
 
 
 def test_the_prompts_page_shows_every_prompt_and_version(reader) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 
 
 class Params(CheckParams):
@@ -24,17 +24,7 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
                 if reversed_
                 else f"box has no area (width {w:.1f}, height {h:.1f} px)"
             )
-            out.append(
-                label_finding(
-                    label,
-                    IssueType.bad_box,
-                    1.0,
-                    CHECK.id,
-                    message,
-                    params,
-                    features={"width": w, "height": h},
-                )
-            )
+            out.append(CHECK.flag(label, 1.0, message, params, features={"width": w, "height": h}))
     return out
 
 
@@ -43,7 +33,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes with no area or reversed corners",
 )

@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.boxes import iou_matrix
 from gtqa.domain.geometry import FloatArray
 
@@ -123,7 +123,7 @@ def _finding(
     if not np.isnan(dist):
         features["centre_distance_m"] = dist
         features["centre_distance_widths"] = dist / width
-    return label_finding(label, issue, raw, CHECK.id, message, params, features=features)
+    return CHECK.flag(label, raw, message, params, issue=issue, features=features)
 
 
 CHECK = Check(
@@ -131,8 +131,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.duplicate, IssueType.track_id),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="two labels on one object (IoU above a threshold, unless their 3D boxes are apart), "
     "or one track id twice in a frame",
 )

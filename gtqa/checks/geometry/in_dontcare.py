@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.boxes import union_coverage
 from gtqa.spec import CompiledSpec
 
@@ -40,16 +40,13 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
         for k in np.flatnonzero(has_area & (share >= params.max_inside) & (share > 0)):
             label = reviewed[k][1]
             out.append(
-                label_finding(
+                CHECK.flag(
                     label,
-                    IssueType.spec_violation,
                     float(raw[k]),
-                    CHECK.id,
                     f"{share[k]:.0%} of this {label.cls} box lies inside DontCare regions "
                     f"(the spec allows less than {params.max_inside:.0%})",
                     params,
                     features={"inside_share": float(share[k]), "n_regions": float(len(regions))},
-                    rule_ids=CHECK.rule_ids,
                 )
             )
     return out
@@ -64,8 +61,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.spec_violation,),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="labels lying mostly inside DontCare regions",
     spec_defaults=_spec_defaults,
     rule_ids=("dontcare",),

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.spec import CompiledSpec
 from gtqa.spec.rules import SizeLimit
 
@@ -44,11 +44,9 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
         for k in np.flatnonzero((w > 0) & (h > 0) & (short > 0)):
             label = reviewed[k][1]
             out.append(
-                label_finding(
+                CHECK.flag(
                     label,
-                    IssueType.spec_violation,
                     float(raw[k]),
-                    CHECK.id,
                     f"{label.cls} box is {w[k]:.1f} x {h[k]:.1f} px, below the spec's minimum "
                     f"{min_w[k]:g} x {min_h[k]:g} px (width x height)",
                     params,
@@ -58,7 +56,6 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
                         "shortfall_width": float(short_w[k]),
                         "shortfall_height": float(short_h[k]),
                     },
-                    rule_ids=CHECK.rule_ids,
                 )
             )
     return out
@@ -80,8 +77,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.spec_violation,),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes below the spec's minimum width or height for their class",
     spec_defaults=_spec_defaults,
     rule_ids=("box-size",),

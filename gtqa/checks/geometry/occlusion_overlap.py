@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.geometry import FloatArray
 from gtqa.spec import CompiledSpec
 
@@ -115,11 +115,9 @@ def _judge(label: Label, visible: float, n_nearer: int, params: Params) -> Findi
         )
     else:
         return None
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.attribute,
         raw,
-        CHECK.id,
         message,
         params,
         features={
@@ -130,7 +128,6 @@ def _judge(label: Label, visible: float, n_nearer: int, params: Params) -> Findi
             "n_nearer": float(n_nearer),
             "more_visible": float(visible > hi),
         },
-        rule_ids=CHECK.rule_ids,
     )
 
 
@@ -143,8 +140,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.attribute,),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="occlusion levels that disagree with how much nearer labels cover the box",
     spec_defaults=_spec_defaults,
     rule_ids=("occlusion",),

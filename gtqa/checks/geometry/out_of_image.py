@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, Frame, IssueType
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Requirement
 from gtqa.domain.geometry import FloatArray
 
 _SIDES = ("left", "top", "right", "bottom")
@@ -47,11 +47,9 @@ def _frame_findings(frame: Frame, idx: list[int], size: tuple[int, int], params:
         label = frame.labels[idx[k]]
         side = int(np.argmax(over[k]))
         out.append(
-            label_finding(
+            CHECK.flag(
                 label,
-                IssueType.bad_box,
                 float(raw[k]),
-                CHECK.id,
                 f"box reaches {over[k, side]:.0f} px past the {_SIDES[side]} edge of the "
                 f"{size[0]}x{size[1]} image ({share[k]:.0%} of its area outside)",
                 params,
@@ -63,7 +61,6 @@ def _frame_findings(frame: Frame, idx: list[int], size: tuple[int, int], params:
                     "image_width": float(size[0]),
                     "image_height": float(size[1]),
                 },
-                rule_ids=CHECK.rule_ids,
             )
         )
     return out
@@ -91,8 +88,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes reaching past the image border (needs the image size)",
     rule_ids=("box-size",),
 )

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType
 from gtqa.spec import CompiledSpec
 
 
@@ -38,16 +38,13 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
             if not missing:
                 continue
             out.append(
-                label_finding(
+                CHECK.flag(
                     label,
-                    IssueType.attribute,
                     1.0,
-                    CHECK.id,
                     f"{label.cls} label lacks required attribute(s) {', '.join(missing)} "
                     f"(the spec requires {', '.join(required)})",
                     params,
                     features={"n_missing": float(len(missing)), "n_required": float(len(required))},
-                    rule_ids=CHECK.rule_ids,
                 )
             )
     return out
@@ -63,7 +60,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.attribute,),
-    family="geometry",
+    family=CheckFamily.geometry,
     description="labels missing a free attribute the spec requires for their class",
     spec_defaults=_spec_defaults,
     rule_ids=("required-attributes",),

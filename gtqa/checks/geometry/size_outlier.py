@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
 from gtqa.checks.stats import ClassStats
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.geometry import FloatArray
 from gtqa.spec import CompiledSpec
 
@@ -81,11 +81,9 @@ def _class_findings(
     for k in np.flatnonzero(score > params.z_min):
         label, dim = labels[k], int(weighted[k].argmax())
         out.append(
-            label_finding(
+            CHECK.flag(
                 label,
-                IssueType.bad_box,
                 float(raw[k]),
-                CHECK.id,
                 _message(label, dim, float(z[k, dim]), float(weights[k, dim]), stats),
                 params,
                 features={
@@ -97,7 +95,6 @@ def _class_findings(
                     "height": float(np.exp(lh[k])),
                     "class_n": float(stats.n),
                 },
-                rule_ids=CHECK.rule_ids,
             )
         )
     return out
@@ -146,8 +143,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes whose width, height or aspect is far from their class's usual (robust z-score)",
     spec_defaults=_spec_defaults,
 )

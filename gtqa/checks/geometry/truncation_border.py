@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.spec import CompiledSpec
 
 _SIDES = ("left", "top", "right", "bottom")
@@ -73,18 +73,7 @@ def _frame_findings(labels: list[Label], size: tuple[int, int], params: Params) 
             "side": float(side),
         }
         message = _message(bool(under[k]), float(trunc[k]), float(nearest[k]), side, params)
-        out.append(
-            label_finding(
-                labels[k],
-                IssueType.attribute,
-                float(raw[k]),
-                CHECK.id,
-                message,
-                params,
-                features=features,
-                rule_ids=CHECK.rule_ids,
-            )
-        )
+        out.append(CHECK.flag(labels[k], float(raw[k]), message, params, features=features))
     return out
 
 
@@ -114,8 +103,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.attribute,),
-    family="geometry",
-    requires=frozenset({"image_boxes"}),
+    family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="truncation that disagrees with whether the box touches the image border",
     spec_defaults=_spec_defaults,
     rule_ids=("truncation",),

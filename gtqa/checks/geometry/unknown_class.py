@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType
 from gtqa.spec import CompiledSpec
 
 
@@ -35,15 +35,12 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
             near = folded.get(_fold(label.cls))
             hint = f" (did you mean {near!r}?)" if near else ""
             out.append(
-                label_finding(
+                CHECK.flag(
                     label,
-                    IssueType.spec_violation,
                     1.0,
-                    CHECK.id,
                     f"class {label.cls!r} is not in the spec's taxonomy{hint}; known classes: {listing}",
                     params,
                     features={"near_match": float(near is not None)},
-                    rule_ids=CHECK.rule_ids,
                 )
             )
     return out
@@ -62,7 +59,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.spec_violation,),
-    family="geometry",
+    family=CheckFamily.geometry,
     description="labels whose class is not in the spec's taxonomy",
     spec_defaults=_spec_defaults,
     rule_ids=("taxonomy",),

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.image import _edges
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 
 
 class Params(CheckParams):
@@ -59,14 +59,8 @@ def _label_finding(label: Label, grads: _edges.Gradients, params: Params) -> Fin
     raw = 1.0 - (1.0 - axes[0][0]) * (1.0 - axes[1][0])
     if raw <= 0.0:
         return None
-    return label_finding(
-        label,
-        IssueType.bad_box,
-        raw,
-        CHECK.id,
-        _message(fit, axes),
-        params,
-        features=_features(label, fit, axes, grads, box),
+    return CHECK.flag(
+        label, raw, _message(fit, axes), params, features=_features(label, fit, axes, grads, box)
     )
 
 
@@ -135,8 +129,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="image",
+    family=CheckFamily.image,
     description="box sides that a clearly stronger nearby image edge suggests are loose or shifted",
-    requires=frozenset({"images"}),
+    requires=frozenset({Requirement.images}),
     frame_local=True,
 )

@@ -17,10 +17,10 @@ import math
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.image import _edges
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 
 
 class Params(CheckParams):
@@ -49,7 +49,7 @@ def _finding(label: Label, grads: _edges.Gradients, params: Params) -> Finding |
     if label.occlusion is not None:
         feats["occlusion"] = float(label.occlusion)
     message = f"the box covers an almost featureless patch (edge energy {tex:.2f}x the image's median)"
-    return label_finding(label, IssueType.spurious_object, raw, CHECK.id, message, params, features=feats)
+    return CHECK.flag(label, raw, message, params, features=feats)
 
 
 CHECK = Check(
@@ -57,8 +57,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.spurious_object,),
-    family="image",
+    family=CheckFamily.image,
     description="labels over a featureless image patch (probably no object there)",
-    requires=frozenset({"images"}),
+    requires=frozenset({Requirement.images}),
     frame_local=True,
 )

@@ -20,7 +20,7 @@ from gtqa.checks.base import Check, CheckParams, missing_finding
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.lidar.points import count_points
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.geometry import FloatArray
 from gtqa.domain.lidar import lidar_cuboids
 
@@ -100,7 +100,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.missing_object,),
-    family="lidar",
+    family=CheckFamily.lidar,
     description="an object-sized cluster of LiDAR points outside every cuboid (a missing object)",
-    requires=frozenset({"lidar_points"}),
+    requires=frozenset({Requirement.lidar_points}),
 )

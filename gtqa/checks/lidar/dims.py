@@ -13,7 +13,7 @@ from pydantic import Field
 from gtqa.checks.base import Check, CheckParams, label_finding
 from gtqa.checks.lidar._lidar import NON_RIGID_CLASSES, ramp, windowed_median, world_tracks
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 
 CHECK_ID = "lidar_dims_track"
 
@@ -56,7 +56,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.geometry_3d,),
-    family="lidar",
+    family=CheckFamily.lidar,
     description="a LiDAR cuboid whose size differs from the rest of its track",
-    requires=frozenset({"lidar", "tracks", "sequences"}),
+    requires=frozenset({Requirement.lidar, Requirement.tracks, Requirement.sequences}),
 )

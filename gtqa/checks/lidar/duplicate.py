@@ -16,7 +16,7 @@ from pydantic import Field
 from gtqa.checks.base import Check, CheckParams, label_finding
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.lidar import lidar_cuboids
 
 CHECK_ID = "lidar_duplicate"
@@ -77,7 +77,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.duplicate,),
-    family="lidar",
+    family=CheckFamily.lidar,
     description="two LiDAR cuboids of one sweep on one object",
-    requires=frozenset({"lidar"}),
+    requires=frozenset({Requirement.lidar}),
 )

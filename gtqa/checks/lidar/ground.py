@@ -13,7 +13,7 @@ from pydantic import Field
 from gtqa.checks.base import Check, CheckParams, label_finding
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.lidar import lidar_cuboids
 
 CHECK_ID = "lidar_ground"
@@ -55,7 +55,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.geometry_3d,),
-    family="lidar",
+    family=CheckFamily.lidar,
     description="a LiDAR cuboid floating above or sunk into the ground-height raster",
-    requires=frozenset({"lidar", "ground"}),
+    requires=frozenset({Requirement.lidar, Requirement.ground}),
 )

@@ -31,7 +31,7 @@ from gtqa.checks.lidar._lidar import (
     world_tracks,
 )
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.geometry import FloatArray
 from gtqa.domain.lidar import wrap_angle
 
@@ -170,7 +170,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.track_id, IssueType.bad_box, IssueType.geometry_3d),
-    family="lidar",
+    family=CheckFamily.lidar,
     description="LiDAR tracks in the city frame: impossible jumps, static objects moving, flipped headings",
-    requires=frozenset({"lidar", "tracks", "sequences"}),
+    requires=frozenset({Requirement.lidar, Requirement.tracks, Requirement.sequences}),
 )

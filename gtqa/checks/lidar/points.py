@@ -24,7 +24,7 @@ from scipy.spatial import cKDTree
 from gtqa.checks.base import Check, CheckParams, label_finding
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.geometry import FloatArray
 from gtqa.domain.lidar import LidarCuboids, lidar_cuboids, points_in_boxes
 
@@ -135,7 +135,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.spurious_object, IssueType.bad_box),
-    family="lidar",
+    family=CheckFamily.lidar,
     description="LiDAR cuboids against the points: empty up close, stale point count, points spilling out",
-    requires=frozenset({"lidar"}),
+    requires=frozenset({Requirement.lidar}),
 )

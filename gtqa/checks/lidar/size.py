@@ -10,7 +10,7 @@ from pydantic import Field
 from gtqa.checks.base import Check, CheckParams, label_finding
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.lidar import lidar_cuboids
 from gtqa.spec import CompiledSpec
 from gtqa.spec.rules import DimsPrior
@@ -60,9 +60,9 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.wrong_class,),
-    family="lidar",
+    family=CheckFamily.lidar,
     description="a LiDAR cuboid far from its class's size (the spec's dimensions-3d priors)",
-    requires=frozenset({"lidar"}),
+    requires=frozenset({Requirement.lidar}),
     spec_defaults=_defaults,
     rule_ids=("dimensions-3d",),
 )

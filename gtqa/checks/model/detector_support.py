@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.model import _proposals as props
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, Frame, IssueType, Label, Prediction
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Prediction, Requirement
 from gtqa.domain.boxes import iou_matrix
 
 
@@ -63,8 +63,10 @@ def _frame_findings(frame: Frame, labels: list[Label], detectors: list[str], par
             }
     raw = np.clip(1.0 - support / params.full_support, 0.0, 1.0) * (overlap >= params.min_iou)
     return [
-        label_finding(labels[k], IssueType.bad_box, float(raw[k]), CHECK.id, _message(features[k], detectors),
-                      params, features={**features[k], "support": float(support[k])})
+        CHECK.flag(
+            labels[k], float(raw[k]), _message(features[k], detectors), params,
+            features={**features[k], "support": float(support[k])},
+        )
         for k in np.flatnonzero(raw > 0)
     ]  # fmt: skip
 
@@ -89,7 +91,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="model",
+    family=CheckFamily.model,
     description="labels the detectors support only partly (per-detector agreement, a weak witness)",
-    requires=frozenset({"predictions"}),
+    requires=frozenset({Requirement.predictions}),
 )

@@ -33,7 +33,7 @@ from gtqa.checks.model import _proposals as props
 from gtqa.checks.model._proposals import IntArray
 from gtqa.checks.scope import ReviewScope
 from gtqa.checks.stats import ClassStats
-from gtqa.domain import Finding, Frame, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Requirement
 from gtqa.domain.boxes import coverage_matrix, iou_matrix
 from gtqa.domain.geometry import FloatArray
 from gtqa.spec import CompiledSpec
@@ -200,9 +200,9 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.missing_object,),
-    family="model",
+    family=CheckFamily.model,
     description="confident detections with no matching label (merged across detectors, DontCare aside)",
-    requires=frozenset({"predictions"}),
+    requires=frozenset({Requirement.predictions}),
     spec_defaults=_spec_defaults,
     rule_ids=("dontcare",),
 )

@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.model import _proposals as props
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, Frame, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Requirement
 from gtqa.domain.boxes import iou_matrix
 from gtqa.domain.geometry import FloatArray
 
@@ -85,11 +85,9 @@ def _frame_findings(
         feats |= {"typical_iou": float(top[k]), "disagreement": float(disagreement[k])}
         raw = float(proposals.score[j]) * float(disagreement[k])
         out.append(
-            label_finding(
+            CHECK.flag(
                 labels[k],
-                IssueType.bad_box,
                 raw,
-                CHECK.id,
                 _message(proposals, j, float(best_iou[k]), feats),
                 params,
                 features=feats,
@@ -149,7 +147,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="model",
+    family=CheckFamily.model,
     description="labels whose best same-class detection overlaps only partly (the box disagrees)",
-    requires=frozenset({"predictions"}),
+    requires=frozenset({Requirement.predictions}),
 )

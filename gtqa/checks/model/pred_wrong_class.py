@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.model import _proposals as props
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, Frame, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Requirement
 from gtqa.domain.boxes import iou_matrix
 
 
@@ -87,9 +87,7 @@ def _finding(
         f"labelled {label.cls}, but the detector calls it {other} (score {score:.2f}, IoU {iou:.2f}); "
         f"best {label.cls} score there {same_score:.2f}"
     )
-    return label_finding(
-        label, IssueType.wrong_class, raw, CHECK.id, message, params, features=feats, rule_ids=("taxonomy",)
-    )
+    return CHECK.flag(label, raw, message, params, features=feats)
 
 
 CHECK = Check(
@@ -97,8 +95,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.wrong_class,),
-    family="model",
+    family=CheckFamily.model,
     description="labels a confident detection of another class matches, with no same-class detection",
-    requires=frozenset({"predictions"}),
+    requires=frozenset({Requirement.predictions}),
     rule_ids=("taxonomy",),
 )

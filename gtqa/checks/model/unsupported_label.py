@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.model import _proposals as props
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, Frame, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Requirement
 from gtqa.domain.boxes import coverage_matrix, iou_matrix
 from gtqa.domain.geometry import FloatArray
 
@@ -77,17 +77,7 @@ def _frame_findings(
         miss_rate = miss.get(label.cls, params.default_miss_rate)
         feats = _features(label, float(best[k]), near_score, float(overlap[k]), float(dc[k]), miss_rate)
         raw = _raw(label, feats, params)
-        out.append(
-            label_finding(
-                label,
-                IssueType.spurious_object,
-                raw,
-                CHECK.id,
-                _message(label, feats),
-                params,
-                features=feats,
-            )
-        )
+        out.append(CHECK.flag(label, raw, _message(label, feats), params, features=feats))
     return out
 
 
@@ -141,7 +131,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.spurious_object,),
-    family="model",
+    family=CheckFamily.model,
     description="labels no detection of any class supports (on frames and classes the detector covers)",
-    requires=frozenset({"predictions"}),
+    requires=frozenset({Requirement.predictions}),
 )

@@ -134,8 +134,3 @@ def inside_image(boxes: FloatArray, size: tuple[int, int] | None) -> FloatArray:
     area = np.clip(boxes[:, 2] - boxes[:, 0], 0, None) * np.clip(boxes[:, 3] - boxes[:, 1], 0, None)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.asarray(np.where(area > 0, cw * ch / area, 0.0), dtype=np.float64)
-
-
-def ramp(x: float | FloatArray, lo: float, hi: float) -> FloatArray:
-    """0 at or below ``lo``, 1 at or above ``hi``, linear between (``hi < lo`` ramps downwards)."""
-    return np.asarray(np.clip((np.asarray(x, dtype=np.float64) - lo) / (hi - lo), 0.0, 1.0))

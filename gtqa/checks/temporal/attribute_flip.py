@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, label_finding
+from gtqa.checks.base import Check
 from gtqa.checks.scope import ReviewScope
 from gtqa.checks.temporal._tracks import SequenceTracks, TemporalParams, Track, sequence_tracks
-from gtqa.domain import Finding, Frame, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Requirement
 from gtqa.domain.boxes import union_coverage
 
 
@@ -83,14 +83,13 @@ def _finding(
     raw = base * (params.explained_factor if explained else 1.0)
     value, around = getattr(label, attr), getattr(prev, attr)
     why = " (the geometry changes too, so it may be real)" if explained else ""
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.attribute,
         raw,
-        CHECK.id,
         f"{attr} {value:g} while the track's previous and next labels ({prev.id}, {nxt.id}) both say "
         f"{around:g}{why}",
         params,
+        rule_ids=(attr,),
         features={
             "truncation": float(attr == "truncation"),
             "levels": float(abs(value - around) * (2 if attr == "truncation" else 1)),
@@ -98,7 +97,6 @@ def _finding(
             "covered_by_nearer": cover,
             "cover_change": change,
         },
-        rule_ids=(attr,),
     )
 
 
@@ -132,7 +130,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.attribute,),
-    family="temporal",
+    family=CheckFamily.temporal,
     description="occlusion or truncation differing for one frame from the agreeing frames around it",
-    requires=frozenset({"tracks", "sequences"}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences}),
 )

@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, label_finding
+from gtqa.checks.base import Check, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.checks.temporal._tracks import TemporalParams, Track, ramp, sequence_tracks
-from gtqa.domain import Finding, IssueType
+from gtqa.checks.temporal._tracks import TemporalParams, Track, sequence_tracks
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.geometry import FloatArray
 
 _DIMS = ("height", "width", "length")
@@ -69,22 +69,20 @@ def _judge(track: Track, i: int, logs: FloatArray, ok: np.ndarray, params: Param
         return None
     label = track.labels[i]
     size = np.exp(median)
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.geometry_3d,
         raw,
-        CHECK.id,
         f"3D {_DIMS[d]} {np.exp(logs[i][d]):.2f} m differs by {np.expm1(dev[d]):+.0%} from track "
         f"{track.id}'s {size[d]:.2f} m (h/w/l {size[0]:.2f}/{size[1]:.2f}/{size[2]:.2f} m over "
         f"{len(others)} other labels)",
         params,
+        rule_ids=("dimensions-3d",),
         features={
             "log_dev_max": float(abs(dev[d])),
             **{f"log_dev_{n}": float(v) for n, v in zip(_DIMS, dev, strict=True)},
             "others_spread": spread,
             "others": len(others),
         },
-        rule_ids=("dimensions-3d",),
     )
 
 
@@ -93,7 +91,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.geometry_3d,),
-    family="temporal",
+    family=CheckFamily.temporal,
     description="a cuboid whose size differs from its track's (one object keeps one 3D size)",
-    requires=frozenset({"tracks", "sequences", "cuboids"}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences, Requirement.cuboids}),
 )

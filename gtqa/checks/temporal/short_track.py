@@ -17,17 +17,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, label_finding
+from gtqa.checks.base import Check, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.checks.temporal._tracks import (
-    SequenceTracks,
-    TemporalParams,
-    Track,
-    inside_image,
-    ramp,
-    sequence_tracks,
-)
-from gtqa.domain import Finding, IssueType
+from gtqa.checks.temporal._tracks import SequenceTracks, TemporalParams, Track, inside_image, sequence_tracks
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.boxes import union_coverage
 
 
@@ -76,11 +69,9 @@ def _judge(scope: ReviewScope, seq: SequenceTracks, track: Track, i: int, params
     raw = float(np.prod(list(factors.values())))
     label = track.labels[i]
     weak = [k.replace("_", " ") for k, v in factors.items() if v < 1.0 and k != "labels"]
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.spurious_object,
         raw,
-        CHECK.id,
         f"track {track.id} has only {count} label(s) in frames {lo}-{hi}: an object in view has a "
         f"history, a box with no object usually does not" + (f" (weaker: {', '.join(weak)})" if weak else ""),
         params,
@@ -114,7 +105,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.spurious_object,),
-    family="temporal",
+    family=CheckFamily.temporal,
     description="a track with only one or two labels in a longer sequence (a box with no object?)",
-    requires=frozenset({"tracks", "sequences"}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences}),
 )

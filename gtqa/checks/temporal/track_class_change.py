@@ -15,10 +15,10 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from gtqa.checks.base import Check, label_finding
+from gtqa.checks.base import Check, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.checks.temporal._tracks import TemporalParams, Track, ramp, sequence_tracks
-from gtqa.domain import Finding, IssueType
+from gtqa.checks.temporal._tracks import TemporalParams, Track, sequence_tracks
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 
 
 class Params(TemporalParams):
@@ -56,11 +56,9 @@ def _judge(track: Track, i: int, params: Params) -> Finding | None:
     )
     if raw <= 0:
         return None
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.wrong_class,
         raw,
-        CHECK.id,
         f"{label.cls} in a track that is {majority} in {votes} of its {n} other labels within "
         f"{params.window} frames" + (f" ({run} consecutive {label.cls} labels)" if run > 1 else ""),
         params,
@@ -84,7 +82,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.wrong_class,),
-    family="temporal",
+    family=CheckFamily.temporal,
     description="a label whose class differs from its track's majority class",
-    requires=frozenset({"tracks", "sequences"}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences}),
 )

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, missing_finding
+from gtqa.checks.base import Check, missing_finding, ramp
 from gtqa.checks.scope import ReviewScope
 from gtqa.checks.temporal._tracks import (
     SequenceTracks,
@@ -30,10 +30,9 @@ from gtqa.checks.temporal._tracks import (
     Track,
     inside_image,
     interpolate,
-    ramp,
     sequence_tracks,
 )
-from gtqa.domain import Finding, Frame, IssueType
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Requirement
 from gtqa.domain.boxes import union_coverage
 from gtqa.domain.geometry import FloatArray
 
@@ -149,7 +148,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.missing_object,),
-    family="temporal",
+    family=CheckFamily.temporal,
     description="frames inside a track where its object has no label (interpolated box proposed)",
-    requires=frozenset({"tracks", "sequences"}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences}),
 )

@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, label_finding
+from gtqa.checks.base import Check, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.checks.temporal._tracks import SequenceTracks, TemporalParams, Track, ramp, sequence_tracks
-from gtqa.domain import Finding, IssueType
+from gtqa.checks.temporal._tracks import SequenceTracks, TemporalParams, Track, sequence_tracks
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.boxes import iou_matrix
 from gtqa.domain.geometry import FloatArray
 
@@ -52,11 +52,9 @@ def _reused(seq: SequenceTracks, params: Params) -> list[Finding]:
     for t, repeat, first in seq.repeats:
         if t in seq.reported:
             out.append(
-                label_finding(
+                CHECK.flag(
                     repeat,
-                    IssueType.track_id,
                     1.0,
-                    CHECK.id,
                     f"track id {repeat.track_id} is used twice in this frame (also by {first.id})",
                     params,
                     features={"kind": 0.0},
@@ -89,11 +87,9 @@ def _broken_finding(seq: SequenceTracks, new: Track, pos: int, s: int, params: P
     if raw <= 0:
         return None
     label = new.labels[pos]
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.track_id,
         raw,
-        CHECK.id,
         f"track {new.id} starts {s - end} frame(s) after {label.cls} track {old.id} ends, where "
         f"that track was heading (IoU {iou:.2f}): probably one object with a broken id",
         params,
@@ -177,11 +173,9 @@ def _switch_finding(
     if raw <= 0:
         return None
     label = track.labels[pos]
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.track_id,
         raw,
-        CHECK.id,
         f"labelled track {track.id}, but it lies where track {ids[j]} was heading (IoU {others[j]:.2f}) "
         f"and far from where track {track.id} was heading (IoU {own_iou:.2f}): ids probably switched",
         params,
@@ -194,7 +188,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.track_id,),
-    family="temporal",
+    family=CheckFamily.temporal,
     description="track ids reused in a frame, broken (a track ends and restarts) or switched",
-    requires=frozenset({"tracks", "sequences"}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences}),
 )

@@ -24,11 +24,11 @@ import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from gtqa.checks.base import Check, label_finding
+from gtqa.checks.base import Check, ramp
 from gtqa.checks.scope import ReviewScope
 from gtqa.checks.stats import MAD_TO_SIGMA
-from gtqa.checks.temporal._tracks import TemporalParams, Track, ramp, sequence_tracks
-from gtqa.domain import Finding, IssueType
+from gtqa.checks.temporal._tracks import TemporalParams, Track, sequence_tracks
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.geometry import FloatArray
 
 _EDGES = ("x1", "y1", "x2", "y2")
@@ -108,11 +108,9 @@ def _finding(
     pw = max(pred[2] - pred[0], 1.0)
     shift = ((box[0] + box[2]) - (pred[0] + pred[2])) / 2, ((box[1] + box[3]) - (pred[1] + pred[3])) / 2
     scale = max(box[2] - box[0], 1.0) / pw, max(box[3] - box[1], 1.0) / height
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.bad_box,
         raw,
-        CHECK.id,
         f"box jumps off track {track.id}'s path: IoU {iou:.2f} with the box "
         f"{'interpolated' if two_sided else 'extrapolated'} from its neighbouring frames, moved by "
         f"({shift[0]:+.0f}, {shift[1]:+.0f}) px and scaled {scale[0]:.2f}x{scale[1]:.2f} (w x h); "
@@ -200,7 +198,7 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="temporal",
+    family=CheckFamily.temporal,
     description="a 2D box that jumps off the path of its track's neighbouring boxes",
-    requires=frozenset({"tracks", "sequences", "image_boxes"}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences, Requirement.image_boxes}),
 )

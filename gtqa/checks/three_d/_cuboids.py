@@ -20,11 +20,6 @@ _EDGES = np.array(
 _FACES = np.array([[0, 1, 2, 3], [4, 5, 6, 7], [0, 1, 5, 4], [1, 2, 6, 5], [2, 3, 7, 6], [3, 0, 4, 7]])
 
 
-def ramp(x: float, lo: float, hi: float) -> float:
-    """0 at or below ``lo``, 1 at or above ``hi``, linear between."""
-    return float(np.clip((x - lo) / (hi - lo), 0.0, 1.0))
-
-
 def corners(cuboids: list[Cuboid3D]) -> FloatArray:
     """Corners of every cuboid, shape (N, 8, 3), in the order of ``Cuboid3D.corners``."""
     p = np.array([[c.h, c.w, c.l, c.x, c.y, c.z, c.rotation_y] for c in cuboids], dtype=np.float64)

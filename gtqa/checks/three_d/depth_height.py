@@ -20,10 +20,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.checks.three_d._cuboids import corners, ramp
-from gtqa.domain import Finding, Frame, IssueType, Label
+from gtqa.checks.three_d._cuboids import corners
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Requirement
 
 
 class Params(CheckParams):
@@ -75,11 +75,9 @@ def _judge(
         return None
     c = label.cuboid
     assert c is not None
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.geometry_3d,
         raw,
-        CHECK.id,
         f"box is {height:.0f} px tall but a {c.h:.2f} m tall {label.cls} at {c.z:.1f} m depth should be "
         f"about {expected:.0f} px (focal {focal:.0f} px): {np.exp(ratio):.2f}x",
         params,
@@ -91,7 +89,6 @@ def _judge(
             "truncation": label.truncation if label.truncation is not None else -1.0,
             "occlusion": float(label.occlusion) if label.occlusion is not None else -1.0,
         },
-        rule_ids=("dimensions-3d",),
     )
 
 
@@ -107,8 +104,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.geometry_3d,),
-    family="three_d",
+    family=CheckFamily.three_d,
     description="2D box height inconsistent with the cuboid's height and depth (focal x h / z)",
-    requires=frozenset({"cuboids"}),
+    requires=frozenset({Requirement.cuboids}),
     rule_ids=("dimensions-3d",),
 )

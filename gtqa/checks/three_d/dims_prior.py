@@ -14,9 +14,9 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.spec import CompiledSpec
 from gtqa.spec.rules import DimsPrior
 
@@ -45,11 +45,9 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
             if score[d] <= 0:
                 continue
             out.append(
-                label_finding(
+                CHECK.flag(
                     label,
-                    IssueType.geometry_3d,
                     float(score[d]),
-                    CHECK.id,
                     f"3D {_DIMS[d]} {size[d]:.2f} m is {np.exp(dev[d]):.2f}x the typical {label.cls} "
                     f"{_DIMS[d]} of {typical[d]:.2f} m (h/w/l {c.h:.2f}/{c.w:.2f}/{c.l:.2f} m)",
                     params,
@@ -57,7 +55,6 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
                         **{f"log_ratio_{n}": float(v) for n, v in zip(_DIMS, dev, strict=True)},
                         "tolerance": prior.tolerance,
                     },
-                    rule_ids=("dimensions-3d",),
                 )
             )
     return out
@@ -72,9 +69,9 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.geometry_3d,),
-    family="three_d",
+    family=CheckFamily.three_d,
     description="cuboid size far from the class's typical size (spec dimensions-3d)",
-    requires=frozenset({"cuboids"}),
+    requires=frozenset({Requirement.cuboids}),
     spec_defaults=_spec_defaults,
     rule_ids=("dimensions-3d",),
 )

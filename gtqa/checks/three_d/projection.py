@@ -25,10 +25,10 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams, ramp
 from gtqa.checks.scope import ReviewScope
-from gtqa.checks.three_d._cuboids import corners, project, ramp, visible_boxes
-from gtqa.domain import Finding, Frame, IssueType, Label
+from gtqa.checks.three_d._cuboids import corners, project, visible_boxes
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Label, Requirement
 from gtqa.domain.boxes import iou_matrix
 from gtqa.domain.geometry import FloatArray
 
@@ -103,11 +103,9 @@ def _judge(label: Label, box: FloatArray, proj: FloatArray, params: Params) -> F
     raw = max(parts.values()) * (params.occluded_factor if label.occlusion == 2 else 1.0)
     if raw <= 0:
         return None
-    return label_finding(
+    return CHECK.flag(
         label,
-        IssueType.geometry_3d,
         raw,
-        CHECK.id,
         _message(off, height, iou, max(parts, key=lambda k: parts[k]), proj),
         params,
         features={
@@ -118,7 +116,6 @@ def _judge(label: Label, box: FloatArray, proj: FloatArray, params: Params) -> F
             "height_px": float(height),
             "occlusion": float(label.occlusion) if label.occlusion is not None else -1.0,
         },
-        rule_ids=("dimensions-3d",),
     )
 
 
@@ -143,8 +140,8 @@ CHECK = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.geometry_3d,),
-    family="three_d",
+    family=CheckFamily.three_d,
     description="the cuboid projected through the calibration does not match the 2D box",
-    requires=frozenset({"cuboids", "calib"}),
+    requires=frozenset({Requirement.cuboids, Requirement.calib}),
     rule_ids=("dimensions-3d",),
 )

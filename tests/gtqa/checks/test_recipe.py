@@ -17,7 +17,7 @@ from gtqa.checks.base import Check, CheckParams, label_finding
 from gtqa.checks.registry import UnknownCheckError
 from gtqa.checks.scope import ReviewScope
 from gtqa.checks.stats import compute_stats
-from gtqa.domain import Box2D, Dataset, Finding, Frame, IssueType, Label
+from gtqa.domain import Box2D, CheckFamily, Dataset, Finding, Frame, IssueType, Label
 from gtqa.review import review_dataset
 from gtqa.scoring.priors import prior_probability
 from gtqa.spec import CompiledSpec, compile_text, load_spec
@@ -66,7 +66,7 @@ CHECK: Check[Any] = Check(
     fn=check,
     params=Params,
     issue_types=(IssueType.bad_box,),
-    family="geometry",
+    family=CheckFamily.geometry,
     description="boxes far longer than wide (a recipe's toy)",
 )
 

@@ -14,12 +14,12 @@ from gtqa.checks.registry import CHECKS
 from gtqa.checks.runner import chunk_scopes
 from gtqa.checks.scope import CONTEXT_FRAMES
 from gtqa.checks.stats import compute_stats
-from gtqa.domain import Box2D, Dataset, Finding, Label
+from gtqa.domain import Box2D, CheckFamily, Dataset, Finding, Label
 from gtqa.formats import load_dataset
 from gtqa.spec import load_spec
 
 SPEC = load_spec()
-FAMILIES = {"temporal": temporal, "three_d": three_d}
+FAMILIES = {CheckFamily.temporal: temporal, CheckFamily.three_d: three_d}
 
 
 def test_every_module_is_registered_with_a_stated_prior() -> None:
@@ -93,7 +93,7 @@ def _findings(dataset: Dataset, check_id: str, chunk_size: int) -> list[Finding]
     return sorted((f for s in scopes for f in check.run(s)), key=lambda f: (f.frame, f.label or "", f.box))
 
 
-@pytest.mark.parametrize("check_id", sorted(c.id for c in CHECKS if c.family == "temporal"))
+@pytest.mark.parametrize("check_id", sorted(c.id for c in CHECKS if c.family is CheckFamily.temporal))
 def test_temporal_findings_do_not_depend_on_chunking(tracking: Dataset, check_id: str) -> None:
     dataset = _perturbed(tracking, seed=50)
     small, whole = _findings(dataset, check_id, 7), _findings(dataset, check_id, 500)
