@@ -41,6 +41,8 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/ui/api/items/{item_id}/view"): ALL,
     ("GET", "/ui/dashboard"): OPS,
     ("GET", "/ui/dashboard.csv"): OPS,
+    ("GET", "/ui/batches/{batch_id}/acceptance"): OPS,
+    ("GET", "/ui/batches/{batch_id}/acceptance.csv"): OPS,
     ("GET", "/ui/specs"): READ,
     ("GET", "/ui/specs/{ref}"): READ,
     ("GET", "/ui/prompts"): READ,
