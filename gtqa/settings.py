@@ -108,6 +108,15 @@ class Settings(BaseSettings):
     max_claims_per_auditor: int = Field(
         default=5, ge=1, description="items one auditor may hold claimed at once (decide or release first)"
     )
+    review_min_seconds: float = Field(
+        default=0.4,
+        ge=0,
+        le=60,
+        description="an item's least time on screen before the page takes a decision",
+    )
+    review_poll_s: float = Field(
+        default=15.0, gt=0, description="how often the review page looks for new work when the queue is empty"
+    )
     chunk_lease_s: float = Field(default=900.0, gt=0, description="how long a worker's chunk lease holds")
     chunk_max_attempts: int = Field(default=3, ge=1, description="claims of a chunk before it is failed")
     # The workers (workers/): Celery over a broker; the database, not the broker, holds the truth.

@@ -31,7 +31,7 @@ from gtqa.storage.activity import (
     waiting_probabilities,
 )
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
-from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
+from gtqa.storage.audits import count_audits, export_audits, import_audits, label_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
 from gtqa.storage.errors import (
     ClaimCapError,
@@ -56,6 +56,7 @@ from gtqa.storage.ingest import (
     list_batches,
     load_dataset,
     load_frames,
+    track_labels,
 )
 from gtqa.storage.jobs import (
     batch_jobs,
@@ -83,6 +84,7 @@ from gtqa.storage.queue import (
     held_by,
     item_context,
     queue_counts,
+    record_frame_edits,
     release,
     return_skipped,
     review_item,
@@ -96,6 +98,7 @@ from gtqa.storage.records import (
     ChunkRecord,
     ChunkStatus,
     ExpiredLeases,
+    FrameEdit,
     ItemContext,
     ItemKind,
     ItemStatus,
@@ -142,6 +145,7 @@ __all__ = [
     "ExpiredLeases",
     "FindingFilter",
     "FlagDecisions",
+    "FrameEdit",
     "IngestError",
     "ItemContext",
     "ItemKind",
@@ -205,6 +209,7 @@ __all__ = [
     "jobs_by_status",
     "jobs_of_chunks",
     "judge_spend",
+    "label_audits",
     "list_audits",
     "list_batches",
     "list_jobs",
@@ -217,6 +222,7 @@ __all__ = [
     "mark_unfinished",
     "pending_items",
     "queue_counts",
+    "record_frame_edits",
     "release",
     "renew_chunk_lease",
     "requeue_chunk",
@@ -230,6 +236,7 @@ __all__ = [
     "stream_findings",
     "sweep_unfinished",
     "top_pending",
+    "track_labels",
     "unstorable_audit",
     "unstorable_records",
     "upgrade",

@@ -36,7 +36,7 @@ from gtqa.storage.models import (
     ReviewItemRow,
     ReviewJobRow,
 )
-from gtqa.storage.records import ItemContext, ItemKind, ItemStatus, ReviewItem
+from gtqa.storage.records import FrameEdit, ItemContext, ItemKind, ItemStatus, ReviewItem
 from gtqa.storage.types import UTCDateTime, utcnow
 
 
@@ -139,6 +139,49 @@ def decide(
         insert(AuditRow), {**audit_values(audit), "item_id": item_id, "batch_id": ctx.item.batch_id}
     )
     return audit
+
+
+def record_frame_edits(
+    session: Session,
+    item_id: int,
+    auditor: str,
+    edits: Sequence[FrameEdit],
+    *,
+    of_audit: str,
+    now: datetime | None = None,
+) -> list[Audit]:
+    """Store the corrections of other labels of an item's frame made while deciding it (a duplicate
+    deleted, a neighbour fixed, a missing object drawn), each an Audit (a defect) of the item's batch and
+    frame with the id ``<of_audit>-<n>``: an item has one audit of its own, these hang off it by id.
+    Call it in the transaction of ``decide`` (which checked the claim)."""
+    now = now or utcnow()
+    ctx = item_context(session, item_id)
+    made = [_edit_audit(ctx, auditor, e, f"{of_audit}-{n}", now) for n, e in enumerate(edits, 1)]
+    for audit in made:
+        _check_edit(ctx, audit)
+    if made:
+        rows = [{**audit_values(a), "item_id": None, "batch_id": ctx.item.batch_id} for a in made]
+        session.execute(insert(AuditRow), rows)
+    return made
+
+
+def _edit_audit(ctx: ItemContext, auditor: str, edit: FrameEdit, audit_id: str, now: datetime) -> Audit:
+    try:
+        return Audit(
+            id=audit_id, dataset=ctx.dataset, frame=ctx.item.frame_key, label=edit.label, box=edit.box,
+            verdict=Verdict.defect, issue_type=edit.issue_type, corrected=edit.corrected, auditor=auditor,
+            spec_hash=ctx.spec_hash, source=AuditSource.queue, created_at=now,
+            comment=f"corrected while deciding item {ctx.item.id}",
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise DecisionError(f"invalid edit of frame {ctx.item.frame_key}: {exc}") from exc
+
+
+def _check_edit(ctx: ItemContext, audit: Audit) -> None:
+    if audit.corrected is not None and audit.corrected.frame != ctx.item.frame_key:
+        raise DecisionError(f"an edit of frame {ctx.item.frame_key} names frame {audit.corrected.frame}")
+    if audit.label is not None and audit.label == ctx.item.label_key:
+        raise DecisionError("the judged label is corrected by the decision itself, not by a frame edit")
 
 
 def release(session: Session, item_id: int, auditor: str, *, now: datetime | None = None) -> None:
