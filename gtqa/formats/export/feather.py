@@ -79,9 +79,12 @@ def _patch_log(
     added: list[tuple[Label, Frame]],
 ) -> dict[str, str]:
     table = feather.read_table(source)
+    edits: dict[str, dict[int, Any]] = {}  # column -> {row: new value}
     for ident, label in diff.changed.items():
         if _log_of(ident) == log:
-            table = _set_row(table, _row_of(ident), _changed_values(before[ident], label))
+            for name, value in _changed_values(before[ident], label).items():
+                edits.setdefault(name, {})[_row_of(ident)] = value
+    table = _set_cells(table, edits)
     removed = {_row_of(i) for i in diff.removed if _log_of(i) == log}
     kept = [r for r in range(table.num_rows) if r not in removed]
     if removed:
@@ -95,14 +98,16 @@ def _patch_log(
     return ids
 
 
-def _set_row(table: pa.Table, row: int, values: dict[str, Any]) -> pa.Table:
-    for name, value in values.items():
+def _set_cells(table: pa.Table, edits: dict[str, dict[int, Any]]) -> pa.Table:
+    """``table`` with the given cells replaced, each column rebuilt once with its own type."""
+    for name, cells in edits.items():
         at = table.schema.get_field_index(name)
         if at < 0:
             continue
         field = table.schema.field(at)
         column = table.column(at).to_pylist()
-        column[row] = value
+        for row, value in cells.items():
+            column[row] = value
         table = table.set_column(at, field, pa.array(column, type=field.type))
     return table
 
