@@ -56,6 +56,7 @@ def review_or_exit(
     scorer: Scorer | None = None,
 ) -> AgentResult:
     """Run the reviewer agent (heuristics, plus the LLM judge on uncertain flags with ``use_judge``)."""
+    from agents.context import TriagePolicy
     from agents.judge import build_judge
     from agents.run import review
 
@@ -82,6 +83,7 @@ def review_or_exit(
                 checks=checks,
                 exclude=exclude,
                 chunk_size=get_settings().chunk_size,
+                triage=TriagePolicy.from_settings(get_settings()),
                 progress=lambda n: bar.advance(task, n),
             )
         finally:

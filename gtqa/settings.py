@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     judge_max_retries: int = Field(default=2, ge=0, description="retries of 408/409/429/5xx, timeouts")
     judge_concurrency: int = Field(default=8, ge=1, description="judge calls in flight at once")
     judge_max_calls: int = Field(default=2000, ge=0, description="API requests per run")
+    judge_accuracy: float = Field(
+        default=0.8,
+        ge=0.5,
+        le=1.0,
+        description="the judge's accuracy the fusion assumes, and the triage band follows "
+        "(measure it: gtqa evals judge-accuracy; 0.8 until then)",
+    )
     judge_max_cost_usd: float = Field(default=5.0, ge=0, description="US dollars per run")
     judge_price_input_per_mtok: float = Field(default=0.15, ge=0, description="USD per 1M prompt tokens")
     judge_price_output_per_mtok: float = Field(default=0.60, ge=0, description="USD per 1M completion tokens")
