@@ -11,7 +11,7 @@ from api.schemas.common import NO_NUL, Short
 from gtqa.domain import InputProblem
 from gtqa.storage import BatchRecord, JobRecord, JobStatus
 
-Format = Literal["kitti", "kitti-tracking", "coco", "bdd"]
+Format = Literal["kitti", "kitti-tracking", "coco", "bdd", "av2"]
 RelPath = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
 CheckId = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=NO_NUL)]
 

@@ -30,6 +30,13 @@ from gtqa.checks.geometry import (
     unknown_class,
 )
 from gtqa.checks.image import edge_fit, textureless
+from gtqa.checks.lidar import cluster as lidar_cluster
+from gtqa.checks.lidar import dims as lidar_dims
+from gtqa.checks.lidar import duplicate as lidar_duplicate
+from gtqa.checks.lidar import ground as lidar_ground
+from gtqa.checks.lidar import motion as lidar_motion
+from gtqa.checks.lidar import points as lidar_points
+from gtqa.checks.lidar import size as lidar_size
 from gtqa.checks.model import (
     detector_support,
     missing_object,
@@ -77,6 +84,13 @@ CHECKS: tuple[Check[Any], ...] = (
     dims_jump.CHECK,
     attribute_flip.CHECK,
     short_track.CHECK,
+    lidar_size.CHECK,
+    lidar_duplicate.CHECK,
+    lidar_ground.CHECK,
+    lidar_motion.CHECK,
+    lidar_dims.CHECK,
+    lidar_points.CHECK,
+    lidar_cluster.CHECK,
 )
 
 _BY_ID = {c.id: c for c in CHECKS}
@@ -105,6 +119,15 @@ def select(ids: Sequence[str] | None = None, *, exclude: Sequence[str] = ()) -> 
     return [c for c in chosen if c.id not in skip]
 
 
+# Label attributes that offer a LiDAR feature (gtqa.domain.lidar): its cuboid, the sweep's points, and
+# the ground under it.
+_LIDAR_FEATURES = {
+    "num_interior_pts": Requirement.lidar,
+    "sweep": Requirement.lidar_points,
+    "ground_z": Requirement.ground,
+}
+
+
 def data_features(frames: Iterable[Frame]) -> frozenset[Requirement]:
     """What the data offers, in the vocabulary of ``Check.requires``."""
     have: set[Requirement] = set()
@@ -122,6 +145,11 @@ def data_features(frames: Iterable[Frame]) -> frozenset[Requirement]:
                 have.add(Requirement.cuboids)
             if label.track_id is not None:
                 have.add(Requirement.tracks)
+            if "num_interior_pts" not in label.attributes:
+                have.add(
+                    Requirement.image_boxes
+                )  # a box in pixels (a LiDAR label's box is a footprint in metres)
+            have.update(v for k, v in _LIDAR_FEATURES.items() if k in label.attributes)
     return frozenset(have)
 
 

@@ -6,19 +6,31 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from gtqa.checks.stats import DatasetStats
 from gtqa.domain import Frame, Label
+from gtqa.formats.av2 import TableError, read_points
 from gtqa.spec import CompiledSpec
 
 ImageLoader = Callable[[str], "NDArray[np.uint8] | None"]
+PointLoader = Callable[[str], "NDArray[np.float64] | None"]
 
 
 def _no_images(path: str) -> NDArray[np.uint8] | None:
     return None
+
+
+def sweep_points(path: str) -> NDArray[np.float64] | None:
+    """A LiDAR sweep's points (N, 3), ego frame, metres; None when unreadable (the reader reported it).
+    Read on demand, one sweep at a time: memory stays that of one sweep however long the log."""
+    try:
+        return read_points(Path(path))
+    except TableError:
+        return None
 
 
 # Temporal checks may look this many frames before and after the frame they report on, and no further:
@@ -38,6 +50,7 @@ class ReviewScope:
     # Pixels come through this injected loader (BGR uint8, or None when unreadable), so checks stay
     # pure functions of their inputs; the runner passes a caching file loader.
     load_image: ImageLoader = field(default=_no_images, compare=False)
+    load_points: PointLoader = field(default=sweep_points, compare=False)
 
     @cached_property
     def frame_ids(self) -> frozenset[str]:
@@ -75,7 +88,8 @@ class ReviewScope:
 
     def reviewed(self, frame: Frame) -> list[tuple[int, Label]]:
         """(position in frame.labels, label) of the labels that are objects to review."""
-        return [(i, lab) for i, lab in enumerate(frame.labels) if self.spec.is_reviewed(lab.cls)]
+        reviewed = {cls: self.spec.is_reviewed(cls) for cls in {lab.cls for lab in frame.labels}}
+        return [(i, lab) for i, lab in enumerate(frame.labels) if reviewed[lab.cls]]
 
     def dontcare(self, frame: Frame) -> list[Label]:
         return [lab for lab in frame.labels if self.spec.is_dontcare(lab.cls)]

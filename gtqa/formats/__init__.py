@@ -12,6 +12,7 @@ from pathlib import Path
 
 from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Prediction
 from gtqa.formats._json import json_files
+from gtqa.formats.av2 import is_log, read_av2, write_av2
 from gtqa.formats.bdd import read_bdd, write_bdd
 from gtqa.formats.coco import CocoIds, coco_ids, read_coco, write_coco
 from gtqa.formats.json_sniff import sniff_json_format
@@ -27,12 +28,14 @@ READERS: dict[str, Reader] = {
     "kitti-tracking": read_kitti_tracking,
     "coco": read_coco,
     "bdd": read_bdd,
+    "av2": read_av2,
 }
 WRITERS: dict[str, Writer] = {
     "kitti": write_kitti,
     "kitti-tracking": write_kitti_tracking,
     "coco": write_coco,
     "bdd": write_bdd,
+    "av2": write_av2,
 }
 
 
@@ -42,6 +45,8 @@ def detect_format(path: Path) -> str:
         return "kitti"
     if (path / "label_02").is_dir():
         return "kitti-tracking"
+    if path.is_dir() and (is_log(path) or any(is_log(p) for p in path.iterdir() if p.is_dir())):
+        return "av2"
     if path.suffix == ".json" or (path.is_dir() and json_files(path)):
         return sniff_json_format(path)
     raise InputFormatError(str(path), 0, f"cannot recognise the format; give --format ({known_formats()})")

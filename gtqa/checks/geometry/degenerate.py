@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import CheckFamily, Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 
 
 class Params(CheckParams):
@@ -34,5 +34,6 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.bad_box,),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes with no area or reversed corners",
 )

@@ -27,7 +27,7 @@ import numpy as np
 
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import CheckFamily, Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.boxes import iou_matrix
 from gtqa.domain.geometry import FloatArray
 
@@ -132,6 +132,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.duplicate, IssueType.track_id),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="two labels on one object (IoU above a threshold, unless their 3D boxes are apart), "
     "or one track id twice in a frame",
 )

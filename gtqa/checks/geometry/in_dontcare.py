@@ -15,7 +15,7 @@ import numpy as np
 
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import CheckFamily, Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.domain.boxes import union_coverage
 from gtqa.spec import CompiledSpec
 
@@ -62,6 +62,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.spec_violation,),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="labels lying mostly inside DontCare regions",
     spec_defaults=_spec_defaults,
     rule_ids=("dontcare",),

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import CheckFamily, Finding, IssueType
+from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 from gtqa.spec import CompiledSpec
 from gtqa.spec.rules import SizeLimit
 
@@ -78,6 +78,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.spec_violation,),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes below the spec's minimum width or height for their class",
     spec_defaults=_spec_defaults,
     rule_ids=("box-size",),

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import CheckFamily, Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.geometry import FloatArray
 from gtqa.spec import CompiledSpec
 
@@ -141,6 +141,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.attribute,),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="occlusion levels that disagree with how much nearer labels cover the box",
     spec_defaults=_spec_defaults,
     rule_ids=("occlusion",),

@@ -13,7 +13,7 @@ import numpy as np
 
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import CheckFamily, Finding, Frame, IssueType
+from gtqa.domain import CheckFamily, Finding, Frame, IssueType, Requirement
 from gtqa.domain.geometry import FloatArray
 
 _SIDES = ("left", "top", "right", "bottom")
@@ -89,6 +89,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.bad_box,),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes reaching past the image border (needs the image size)",
     rule_ids=("box-size",),
 )

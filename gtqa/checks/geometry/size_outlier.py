@@ -29,7 +29,7 @@ import numpy as np
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
 from gtqa.checks.stats import ClassStats
-from gtqa.domain import CheckFamily, Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.geometry import FloatArray
 from gtqa.spec import CompiledSpec
 
@@ -144,6 +144,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.bad_box,),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="boxes whose width, height or aspect is far from their class's usual (robust z-score)",
     spec_defaults=_spec_defaults,
 )

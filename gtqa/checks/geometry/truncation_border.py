@@ -21,7 +21,7 @@ import numpy as np
 
 from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.scope import ReviewScope
-from gtqa.domain import CheckFamily, Finding, IssueType, Label
+from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.spec import CompiledSpec
 
 _SIDES = ("left", "top", "right", "bottom")
@@ -104,6 +104,7 @@ CHECK = Check(
     params=Params,
     issue_types=(IssueType.attribute,),
     family=CheckFamily.geometry,
+    requires=frozenset({Requirement.image_boxes}),
     description="truncation that disagrees with whether the box touches the image border",
     spec_defaults=_spec_defaults,
     rule_ids=("truncation",),

@@ -124,8 +124,11 @@ def _extrapolate(track: Track, last: int, t: int, fit_frames: int) -> FloatArray
     if len(use) < 2:
         return np.asarray(track.boxes[last], dtype=np.float64)
     x = idx[use].astype(np.float64)
-    slope, icpt = np.polyfit(x, track.boxes[use], 1)
-    return np.asarray(icpt + slope * t, dtype=np.float64)
+    y = track.boxes[use]
+    # The least-squares line (np.polyfit's, in closed form: polyfit costs ~0.3 ms a call, per label).
+    dx = x - x.mean()
+    slope = dx @ (y - y.mean(axis=0)) / (dx @ dx)
+    return np.asarray(y.mean(axis=0) + slope * (t - x.mean()), dtype=np.float64)
 
 
 def _switched(seq: SequenceTracks, params: Params) -> list[Finding]:

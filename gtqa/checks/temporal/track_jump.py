@@ -200,5 +200,5 @@ CHECK = Check(
     issue_types=(IssueType.bad_box,),
     family=CheckFamily.temporal,
     description="a 2D box that jumps off the path of its track's neighbouring boxes",
-    requires=frozenset({Requirement.tracks, Requirement.sequences}),
+    requires=frozenset({Requirement.tracks, Requirement.sequences, Requirement.image_boxes}),
 )

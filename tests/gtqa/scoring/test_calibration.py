@@ -4,6 +4,7 @@ file that round-trips, and a spec-hash guard that cannot be bypassed silently.""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import warnings
 from pathlib import Path
@@ -180,4 +181,26 @@ def test_the_shipped_default_calibration_is_what_its_documented_commands_build_n
     rebuilt = CalibrationModel.load(out)
     shipped = CalibrationModel.load(default_calibration_path(load_spec()))
     assert rebuilt.training_hash == shipped.training_hash, "rebuild it: scripts/build_calibration.sh"
-    assert rebuilt.boosters == shipped.boosters and rebuilt.calibrator == shipped.calibrator
+    assert len(rebuilt.boosters) == len(shipped.boosters)
+    for ours, theirs in zip(rebuilt.boosters, shipped.boosters, strict=True):
+        _assert_same_model_text(ours, theirs)
+    assert rebuilt.calibrator.a == pytest.approx(shipped.calibrator.a, rel=1e-9)
+    assert rebuilt.calibrator.b == pytest.approx(shipped.calibrator.b, rel=1e-9)
+
+
+def _assert_same_model_text(ours: str, theirs: str) -> None:
+    """The same trees: every split feature, count and structure equal, every number equal up to float
+    rounding. Features computed on another CPU or numpy build differ in the last bits (0.99999992425602058
+    against 0.99999992425601947), which moves thresholds and leaf values by ~1e-15 and the serialised
+    tree sizes by a character; that is the same model, and a byte comparison would call it stale."""
+    tokens = re.compile(r"[\s=:\[\]]+")
+    ours_lines = [line for line in ours.splitlines() if not line.startswith("tree_sizes=")]
+    theirs_lines = [line for line in theirs.splitlines() if not line.startswith("tree_sizes=")]
+    assert len(ours_lines) == len(theirs_lines), "the trees differ in shape"
+    for ours_line, theirs_line in zip(ours_lines, theirs_lines, strict=True):
+        a, b = tokens.split(ours_line), tokens.split(theirs_line)
+        assert len(a) == len(b), f"{ours_line[:80]} != {theirs_line[:80]}"
+        for x, y in zip(a, b, strict=True):
+            if x == y:
+                continue
+            assert float(x) == pytest.approx(float(y), rel=1e-6, abs=1e-9), f"{x} != {y} in {ours_line[:60]}"

@@ -122,3 +122,13 @@ def test_real_kitti_tracking_with_detections_reads_back_exactly(
     with sessions() as session:
         assert load_dataset(session, batch.id) == dataset
     assert batch.label_count == sum(len(f.labels) for f in dataset.frames) > 4000
+
+
+def test_a_real_av2_log_reads_back_exactly(sessions: Sessions, spec: CompiledSpec, shared_data: Path) -> None:
+    folder = shared_data / "av2_sensor" / "7fab2350-7eaf-3b7e-a39d-6937a4c1bede"
+    dataset = read_dataset(folder, "av2")
+    with sessions.begin() as session:
+        batch = ingest_batch(session, dataset, spec)
+    with sessions() as session:
+        assert load_dataset(session, batch.id) == dataset  # the AV2 row and its city pose, in attributes
+    assert batch.label_count == 11_364
