@@ -72,6 +72,15 @@ class Settings(BaseSettings):
     reconcile_stale_s: float = Field(
         default=300.0, gt=0, description="a pending chunk untouched this long may have lost its message"
     )
+    # gtqa serve / gtqa demo: a child (API, worker) that dies is restarted after a back-off that doubles
+    # from restart_backoff_s up to restart_backoff_max_s, and starts again from restart_backoff_s once
+    # the child has run restart_backoff_max_s.
+    restart_backoff_s: float = Field(
+        default=1.0, gt=0, description="gtqa serve: wait before restarting a child that died, seconds"
+    )
+    restart_backoff_max_s: float = Field(
+        default=60.0, gt=0, description="gtqa serve: longest wait between restarts of a child, seconds"
+    )
     judge_rate_per_s: float = Field(
         default=5.0, ge=0, description="judge HTTP requests per second across all workers; 0 = no limit"
     )

@@ -13,9 +13,10 @@ is not running, so other workers get them, and the reconciler's count of waiting
 no result backend (results are findings in the database).
 
 The broker: ``GTQA_BROKER_URL`` (``redis://…`` in production); empty means kombu's filesystem transport
-under ``<home>/broker`` for one machine. That transport deletes a message when a worker takes it (there
-is no acknowledgement), so a chunk whose worker died is found again only by its lease expiring: the
-reconciler (``workers.reconcile``) does that, on every broker.
+under ``<home>/broker`` for one machine, with atomic writes and quarantining reads
+(``workers.filebroker``: a torn message file never stops a worker). That transport deletes a message
+when a worker takes it (there is no acknowledgement), so a chunk whose worker died is found again only
+by its lease expiring: the reconciler (``workers.reconcile``) does that, on every broker.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from workers.broker import (
     broker_folder,
     is_filesystem_broker,
 )
+
+FILE_TRANSPORT = "workers.filebroker:Transport"
 
 
 def create_app(settings: Settings | None = None) -> Celery:
@@ -66,6 +69,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     filesystem = is_filesystem_broker(settings)
     return {
         "broker_url": "filesystem://localhost//" if filesystem else settings.broker_url,
+        # The embedded broker: kombu's filesystem transport with atomic writes and quarantining reads.
+        "broker_transport": FILE_TRANSPORT if filesystem else None,
         "broker_transport_options": _transport_options(settings, filesystem),
         "broker_connection_retry_on_startup": True,
         "broker_connection_max_retries": None,  # a worker outlives a broker restart
@@ -111,7 +116,8 @@ def _transport_options(settings: Settings, filesystem: bool) -> dict[str, Any]:
         return {"visibility_timeout": max(3600.0, 2 * settings.task_time_limit_s)}
     folder = broker_folder(settings)
     queue, control, processed = folder / "queue", folder / "control", folder / "processed"
-    for path in (queue, control, processed):
+    tmp, quarantine = folder / "tmp", folder / "quarantine"
+    for path in (queue, control, processed, tmp, quarantine):
         path.mkdir(parents=True, exist_ok=True)
     return {
         "data_folder_in": str(queue),
@@ -121,5 +127,9 @@ def _transport_options(settings: Settings, filesystem: bool) -> dict[str, Any]:
         # take it) to processed/, which the reconciler prunes.
         "store_processed": True,
         "processed_folder": str(processed),
+        # A message is written here, then renamed into queue/: a reader never sees a partial file.
+        "tmp_folder": str(tmp),
+        # A message file that does not parse is moved here (and logged) instead of stopping the worker.
+        "quarantine_folder": str(quarantine),
         "polling_interval": 0.2,
     }

@@ -21,6 +21,8 @@ REVIEW_TASK = "gtqa.review_chunk"
 RECONCILE_TASK = "gtqa.reconcile"
 # Processed message files of the filesystem broker are kept this long (for inspection), then pruned.
 PROCESSED_KEEP_S = 3600.0
+# Message files that did not parse (moved to quarantine/ by workers.filebroker) are kept this long.
+QUARANTINE_KEEP_S = 7 * 86400.0
 
 
 def is_filesystem_broker(settings: Settings) -> bool:

@@ -30,6 +30,7 @@ from gtqa.storage import expire_claims, expire_leases, jobs_of_chunks, stale_pen
 from gtqa.storage.types import utcnow
 from workers.broker import (
     PROCESSED_KEEP_S,
+    QUARANTINE_KEEP_S,
     REVIEW_QUEUE,
     broker_folder,
     enqueue_chunks,
@@ -98,10 +99,14 @@ def _complete_jobs(rt: WorkerRuntime, session: Session, failed_chunks: tuple[int
 
 
 def _prune_processed(rt: WorkerRuntime) -> None:
-    cutoff = time.time() - PROCESSED_KEEP_S
-    for path in (broker_folder(rt.settings) / "processed").glob("*.msg"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-        except OSError:
-            continue  # pruned by another sweep meanwhile
+    """Processed messages after an hour, a killed sender's temporary files after an hour, quarantined
+    (unparsable) message files after a week."""
+    folder, now = broker_folder(rt.settings), time.time()
+    for pattern, keep in (("processed/*.msg", PROCESSED_KEEP_S), ("tmp/*.part", PROCESSED_KEEP_S),
+                          ("quarantine/*.msg", QUARANTINE_KEEP_S)):  # fmt: skip
+        for path in folder.glob(pattern):
+            try:
+                if path.stat().st_mtime < now - keep:
+                    path.unlink()
+            except OSError:
+                continue  # pruned by another sweep meanwhile

@@ -146,9 +146,7 @@ def data_features(frames: Iterable[Frame]) -> frozenset[Requirement]:
             if label.track_id is not None:
                 have.add(Requirement.tracks)
             if "num_interior_pts" not in label.attributes:
-                have.add(
-                    Requirement.image_boxes
-                )  # a box in pixels (a LiDAR label's box is a footprint in metres)
+                have.add(Requirement.image_boxes)  # a box in pixels (a LiDAR label's box is metres)
             have.update(v for k, v in _LIDAR_FEATURES.items() if k in label.attributes)
     return frozenset(have)
 

@@ -42,10 +42,10 @@ class Requirement(StrEnum):
     cuboids = "cuboids"  # 3D boxes on the labels
     tracks = "tracks"  # track ids on the labels
     sequences = "sequences"  # frames ordered in sequences
-    image_boxes = "image_boxes"  # label boxes in image pixels (a LiDAR label's box is a footprint in metres)
-    lidar = "lidar"  # LiDAR cuboids with their interior point counts
-    lidar_points = "lidar_points"  # the LiDAR sweeps' points
-    ground = "ground"  # the ground height under each label
+    image_boxes = "image_boxes"  # 2D boxes in pixels (a LiDAR label's box is a footprint in metres)
+    lidar = "lidar"  # LiDAR cuboids with their stored interior point counts
+    lidar_points = "lidar_points"  # the sweep's LiDAR points
+    ground = "ground"  # the ground height under each cuboid
 
 
 class CheckFamily(StrEnum):
@@ -56,4 +56,4 @@ class CheckFamily(StrEnum):
     image = "image"  # a box against the image's pixels
     three_d = "three_d"  # 3D boxes: sizes, projection, depth
     temporal = "temporal"  # tracks across the frames of a sequence
-    lidar = "lidar"  # LiDAR cuboids against their sweep's points, the ground and each other
+    lidar = "lidar"  # LiDAR cuboids against the sweep's points, the ego poses and the ground
