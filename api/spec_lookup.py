@@ -8,7 +8,7 @@ from pathlib import Path
 
 from api.errors import ApiError, spec_problems
 from gtqa.settings import Settings
-from gtqa.spec import CompiledSpec, SpecError, load_spec, store
+from gtqa.spec import CompiledSpec, SpecError, load_spec, shipped_spec_path, store
 from gtqa.spec.store import UnknownSpecError, all_specs, find_spec, pin_spec, spec_by_hash
 
 
@@ -16,10 +16,11 @@ def spec_folder(settings: Settings) -> Path:
     return store.spec_folder(settings.home)
 
 
-def default_spec(settings: Settings) -> CompiledSpec:
-    """The configured spec (GTQA_SPEC_PATH), else the shipped KITTI spec; pinned."""
+def default_spec(settings: Settings, data_format: str | None = None) -> CompiledSpec:
+    """The configured spec (GTQA_SPEC_PATH), else the shipped spec for ``data_format``'s data (KITTI's
+    without one); pinned."""
     try:
-        spec = load_spec(str(settings.spec_path) if settings.spec_path else None)
+        spec = load_spec(str(settings.spec_path or shipped_spec_path(data_format)))
         return pin_spec(spec, spec_folder(settings))
     except SpecError as exc:
         raise spec_problems(exc) from None

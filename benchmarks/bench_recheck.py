@@ -9,6 +9,14 @@ dataset (labels + ``pred_2`` predictions) and the spec to findings. To add a row
 the agent with its judge …) append a ``Method`` to ``METHODS``, or pass ``--findings NAME=PATH`` to
 score a findings file written elsewhere.
 
+``--queue-order`` measures instead the auditors' queue order on the re-check with both detectors
+(``pred_2`` and kitti_object's ``box2d.list``): flags ranked by review priority (probability x severity
+weight, followers last, as ``gtqa.storage`` stores it), and the real errors found among the first
+10/20/50/100/200 review items, with the priority's class severity taken from the finding's class for a
+proposed missing object (the fix of issue 16) and without it (``cls=None``, the order before), under the
+spec's priors and under the shipped default calibration (which was fitted on this re-check, so its row is
+in-sample: it measures the order, not the calibration).
+
 How the cleanlab row is made (cleanlab 2.9, ``cleanlab/object_detection/rank.py``): per frame, the
 original Pedestrian labels are the given labels (class 0) and the Cascade R-CNN detections the
 predictions (``[x1, y1, x2, y2, score]``, one class). ``compute_overlooked_box_scores`` gives one score
@@ -42,6 +50,9 @@ from gtqa.domain.boxes import coverage_matrix, iou_matrix
 from gtqa.formats import load_dataset
 from gtqa.formats.findings import read_findings, write_findings
 from gtqa.review import review_dataset
+from gtqa.scoring import priority
+from gtqa.scoring.calibration import default_scorer
+from gtqa.scoring.priority import FOLLOWER_WEIGHT
 from gtqa.spec import CompiledSpec, load_spec
 
 PEDESTRIAN = "Pedestrian"
@@ -192,6 +203,51 @@ def run(root: Path, methods: list[Method], save: Path | None) -> dict[str, Any]:
     return {"run": run_info(), "dataset": str(root), "spec": f"{spec.name}@{spec.hash[:12]}", "rows": rows}
 
 
+QUEUE_DEPTHS = (10, 20, 50, 100, 200)
+
+
+def _old_priority(f: Finding, spec: CompiledSpec) -> float:
+    """The priority stored before issue 16: a finding without a label weighed by its type alone."""
+    weight = spec.severity(f.type, f.cls if f.label is not None else None).weight
+    return f.score * weight * (FOLLOWER_WEIGHT if f.follows else 1.0)
+
+
+def _queue_ranked(findings: list[Finding], key: Callable[[Finding], float]) -> list[Finding]:
+    """Findings with their score replaced by a queue priority (<= 1: the heaviest weight is 1), so the
+    protocol's score order is the queue's order."""
+    ranked = [f.model_copy(update={"score": key(f), "follows": False}) for f in findings]
+    return sorted(ranked, key=lambda f: -f.score)
+
+
+def queue_order(root: Path, box2d: Path) -> dict[str, Any]:
+    spec = load_spec()
+    dataset = load_dataset(root, "kitti", predictions=[root / "pred_2", box2d])
+    errors = recheck_errors(read_recheck(root / "recheck.csv"), dataset)
+    choice = default_scorer(spec, "kitti")
+    scorers = {"priors": None, f"default ({choice.scorer.name})": choice.scorer}
+    rows: dict[str, Any] = {}
+    for name, scorer in scorers.items():
+        findings = review_dataset(dataset, spec, scorer=scorer).findings
+        for order, key in (
+            ("class severity (fixed)", lambda f: priority(f, spec)),
+            ("cls=None (before)", lambda f: _old_priority(f, spec)),
+        ):
+            s = score_recheck(_queue_ranked(findings, key), errors, top_k=QUEUE_DEPTHS)
+            found = {k: round(p * int(k)) for k, p in s.precision_at.items()}
+            rows[f"{name}, {order}"] = {"found_at": found, "ap": s.ap, "n_errors": s.n_errors}
+            print(
+                f"{name:>22}, {order:<24} found at {'/'.join(map(str, QUEUE_DEPTHS))}: "
+                f"{'/'.join(str(v) for v in found.values())}  (AP {s.ap:.3f})"
+            )
+    return {
+        "run": run_info(),
+        "dataset": str(root),
+        "spec": f"{spec.name}@{spec.hash[:12]}",
+        "rows": rows,
+        "scorer_note": choice.note,
+    }
+
+
 def _print_published(scores: dict[str, RecheckScore], methods: list[Method]) -> None:
     for m in methods:
         if m.published:
@@ -211,11 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--save-findings", type=Path, default=OUT / "recheck", help="folder for each row's JSONL"
     )
+    parser.add_argument("--queue-order", action="store_true", help="the queue order's found errors")
     args = parser.parse_args(argv)
     root = args.data or data_dir() / "kitti_rechecked"
     if not root.is_dir():
         print(f"no kitti_rechecked at {root} (set GTQA_DATA_DIR or pass --data)", file=sys.stderr)
         return 2
+    if args.queue_order:
+        box2d = root.parent / "kitti_object" / "predictions" / "box2d.list"
+        write_json(OUT / "recheck_queue_order.json", queue_order(root, box2d))
+        return 0
     methods = METHODS + [_from_file(arg) for arg in args.findings]
     write_json(args.out, run(root, methods, args.save_findings))
     return 0

@@ -5,7 +5,7 @@
 # bench_agent takes about 20 minutes.
 set -euo pipefail
 source "$(dirname "$0")/../scripts/_venv.sh"   # ensures .venv (dev + bench extras) and cds to the repo
-for bench in bench_recheck bench_injected bench_speed bench_calibration bench_evals; do
+for bench in bench_recheck bench_injected bench_speed bench_calibration bench_evals bench_av2; do
   echo "== benchmarks/$bench.py" >&2
   python "benchmarks/$bench.py"
 done

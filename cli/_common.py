@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from cli.voice import fail, fail_spec
 from gtqa.settings import Settings, get_settings
-from gtqa.spec import CompiledSpec, SpecError, load_spec
+from gtqa.spec import CompiledSpec, SpecError, load_spec, shipped_spec_path
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -42,12 +42,24 @@ def prepare_database(settings: Settings, migrate: bool | None) -> None:
         )
 
 
-def spec_or_exit(path: Path | None) -> CompiledSpec:
-    """The spec at ``path``, else ``GTQA_SPEC_PATH``, else the shipped one; exit 2 with its file:line
-    errors when it does not compile."""
-    chosen = path or get_settings().spec_path
+def spec_or_exit(path: Path | None, data_format: str | None = None) -> CompiledSpec:
+    """The spec at ``path``, else ``GTQA_SPEC_PATH``, else the shipped one for ``data_format``'s data
+    (KITTI's without one); exit 2 with its file:line errors when it does not compile."""
+    return chosen_spec_or_exit(path, data_format)[0]
+
+
+def chosen_spec_or_exit(path: Path | None, data_format: str | None) -> tuple[CompiledSpec, str]:
+    """``spec_or_exit``, and why that spec was chosen (for a command's header)."""
+    configured = get_settings().spec_path
+    if path is not None:
+        chosen, why = path, "given with --spec"
+    elif configured is not None:
+        chosen, why = configured, "GTQA_SPEC_PATH"
+    else:
+        chosen = shipped_spec_path(data_format)
+        why = f"the shipped spec for {data_format} data; --spec to choose another"
     try:
-        return load_spec(str(chosen) if chosen else None)
+        return load_spec(str(chosen)), why
     except SpecError as exc:
         raise fail_spec(exc) from None
 

@@ -13,6 +13,7 @@ import typer
 from cli.calibrate import calibrate
 from cli.demo import demo
 from cli.evals import evals_app
+from cli.export import export
 from cli.scan import list_checks, scan, show_spec
 from cli.serve import api, serve
 from cli.submit import submit
@@ -30,6 +31,7 @@ app.add_typer(evals_app, name="evals")
 for name, command in (
     ("calibrate", calibrate), ("worker", worker), ("beat", beat), ("submit", submit), ("api", api),
     ("serve", serve), ("scan", scan), ("demo", demo), ("checks", list_checks), ("spec", show_spec),
+    ("export", export),
 ):  # fmt: skip
     app.command(name)(command)
 app.add_typer(users_app, name="users")

@@ -12,11 +12,11 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
+from cli._common import PredictionsOpt, chosen_spec_or_exit, predictions_per_dataset, spec_or_exit
 from cli.scoring import choose_scorer
 from cli.voice import err, fail, fail_input, note, report_problems, stdout, warn
 from gtqa.checks.registry import UnknownCheckError
-from gtqa.domain import Dataset, Finding, InputFormatError
+from gtqa.domain import Dataset, Finding, InputFormatError, dropped_summary
 from gtqa.formats import known_formats, load_dataset
 from gtqa.formats.findings import write_findings
 from gtqa.review import plan_checks
@@ -28,13 +28,21 @@ if TYPE_CHECKING:
     from gtqa.scoring.scorer import Scorer
 
 
-def load_or_exit(path: Path, fmt: str | None, predictions: Sequence[Path]) -> Dataset:
-    """The dataset (its skipped records reported), or exit 2 naming the file and line at fault."""
+def load_or_exit(
+    path: Path, fmt: str | None, predictions: Sequence[Path], *, strict: bool = False
+) -> Dataset:
+    """The dataset (its skipped records reported, then one line counting what was dropped), or exit 2
+    naming the file and line at fault; ``strict``, exit 2 as well when anything was dropped."""
     try:
         dataset = load_dataset(path, fmt, list(predictions))
     except InputFormatError as exc:
         raise fail_input(exc) from None
     report_problems(dataset.problems)
+    dropped = dataset.dropped()
+    if dropped and strict:
+        raise fail(f"{path}: dropped {dropped_summary(dropped)} while reading (--strict)")
+    if dropped:
+        warn(f"dropped while reading: {dropped_summary(dropped)} (the rest is reviewed)")
     return dataset
 
 
@@ -113,7 +121,8 @@ def scan(
     ] = None,
     predictions: PredictionsOpt = None,
     spec: Annotated[
-        Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else specs/kitti.md)")
+        Path | None,
+        typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else the shipped spec for the data's format)"),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="findings JSONL to write (fields: docs/cli.md)")
@@ -134,11 +143,18 @@ def scan(
     allow_spec_mismatch: Annotated[
         bool, typer.Option(help="apply a calibration fitted under another spec version (warns)")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="exit 2, reviewing nothing, when reading dropped a label, frame or prediction"
+        ),
+    ] = False,
 ) -> None:
     """Review a dataset against the QA spec and write one JSON line per flag."""
-    compiled = spec_or_exit(spec)
     (preds,) = predictions_per_dataset(predictions or [], 1)
-    data = load_or_exit(dataset, format, preds)
+    data = load_or_exit(dataset, format, preds, strict=strict)
+    compiled, why = chosen_spec_or_exit(spec, data.format)
+    note(f"spec {compiled.name} {compiled.hash[:12]} ({why})")
     scorer = choose_scorer(
         compiled,
         data.format,

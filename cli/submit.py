@@ -23,7 +23,7 @@ from cli._common import (
     spec_or_exit,
 )
 from cli.voice import fail, fail_input, note, report_problems, warn
-from gtqa.domain import Dataset, InputFormatError
+from gtqa.domain import Dataset, InputFormatError, dropped_summary
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
 
@@ -45,7 +45,8 @@ def submit(
     team: Annotated[str, typer.Option(help="the labelling team")] = "",
     due: Annotated[str | None, typer.Option(help="due date, YYYY-MM-DD")] = None,
     spec: Annotated[
-        Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH or specs/kitti.md)")
+        Path | None,
+        typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else the shipped spec for the data's format)"),
     ] = None,
     strict: Annotated[
         bool, typer.Option(help="refuse the dataset when any record cannot be read (default: skip it)")
@@ -61,13 +62,15 @@ def submit(
 
     settings = get_settings()
     due_date = _due(due)
-    compiled = spec_or_exit(spec)
     (preds,) = predictions_per_dataset(predictions or [], 1)
     try:
         data = load_dataset(dataset, format, list(preds))
     except InputFormatError as exc:
         raise fail_input(exc, NOT_IMPORTED) from None
+    compiled = spec_or_exit(spec, data.format)
     report_problems(data.problems)
+    if data.dropped():
+        warn(f"dropped while reading: {dropped_summary(data.dropped())}")
     if not data.frames or (strict and data.problems):
         why = (
             "no frame could be read" if not data.frames else f"{len(data.problems)} input problems (--strict)"
@@ -108,6 +111,9 @@ def store_batch(
             session, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=source_path
         )
         job = create_review_job(session, batch.id, spec_hash=compiled.hash, chunk_size=settings.chunk_size)
+    from api.ingest.service import keep_batch_source
+
+    keep_batch_source(settings, Path(data.root), batch)  # what a lossless export needs, kept
     return batch, job
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from gtqa.checks.base import Check
 from gtqa.checks.registry import applicable, select
 from gtqa.checks.runner import chunk_scopes, run_checks
+from gtqa.checks.scope import canonical_frames
 from gtqa.checks.stats import DatasetStats, compute_stats
 from gtqa.domain import Dataset, Finding
 from gtqa.scoring.scorer import PriorScorer, Scorer
@@ -31,7 +32,7 @@ class ReviewResult:
 
 
 def dataset_stats(dataset: Dataset, spec: CompiledSpec) -> DatasetStats:
-    return compute_stats(dataset.frames, spec.is_reviewed)
+    return compute_stats(canonical_frames(dataset.frames, spec), spec.is_reviewed)
 
 
 def plan_checks(

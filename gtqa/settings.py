@@ -46,7 +46,41 @@ class Settings(BaseSettings):
         "postgresql+psycopg://user:password@host/db",
     )
     spot_check_share: float = Field(
-        default=0.02, ge=0.0, le=1.0, description="share of unflagged labels queued as random spot checks"
+        default=0.02,
+        ge=0.0,
+        le=1.0,
+        description="share of each spot-check stratum (unflagged labels; flags below 2%, and 2-5%) "
+        "sampled for audit",
+    )
+    review_budget_hours: float | None = Field(
+        default=None, gt=0.0, description="auditor hours available for the queue: the backlog stops there"
+    )
+    auditor_hour_cost: float | None = Field(default=None, gt=0.0, description="cost of one auditor hour")
+    defect_value: float | None = Field(
+        default=None, gt=0.0, description="worth of a defect found (same currency as auditor_hour_cost)"
+    )
+    assumed_seconds_per_item: float = Field(
+        default=30.0, gt=0.0, description="seconds per queue item until flag decisions have been timed"
+    )
+    acceptance_aql: float = Field(
+        default=0.02, gt=0.0, lt=1.0, description="acceptable quality level: a batch's defect rate to accept"
+    )
+    acceptance_ltpd: float = Field(
+        default=0.08, gt=0.0, lt=1.0, description="limiting quality: a batch's defect rate to reject"
+    )
+    acceptance_alpha: float = Field(default=0.05, gt=0.0, lt=0.5, description="risk of rejecting at the AQL")
+    acceptance_beta: float = Field(default=0.10, gt=0.0, lt=0.5, description="risk of accepting at the LTPD")
+    vendor_quality_levels: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="per vendor (AQL, LTPD), overriding acceptance_aql and acceptance_ltpd, e.g. "
+        '{"acme": [0.01, 0.05]}',
+    )
+    spot_check_stream_rate: float = Field(
+        default=0.1,
+        gt=0.0,
+        le=1.0,
+        description="share of the auditors' stream that is spot checks, from the first claims on, until the "
+        "sample runs out",
     )
     # The service's ingestion (api/): archives are unpacked under <home>/ingest/, paths read in place.
     ingest_root: Path | None = Field(

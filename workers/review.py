@@ -134,7 +134,13 @@ def build_queue_if_complete(rt: WorkerRuntime, session: Session, job_id: int, sp
     (exactly one transaction sees that: the job row is locked while its chunks are counted)."""
     if job_record(session, job_id).status not in (JobStatus.done, JobStatus.failed):
         return False
-    built = build_review_items(session, job_id, spec, spot_check_share=rt.settings.spot_check_share)
+    built = build_review_items(
+        session,
+        job_id,
+        spec,
+        spot_check_share=rt.settings.spot_check_share,
+        stream_rate=rt.settings.spot_check_stream_rate,
+    )
     log.info("job %d complete: %d flags and %d spot checks queued", job_id, built.flags, built.spot_checks)
     return True
 

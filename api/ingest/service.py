@@ -21,6 +21,7 @@ from api.spec_lookup import default_spec, resolve_spec
 from gtqa.checks.registry import UnknownCheckError, select
 from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.formats import load_dataset
+from gtqa.formats.export.snapshot import keep_source
 from gtqa.settings import Settings
 from gtqa.storage import BatchRecord, JobRecord, create_review_job, ingest_batch, unstorable_records
 
@@ -47,6 +48,7 @@ def ingest(
     options: IngestOptions,
 ) -> IngestResult:
     batch, job = _store(settings, sessions, source, options)
+    keep_batch_source(settings, source.root, batch)
     error = enqueue(dispatcher, job.id)  # after the commit: a worker must find the job
     return IngestResult(
         batch=BatchOut.of(batch), job=JobOut.of(job), enqueued=error is None, enqueue_error=error
@@ -58,8 +60,10 @@ def _store(
 ) -> tuple[BatchRecord, JobRecord]:
     try:
         _check_checks(options)
-        spec = resolve_spec(settings, options.spec) if options.spec else default_spec(settings)
         dataset = read_dataset(source, options)
+        spec = (
+            resolve_spec(settings, options.spec) if options.spec else default_spec(settings, dataset.format)
+        )
         with sessions.begin() as session:  # the batch and its job, or neither
             batch = ingest_batch(
                 session, dataset, spec, vendor=options.vendor, team=options.team, due_date=options.due_date,
@@ -77,6 +81,21 @@ def _store(
         if source.owned is not None:
             shutil.rmtree(source.owned, ignore_errors=True)
         raise
+
+
+def kept_sources(settings: Settings) -> Path:
+    """Where the label files of every ingested delivery are kept, content-addressed (``<home>/sources``)."""
+    return settings.home / "sources"
+
+
+def keep_batch_source(settings: Settings, root: Path, batch: BatchRecord) -> None:
+    """Keep the files a lossless export of the batch needs. A failure is logged, not fatal: the batch is
+    stored, and its export still works while the delivery's folder exists (it refuses, never degrades,
+    once neither is there)."""
+    try:
+        keep_source(root, batch.format, kept_sources(settings), str(batch.id))
+    except OSError:
+        log.exception("could not keep the source files of batch %d", batch.id)
 
 
 def enqueue(dispatcher: Dispatcher, job_id: int) -> str | None:

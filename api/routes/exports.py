@@ -10,13 +10,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from api.deps import Operator, Reader, ReadSessionDep, ReadSessionsDep
-from api.errors import errors
+from api.deps import Operator, Reader, ReadSessionDep, ReadSessionsDep, SettingsDep
+from api.errors import ApiError, errors
 from api.exports import tables
-from api.exports.corrections import scratch_folder, write_corrected
+from api.ingest.service import kept_sources
 from api.routes.params import FilterDep, IdPath, IdQuery
 from api.routing import api_router
 from api.schemas.common import NO_NUL
+from gtqa.domain import InputFormatError
+from gtqa.formats.export.corrections import scratch_folder, write_corrected
+from gtqa.formats.export.snapshot import kept_or_given
 from gtqa.storage import export_audits, load_dataset
 
 router: APIRouter = api_router("exports")
@@ -79,16 +82,24 @@ def audits_csv(
     "/exports/batches/{batch_id}/labels.zip",
     summary="A batch's labels with the auditors' corrections applied, in its own format",
     response_class=FileResponse,
-    responses={**_file("application/zip"), **errors(404)},
+    responses={**_file("application/zip"), **errors(404, 409)},
 )
-def corrected_labels(batch_id: IdPath, _: Operator, session: ReadSessionDep) -> FileResponse:
+def corrected_labels(
+    batch_id: IdPath, _: Operator, session: ReadSessionDep, settings: SettingsDep
+) -> FileResponse:
     """Defect audits with a correction replace (or, for a missing object, add) the label; a confirmed
-    spurious object without one is removed. ``corrections.json`` in the zip lists what each did."""
+    spurious object without one is removed. ``corrections.json`` in the zip lists what each did.
+    The batch's source files are patched (the same writer as ``gtqa export``), from the delivery's
+    folder or, when that is gone, from the copy kept at ingest: 409 when neither holds its labels."""
     dataset = load_dataset(session, batch_id)
     audits = list(export_audits(session, batch_id=batch_id))
     folder = scratch_folder()
     try:
-        archive = write_corrected(dataset, audits, folder)
+        readable = kept_or_given(dataset, kept_sources(settings), str(batch_id), folder / "source")
+        archive = write_corrected(readable, audits, folder)
+    except InputFormatError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise ApiError(409, "source_unavailable", f"cannot export the batch's labels: {exc}") from None
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

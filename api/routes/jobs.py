@@ -64,9 +64,16 @@ def enqueue_again(
     responses=errors(404),
 )
 def build_queue(job_id: IdPath, _: Operator, session: SessionDep, settings: SettingsDep) -> QueueBuilt:
-    """One item per finding plus spot checks of unflagged labels (GTQA_SPOT_CHECK_SHARE). Pending items
-    are remade; claimed and decided ones are kept."""
+    """One item per finding plus a stratified sample of spot checks (GTQA_SPOT_CHECK_SHARE of unflagged
+    labels and of low-probability flags), mixed into the stream at GTQA_SPOT_CHECK_STREAM_RATE. Pending
+    items are remade; claimed and decided ones are kept."""
     with session.begin():
         spec = job_spec(settings, job_record(session, job_id).spec_hash)
-        built = build_review_items(session, job_id, spec, spot_check_share=settings.spot_check_share)
+        built = build_review_items(
+            session,
+            job_id,
+            spec,
+            spot_check_share=settings.spot_check_share,
+            stream_rate=settings.spot_check_stream_rate,
+        )
     return QueueBuilt(job_id=job_id, flags=built.flags, spot_checks=built.spot_checks, removed=built.removed)

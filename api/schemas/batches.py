@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas.common import NO_NUL, Short
-from gtqa.domain import InputProblem
+from gtqa.domain import InputProblem, dropped_counts
 from gtqa.storage import BatchRecord, JobRecord, JobStatus
 
 Format = Literal["kitti", "kitti-tracking", "coco", "bdd", "av2"]
@@ -59,6 +59,10 @@ class BatchOut(BaseModel):
     frame_count: int
     label_count: int
     problems: list[InputProblem]
+    dropped: dict[str, int] = Field(
+        description="what reading the delivery skipped (stored with the batch's problems): labels, "
+        "frames, predictions (and records of no known kind); empty when nothing was dropped"
+    )
     created_at: datetime
 
     @classmethod
@@ -67,7 +71,8 @@ class BatchOut(BaseModel):
             id=record.id, dataset=record.dataset, vendor=record.vendor, team=record.team,
             format=record.format, spec_version=record.spec_version, spec_hash=record.spec_hash,
             due_date=record.due_date, frame_count=record.frame_count, label_count=record.label_count,
-            problems=list(record.problems), created_at=record.created_at,
+            problems=list(record.problems), dropped=dropped_counts(record.problems),
+            created_at=record.created_at,
         )  # fmt: skip
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -38,6 +38,22 @@ def sweep_points(path: str) -> NDArray[np.float64] | None:
 CONTEXT_FRAMES = 30
 
 
+def canonical_frames(frames: Sequence[Frame], spec: CompiledSpec) -> tuple[Frame, ...]:
+    """The frames with every label's and prediction's class spelt as the spec's taxonomy does."""
+    if not spec.aliases:
+        return tuple(frames)
+    return tuple(_canonical(frame, spec) for frame in frames)
+
+
+def _canonical(frame: Frame, spec: CompiledSpec) -> Frame:
+    classes = {lab.cls for lab in frame.labels} | {p.cls for p in frame.predictions}
+    if classes.isdisjoint(spec.aliases):
+        return frame
+    labels = tuple(lab.model_copy(update={"cls": spec.canonical(lab.cls)}) for lab in frame.labels)
+    preds = tuple(p.model_copy(update={"cls": spec.canonical(p.cls)}) for p in frame.predictions)
+    return frame.model_copy(update={"labels": labels, "predictions": preds})
+
+
 @dataclass(frozen=True)
 class ReviewScope:
     """Checks report only on ``frames``; ``context`` holds other frames of the same sequences, read
@@ -51,6 +67,13 @@ class ReviewScope:
     # pure functions of their inputs; the runner passes a caching file loader.
     load_image: ImageLoader = field(default=_no_images, compare=False)
     load_points: PointLoader = field(default=sweep_points, compare=False)
+
+    def __post_init__(self) -> None:
+        # Checks see every class by the spec's name for it (a ``car`` label is a ``Car`` under an
+        # alias); without aliases the frames are the dataset's own objects.
+        if self.spec.aliases:
+            object.__setattr__(self, "frames", canonical_frames(self.frames, self.spec))
+            object.__setattr__(self, "context", canonical_frames(self.context, self.spec))
 
     @cached_property
     def frame_ids(self) -> frozenset[str]:

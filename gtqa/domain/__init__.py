@@ -1,7 +1,15 @@
 """The domain model: frozen value types shared by every layer (see each module for units and frames)."""
 
 from gtqa.domain.audits import Audit, AuditSource
-from gtqa.domain.dataset import Dataset, InputFormatError, InputProblem, ProblemLevel
+from gtqa.domain.dataset import (
+    Dataset,
+    InputFormatError,
+    InputProblem,
+    ProblemLevel,
+    RecordKind,
+    dropped_counts,
+    dropped_summary,
+)
 from gtqa.domain.findings import Finding, IssueType, JudgeOpinion, Severity
 from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
 from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
@@ -25,8 +33,11 @@ __all__ = [
     "Label",
     "Prediction",
     "ProblemLevel",
+    "RecordKind",
     "Requirement",
     "Severity",
     "SourceRef",
     "Verdict",
+    "dropped_counts",
+    "dropped_summary",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Prediction
+from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Prediction, RecordKind
 from gtqa.formats._json import json_files
 from gtqa.formats.av2 import is_log, read_av2, write_av2
 from gtqa.formats.bdd import read_bdd, write_bdd
@@ -68,15 +68,34 @@ def load_dataset(path: Path, fmt: str | None = None, predictions: Sequence[Path]
 
 
 def attach_predictions(dataset: Dataset, sources: Sequence[Path]) -> Dataset:
+    """Predictions of every source on their frames. A prediction record that cannot be read, or that
+    names no frame of the dataset, is dropped: one problem per source says how many matched no frame
+    and shows a key of each side, so a mismatch of naming is plain."""
     problems: list[InputProblem] = list(dataset.problems)
     ids = {f.id for f in dataset.frames}
     tables = _coco_tables(dataset, sources)
     preds: list[Prediction] = []
     for source in sources:
-        preds.extend(read_predictions(source, problems, ids, coco_ids=tables))
+        read: list[InputProblem] = []
+        found = read_predictions(source, read, ids, coco_ids=tables)
+        problems.extend(p.of(RecordKind.prediction) for p in read)
+        unmatched = [p for p in found if p.frame not in ids]
+        if unmatched:
+            problems.append(_unmatched(source, unmatched, len(found), dataset))
+        preds.extend(p for p in found if p.frame in ids)
     by_frame = group_by_frame(preds)
     frames = tuple(_with_predictions(f, by_frame.get(f.id, [])) for f in dataset.frames)
     return dataset.model_copy(update={"frames": frames, "problems": tuple(problems)})
+
+
+def _unmatched(source: Path, unmatched: list[Prediction], total: int, dataset: Dataset) -> InputProblem:
+    example = dataset.frames[0].id if dataset.frames else "(none)"
+    message = (
+        f"{len(unmatched)} of {total} predictions name no frame of the dataset and are not used: "
+        f"they name frames like {unmatched[0].frame!r}, the dataset's frames are like {example!r} "
+        "(predictions keyed by another frame naming, or of other frames)"
+    )
+    return InputProblem(path=str(source), message=message, record=RecordKind.prediction, count=len(unmatched))
 
 
 def _coco_tables(dataset: Dataset, sources: Sequence[Path]) -> CocoIds | None:

@@ -162,6 +162,28 @@ class _Offsets:
         return match.end() if match else pos
 
 
+@dataclass
+class Places:
+    """Where each label and frame was read: its file and the JSON path of its record (an export patches
+    those records in place and copies everything else)."""
+
+    labels: dict[str, tuple[Path, JsonPath]] = field(default_factory=dict)
+    frames: dict[str, tuple[Path, JsonPath]] = field(default_factory=dict)
+    _weak: set[str] = field(default_factory=set)  # frames placed in a file that holds no boxes
+
+    def add_label(self, ident: str, doc: JsonDoc, where: JsonPath) -> None:
+        self.labels[ident] = (doc.path, where)
+
+    def add_frame(self, ident: str, doc: JsonDoc, where: JsonPath, *, strong: bool = True) -> None:
+        """The first file holding the frame, preferring one that holds boxes (a label added to the
+        frame goes there, not into a captions file)."""
+        if ident not in self.frames or (strong and ident in self._weak):
+            self.frames[ident] = (doc.path, where)
+            self._weak.discard(ident)
+            if not strong:
+                self._weak.add(ident)
+
+
 def gc_paused(fn: Callable[_P, _R]) -> Callable[_P, _R]:
     """Run ``fn`` with the cyclic garbage collector paused. Turning a parsed file of millions of JSON
     containers into labels allocates much and frees little, and every full collection would walk all

@@ -20,6 +20,7 @@ from gtqa.domain import (
     InputProblem,
     Label,
     ProblemLevel,
+    RecordKind,
     SourceRef,
 )
 from gtqa.formats._text import expect_fields, iter_lines, parse_floats
@@ -97,7 +98,7 @@ def read_label_file(path: Path, frame_id: str, problems: list[InputProblem]) -> 
                 parse_object_fields(tokens, path, index, label_id=f"{path.stem}:{index}", frame_id=frame_id)
             )
         except InputFormatError as exc:
-            problems.append(exc.problem)
+            problems.append(exc.problem.of(RecordKind.label))
     return labels
 
 

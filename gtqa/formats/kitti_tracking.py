@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Label
+from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Label, RecordKind
 from gtqa.formats._text import expect_fields, iter_lines
 from gtqa.formats.calib import read_calib
 from gtqa.formats.kitti import format_object_fields, locate_image, parse_object_fields
@@ -49,7 +49,7 @@ def _read_sequence(root: Path, seq: str, problems: list[InputProblem]) -> list[F
         try:
             frame_index, label = _parse_line(text.split(), path, index, seq)
         except InputFormatError as exc:
-            problems.append(exc.problem)
+            problems.append(exc.problem.of(RecordKind.label))
             continue
         by_frame[frame_index].append(label)
     calib_path = root / "calib" / f"{seq}.txt"

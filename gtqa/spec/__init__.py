@@ -1,10 +1,18 @@
 """The written QA spec: Markdown prose with machine-readable ``rule`` blocks, compiled once."""
 
-from gtqa.spec.compile import SPECS_DIR, compile_spec, compile_text, load_spec
+from gtqa.spec.compile import (
+    FORMAT_SPECS,
+    SPECS_DIR,
+    compile_spec,
+    compile_text,
+    load_spec,
+    shipped_spec_path,
+)
 from gtqa.spec.compiled import CompiledSpec, Rule, content_hash
 from gtqa.spec.errors import SpecError
 
 __all__ = [
+    "FORMAT_SPECS",
     "SPECS_DIR",
     "CompiledSpec",
     "Rule",
@@ -13,4 +21,5 @@ __all__ = [
     "compile_text",
     "content_hash",
     "load_spec",
+    "shipped_spec_path",
 ]

@@ -13,6 +13,14 @@ from gtqa.spec.parse import RawRule, RawSpec, node_line, parse_markdown
 from gtqa.spec.rules import KINDS, SINGLETON_KINDS
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
+# The shipped spec for data of each format (by its --format name), used when none is configured.
+FORMAT_SPECS = {
+    "kitti": "kitti.md",
+    "kitti-tracking": "kitti.md",
+    "coco": "coco.md",
+    "bdd": "bdd100k.md",
+    "av2": "av2.md",
+}
 
 
 def compile_text(text: str, path: str = "<spec>") -> CompiledSpec:
@@ -96,6 +104,11 @@ def compile_spec(path: Path) -> CompiledSpec:
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([f"{path}: cannot read spec: {exc}"]) from None
     return compile_text(text, str(path))
+
+
+def shipped_spec_path(data_format: str | None) -> Path:
+    """The shipped spec for a format's data (``FORMAT_SPECS``), KITTI's for an unknown or no format."""
+    return SPECS_DIR / FORMAT_SPECS.get(data_format or "", "kitti.md")
 
 
 @lru_cache(maxsize=16)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -118,14 +119,23 @@ class CompiledSpec(BaseModel):
             return class_def.severity
         return base
 
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Alias -> the taxonomy class it spells (empty for a spec without aliases)."""
+        return {a: name for name, d in self.taxonomy.classes.items() for a in d.aliases}
+
+    def canonical(self, cls: str) -> str:
+        """The taxonomy's name for a class as a label file spells it (itself when not an alias)."""
+        return self.aliases.get(cls, cls)
+
     def is_dontcare(self, cls: str) -> bool:
-        return cls == self.taxonomy.dontcare
+        return self.canonical(cls) == self.taxonomy.dontcare
 
     def is_reviewed(self, cls: str) -> bool:
         """Whether labels of this class are objects to review (not DontCare or another region class)."""
         if self.is_dontcare(cls):
             return False
-        class_def = self.taxonomy.classes.get(cls)
+        class_def = self.taxonomy.classes.get(self.canonical(cls))
         return class_def.reviewed if class_def else True
 
 

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 from gtqa.domain import IssueType, Severity
 
@@ -23,12 +30,37 @@ class ClassDef(_Strict):
     severity: Severity = Severity.medium
     confusable: list[str] = Field(default_factory=list, description="classes often mistaken for this one")
     reviewed: bool = Field(default=True, description="False for region classes such as DontCare")
+    aliases: list[str] = Field(
+        default_factory=list,
+        description="other spellings of this class in label files (e.g. 'car' for Car, 'person' for "
+        "pedestrian): checks see such a label under this class's name",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_aliases(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """No ``aliases`` key when there are none, so a spec without aliases keeps the content hash it
+        had before aliases existed (the shipped KITTI calibration is pinned to that hash)."""
+        data: dict[str, Any] = handler(self)
+        if not self.aliases:
+            data.pop("aliases", None)
+        return data
 
 
 class Taxonomy(_Strict):
     kind: Literal["taxonomy"] = "taxonomy"
     classes: dict[str, ClassDef]
     dontcare: str | None = Field(default=None, description="the class that marks unlabelled regions")
+
+    @model_validator(mode="after")
+    def _aliases_name_one_class(self) -> Taxonomy:
+        owner: dict[str, str] = {}
+        for name, definition in self.classes.items():
+            for alias in definition.aliases:
+                if alias in self.classes or alias in owner:
+                    other = alias if alias in self.classes else owner[alias]
+                    raise ValueError(f"alias {alias!r} of {name!r} already names {other!r}")
+                owner[alias] = name
+        return self
 
 
 class SizeLimit(_Strict):

@@ -17,7 +17,19 @@ Long reads (exports, whole batches) take ``make_session_factory(engine, read_onl
 on SQLite do not hold the write lock.
 """
 
-from gtqa.storage.activity import BatchFacts, Series, Tally, activity, batch_facts
+from gtqa.storage.activity import (
+    AuditorFacts,
+    BatchFacts,
+    SampleTally,
+    Series,
+    Tally,
+    activity,
+    auditor_facts,
+    batch_facts,
+    defects_by_type,
+    vendor_spot_days,
+    waiting_probabilities,
+)
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
@@ -65,7 +77,7 @@ from gtqa.storage.queue import (
     skip,
     top_pending,
 )
-from gtqa.storage.queue_build import build_review_items
+from gtqa.storage.queue_build import UNFLAGGED, build_review_items
 from gtqa.storage.records import (
     BatchRecord,
     ChunkLease,
@@ -104,6 +116,8 @@ from gtqa.storage.users import (
 )
 
 __all__ = [
+    "UNFLAGGED",
+    "AuditorFacts",
     "BatchFacts",
     "BatchRecord",
     "ChunkLease",
@@ -124,6 +138,7 @@ __all__ = [
     "QueueBuild",
     "ReviewItem",
     "Role",
+    "SampleTally",
     "Series",
     "StorageError",
     "StoredFinding",
@@ -132,6 +147,7 @@ __all__ = [
     "activity",
     "audited_by",
     "auditor_batches",
+    "auditor_facts",
     "audits_by_verdict",
     "batch_facts",
     "batch_jobs",
@@ -148,6 +164,7 @@ __all__ = [
     "current_revision",
     "decide",
     "decision_seconds",
+    "defects_by_type",
     "engine_from_settings",
     "engine_revision",
     "expire_claims",
@@ -196,4 +213,6 @@ __all__ = [
     "user_by_id",
     "user_by_name",
     "user_by_token",
+    "vendor_spot_days",
+    "waiting_probabilities",
 ]

@@ -309,6 +309,10 @@ class ReviewItemRow(Base):
     claims: Mapped[int] = mapped_column(Integer, default=0)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     note: Mapped[str] = mapped_column(Text, default="")
+    # Part of the spot-check sample (``gtqa.storage.queue_build``): its stratum and the probability that
+    # the sample included it; both None for an item outside the sample.
+    stratum: Mapped[str | None] = mapped_column(String(40))
+    inclusion_probability: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (

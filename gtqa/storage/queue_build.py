@@ -3,11 +3,15 @@ labels so that what the reviewer misses can be estimated from audits."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 import numpy as np
-from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy import delete, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from gtqa.spec import CompiledSpec
@@ -17,6 +21,9 @@ from gtqa.storage.models import FindingRow, FrameRow, JobChunkRow, LabelRow, Rev
 from gtqa.storage.records import ChunkStatus, ItemKind, ItemStatus, QueueBuild
 from gtqa.storage.types import UTCDateTime, utcnow
 
+FLAG_BANDS = (0.02, 0.05)  # flag probability bands sampled as spot checks: [0, 0.02) and [0.02, 0.05)
+UNFLAGGED = "unflagged"
+
 
 def build_review_items(
     session: Session,
@@ -24,21 +31,29 @@ def build_review_items(
     spec: CompiledSpec,
     *,
     spot_check_share: float,
+    stream_rate: float = 0.1,
+    flag_bands: Sequence[float] = FLAG_BANDS,
     seed: int | None = None,
     spot_priority: float | None = None,
     now: datetime | None = None,
 ) -> QueueBuild:
-    """Queue a job's findings for audit, plus ``spot_check_share`` of its unflagged labels.
+    """Queue a job's findings for audit, plus a stratified random sample of spot checks.
 
     A flag's priority is the one stored with its finding (probability x severity weight under the
-    spec). Spot checks sample, with ``np.random.default_rng(seed)`` (seed defaults to the job id),
-    labels of reviewed classes that no finding of the job is about, in chunks already done; each gets
-    ``spot_priority`` if given, else a priority drawn from the flags' own priorities, so spot checks are
-    spread through the queue like flags and an auditor who stops early has still seen their share.
+    spec). The spot-check sample takes ``spot_check_share`` of each stratum, with
+    ``np.random.default_rng(seed)`` (seed defaults to the job id): the unflagged labels of reviewed
+    classes in chunks already done, and the pending flags of each probability band of ``flag_bands``
+    (the flags a budget would never reach). Each sampled item stores its stratum and inclusion
+    probability. The sample is mixed into the stream at ``stream_rate``: in priority order every
+    ``1 / stream_rate``-th item is a spot check from the first claim on (ties with a flag go to the
+    spot check), until the sample runs out, so estimates are defined after a few decisions; with
+    ``spot_priority`` every spot check gets that priority instead.
     Rebuilding is safe: pending items are dropped and remade, claimed and decided ones are kept.
     """
     if not 0.0 <= spot_check_share <= 1.0:
         raise ValueError(f"spot_check_share must be in [0, 1], not {spot_check_share}")
+    if not 0.0 < stream_rate <= 1.0:
+        raise ValueError(f"stream_rate must be in (0, 1], not {stream_rate}")
     now = now or utcnow()
     job = session.get(ReviewJobRow, job_id)
     if job is None:
@@ -52,7 +67,9 @@ def build_review_items(
     )
     flags = _queue_flags(session, job, now)
     rng = np.random.default_rng(job_id if seed is None else seed)
-    spots = _queue_spot_checks(session, job, spec, spot_check_share, rng, spot_priority, now)
+    picks = _sample(_strata(session, job, spec, flag_bands), spot_check_share, rng)
+    priorities = _slots(session, job.id, picks, stream_rate, rng, spot_priority)
+    spots = _store_sample(session, job, picks, priorities, now)
     return QueueBuild(flags=flags, spot_checks=spots, removed=removed)
 
 
@@ -76,35 +93,123 @@ def _queue_flags(session: Session, job: ReviewJobRow, now: datetime) -> int:
     return rowcount(session.execute(stmt))
 
 
-def _queue_spot_checks(
+@dataclass(frozen=True)
+class _Unit:
+    """A unit a spot check may pick: an unflagged label (``item`` None) or a flag's pending item."""
+
+    label_id: int | None
+    frame_id: int
+    item: int | None = None
+
+
+@dataclass(frozen=True)
+class _Pick:
+    unit: _Unit
+    stratum: str
+    inclusion_probability: float
+
+
+def _sample(
+    strata: dict[str, tuple[list[_Unit], int]], share: float, rng: np.random.Generator
+) -> list[_Pick]:
+    """``share`` of each stratum (counting the sampled items an earlier build kept), in random order."""
+    picks: list[_Pick] = []
+    for name, (pool, kept) in strata.items():
+        population = len(pool) + kept
+        wanted = min(int(share * population + 0.5) - kept, len(pool))
+        if wanted <= 0:
+            continue
+        chosen = sorted(rng.choice(len(pool), size=wanted, replace=False).tolist())
+        pi = (kept + wanted) / population
+        picks.extend(_Pick(pool[i], name, pi) for i in chosen)
+    return [picks[i] for i in rng.permutation(len(picks)).tolist()] if picks else []
+
+
+def _slots(
     session: Session,
-    job: ReviewJobRow,
-    spec: CompiledSpec,
-    share: float,
+    job_id: int,
+    picks: list[_Pick],
+    rate: float,
     rng: np.random.Generator,
-    spot_priority: float | None,
-    now: datetime,
+    fixed: float | None,
+) -> list[float]:
+    """The priority of each pick: the j-th goes to stream position ``floor((j + 1) / rate) - 1``, so
+    it takes the priority of the flag that is to come right after it (equal priority, higher id first:
+    the queue's order). Past the last flag, the last flag's priority."""
+    if fixed is not None:
+        return [fixed] * len(picks)
+    sampled = {p.unit.item for p in picks if p.unit.item is not None}
+    rows = session.execute(
+        select(ReviewItemRow.id, ReviewItemRow.priority).where(ReviewItemRow.job_id == job_id, IS_PENDING)
+    )
+    flags = sorted((p for i, p in rows if i not in sampled), reverse=True)
+    if not flags:
+        return [float(p) for p in rng.uniform(0.0, 1.0, size=len(picks))]
+    before = [int((j + 1) / rate) - 1 - j for j in range(len(picks))]  # flags ahead of the j-th
+    return [float(flags[min(b, len(flags) - 1)]) for b in before]
+
+
+def _store_sample(
+    session: Session, job: ReviewJobRow, picks: list[_Pick], priorities: list[float], now: datetime
 ) -> int:
-    pool, kept = _spot_pool(session, job, spec)
-    wanted = int(share * (len(pool) + kept) + 0.5) - kept
-    if wanted <= 0 or not pool:
-        return 0
-    picked = sorted(rng.choice(len(pool), size=min(wanted, len(pool)), replace=False).tolist())
-    priorities = _spot_priorities(session, job.id, len(picked), rng, spot_priority)
-    rows = [
-        {
-            "job_id": job.id,
-            "batch_id": job.batch_id,
-            "kind": ItemKind.spot_check,
-            "label_id": pool[i][0],
-            "frame_id": pool[i][1],
-            "priority": p,
-            "created_at": now,
-        }
-        for i, p in zip(picked, priorities, strict=True)
-    ]
-    session.execute(insert(ReviewItemRow), rows)
-    return len(rows)
+    """New spot-check items for the unflagged labels picked; the picked flags' items re-prioritised."""
+    new, moved = [], []
+    for pick, p in zip(picks, priorities, strict=True):
+        sample = {"priority": p, "stratum": pick.stratum, "inclusion_probability": pick.inclusion_probability}
+        if pick.unit.item is not None:
+            moved.append({"id": pick.unit.item, **sample})
+            continue
+        unit = {"label_id": pick.unit.label_id, "frame_id": pick.unit.frame_id, "created_at": now}
+        new.append(
+            {"job_id": job.id, "batch_id": job.batch_id, "kind": ItemKind.spot_check, **unit, **sample}
+        )
+    if new:
+        session.execute(insert(ReviewItemRow), new)
+    if moved:
+        session.execute(update(ReviewItemRow), moved)
+    return len(new) + len(moved)
+
+
+def _strata(
+    session: Session, job: ReviewJobRow, spec: CompiledSpec, bands: Sequence[float]
+) -> dict[str, tuple[list[_Unit], int]]:
+    """Each stratum's units not yet sampled and how many of its sampled items an earlier build kept."""
+    kept = Counter(
+        session.scalars(
+            select(ReviewItemRow.stratum).where(
+                ReviewItemRow.job_id == job.id, ReviewItemRow.stratum.is_not(None), ~IS_PENDING
+            )
+        )
+    )
+    pool, kept_unflagged = _spot_pool(session, job, spec)
+    strata = {
+        UNFLAGGED: ([_Unit(label, frame) for label, frame in pool], max(kept_unflagged, kept[UNFLAGGED]))
+    }
+    for name, units in _flag_bands(session, job.id, bands).items():
+        strata[name] = (units, kept[name])
+    return strata
+
+
+def band_name(low: float, high: float) -> str:
+    return f"flags {low:.0%}-{high:.0%}"
+
+
+def _flag_bands(session: Session, job_id: int, bands: Sequence[float]) -> dict[str, list[_Unit]]:
+    """The pending flag items whose probability lies in each band ``[edge_i, edge_i+1)`` from 0."""
+    edges = [0.0, *sorted(bands)]
+    out: dict[str, list[_Unit]] = {band_name(a, b): [] for a, b in pairwise(edges)}
+    if not bands:
+        return out
+    rows = session.execute(
+        select(ReviewItemRow.id, ReviewItemRow.label_id, ReviewItemRow.frame_id, FindingRow.score)
+        .join(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
+        .where(ReviewItemRow.job_id == job_id, IS_PENDING, FindingRow.score < edges[-1])
+        .order_by(ReviewItemRow.id)
+    )
+    for item, label, frame, score in rows:
+        i = bisect_right(edges, score) - 1
+        out[band_name(edges[i], edges[i + 1])].append(_Unit(label, frame, item))
+    return out
 
 
 def _spot_pool(session: Session, job: ReviewJobRow, spec: CompiledSpec) -> tuple[list[tuple[int, int]], int]:
@@ -142,14 +247,3 @@ def _spot_pool(session: Session, job: ReviewJobRow, spec: CompiledSpec) -> tuple
         and spec.is_reviewed(cls)
     ]
     return pool, len(kept)
-
-
-def _spot_priorities(
-    session: Session, job_id: int, n: int, rng: np.random.Generator, fixed: float | None
-) -> Sequence[float]:
-    if fixed is not None:
-        return [fixed] * n
-    flag_priorities = list(session.scalars(select(FindingRow.priority).where(FindingRow.job_id == job_id)))
-    if not flag_priorities:
-        return [float(p) for p in rng.uniform(0.0, 1.0, size=n)]
-    return [float(p) for p in rng.choice(np.asarray(flag_priorities), size=n, replace=True)]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from api.exports.corrections import apply_audits
 from gtqa.domain import Audit, Box2D, Dataset, Frame, IssueType, Label, Verdict
+from gtqa.formats.export.corrections import apply_audits
 
 
 def _label(label_id: str, frame: str = "000001", cls: str = "Car") -> Label:

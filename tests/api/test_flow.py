@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
+from cli.main import app
 from gtqa.domain import Finding
 from gtqa.formats import load_dataset
 from gtqa.formats.audits import read_audits
@@ -99,6 +101,7 @@ def test_ingest_review_audit_export(api, settings: Settings, tmp_path: Path) -> 
     _check_findings_exports(api, job_id, job["findings_count"])
     _check_audit_exports(api, tmp_path)
     _check_corrected_labels(api, ingested.json()["batch"]["id"], decided.json(), tmp_path)
+    _check_cli_export_gives_the_same_bytes(settings, tmp_path)
     _check_metrics(api, first["finding"], second["finding"])
 
 
@@ -141,6 +144,25 @@ def _check_corrected_labels(api, batch_id: int, audit: dict[str, Any], tmp_path:
     assert len(corrected.frames) == 17
     label = next(lb for lb in corrected.labels() if lb.id == written_id)
     assert label.box.model_dump() == NEW_BOX
+
+
+def _check_cli_export_gives_the_same_bytes(settings: Settings, tmp_path: Path) -> None:
+    """``gtqa export`` with the audits the API exported writes the zip's files, byte for byte (one
+    writer); labels no audit changed are the source's own bytes."""
+    out = tmp_path / "cli-export"
+    assert settings.ingest_root is not None
+    source = settings.ingest_root / "kitti_object"
+    args = ["export", str(source), "--audits", str(tmp_path / "audits.jsonl"), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert _files(out) == _files(tmp_path / "corrected")
+    changed = json.loads((out / "corrections.json").read_text())["applied"][0]["frame"]
+    untouched = {k: v for k, v in _files(source / "label_2").items() if k != f"{changed}.txt"}
+    assert untouched.items() <= {k: v for k, v in _files(out / "label_2").items()}.items()
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 def _check_metrics(api, confirmed: dict[str, Any] | None, rejected: dict[str, Any] | None) -> None:

@@ -136,6 +136,11 @@ def test_a_malformed_record_rejects_the_whole_batch_with_its_file_and_line(
     assert response.status_code == 201
     assert [p["line"] for p in response.json()["batch"]["problems"]] == [2]
     assert response.json()["batch"]["label_count"] == 12 - 1
+    assert response.json()["batch"]["dropped"] == {"label": 1}  # recorded with the batch
+    batch_id = response.json()["batch"]["id"]
+    assert api.client.get(f"{V1}/batches/{batch_id}", headers=api.as_("ops")).json()["dropped"] == {
+        "label": 1
+    }
 
 
 def test_unstorable_values_are_reported_not_half_stored(api, kitti, ingest_root: Path) -> None:

@@ -68,3 +68,19 @@ def test_unknown_check_lists_the_valid_ones(tmp_path: Path) -> None:
     result = runner.invoke(app, ["scan", str(data), "--check", "nope"])
     assert result.exit_code == 2
     assert "unknown check 'nope'; valid checks:" in result.output
+
+
+def test_scan_counts_what_reading_dropped_in_one_line_and_strict_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    good = "Car 0.00 0 -1.58 100.00 150.00 200.00 220.00 1.5 1.6 3.9 1.0 1.6 20.0 -1.5"
+    data = _kitti(tmp_path / "d", [good, "Car 0 0", good.replace("Car", "Van"), "Van x"])
+    result = runner.invoke(app, ["scan", str(data), "--format", "kitti", "--top", "1"])
+    assert result.exit_code == 0, result.output
+    assert "dropped while reading: 2 labels" in result.stderr
+    out = tmp_path / "f.jsonl"
+    strict = runner.invoke(app, ["scan", str(data), "--format", "kitti", "--strict", "--out", str(out)])
+    assert strict.exit_code == 2 and not out.exists()
+    assert f"error: {data}: dropped 2 labels while reading (--strict)" in strict.stderr
+    (tmp_path / "clean").mkdir()
+    clean = _kitti(tmp_path / "clean", [good])
+    assert runner.invoke(app, ["scan", str(clean), "--format", "kitti", "--strict"]).exit_code == 0

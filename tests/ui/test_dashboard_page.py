@@ -53,7 +53,7 @@ def reviewed(store) -> None:
     today = date.today()
     site.seed(name="north", frames=16, labels=8, vendor="acme", team="red", due=today + timedelta(days=3),
               spot_check_share=0.05, judge_costs=(0.0021, 0.0, None))  # fmt: skip
-    site.seed(name="south", frames=10, labels=8, vendor="zenith", team="blue", due=today - timedelta(days=1),
+    site.seed(name="south", frames=14, labels=8, vendor="zenith", team="blue", due=today - timedelta(days=1),
               spot_check_share=0.05, judge_costs=(0.0013, None))  # fmt: skip
     _decide_some(site, "ann", 14, 0)
     _decide_some(site, "ben", 9, 100)
@@ -79,9 +79,8 @@ def _expected(site) -> dict[str, float]:
         site, "SELECT sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
         "sum(CASE WHEN verdict = 'not_defect' THEN 1 ELSE 0 END) FROM audits WHERE source = 'queue'",
     )  # fmt: skip
-    spot_yes, spot_no, spot_seconds, spot_n = _one(
-        site, "SELECT sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
-        "sum(CASE WHEN verdict = 'not_defect' THEN 1 ELSE 0 END), sum(seconds), count(*) "
+    spot_seconds, spot_n = _one(
+        site, "SELECT sum(seconds), count(*) "
         "FROM audits WHERE source = 'spot_check'",
     )  # fmt: skip
     (labels,) = _one(site, "SELECT sum(label_count) FROM batches")
@@ -91,7 +90,7 @@ def _expected(site) -> dict[str, float]:
     opinions = [o for (o,) in _rows(site, "SELECT judge FROM findings WHERE judge IS NOT NULL")]
     calls = sum(not JudgeOpinion.model_validate_json(_json(o)).cached for o in opinions)
     hours = seconds / 3600
-    precision, miss = flag_yes / (flag_yes + flag_no), spot_yes / (spot_yes + spot_no)
+    precision, miss = flag_yes / (flag_yes + flag_no), _stratified_miss_rate(site)
     rate = (precision * flagged + miss * (labels - flagged)) / labels
     random_hours = defects / rate * (spot_seconds / spot_n) / 3600
     return {
@@ -99,6 +98,23 @@ def _expected(site) -> dict[str, float]:
         "precision": precision, "miss_rate": miss, "waiting": waiting, "hours_saved": random_hours - hours,
         "judge_cost_per_1k": 1000 * cost / labels, "judge_calls_per_1k": 1000 * calls / labels,
     }  # fmt: skip
+
+
+def _stratified_miss_rate(site) -> float:
+    """m: per batch, the unflagged stratum's size (sum of 1 / inclusion probability over its sampled items)
+    times its decided spot checks' defect rate, summed, over the summed sizes (batches with a decision)."""
+    sizes = dict(_rows(
+        site, "SELECT batch_id, sum(1.0 / inclusion_probability) FROM review_items "
+        "WHERE stratum = 'unflagged' GROUP BY batch_id",
+    ))  # fmt: skip
+    audited = _rows(
+        site, "SELECT i.batch_id, count(DISTINCT a.item_id), "
+        "count(DISTINCT CASE WHEN a.verdict = 'defect' THEN a.item_id END) FROM audits a "
+        "JOIN review_items i ON i.id = a.item_id WHERE i.stratum = 'unflagged' "
+        "AND a.verdict IN ('defect', 'not_defect') GROUP BY i.batch_id",
+    )  # fmt: skip
+    weights = {batch: round(sizes[batch]) for batch, n, _ in audited if n}
+    return float(sum(weights[b] * d / n for b, n, d in audited if n) / sum(weights.values()))
 
 
 def _per_check(site) -> list[Any]:
@@ -130,9 +146,9 @@ def _rework(site) -> list[Any]:
 
 
 def _sla(site) -> list[Any]:
-    """(batch id, items done, items) per batch."""
+    """(batch id, items decided, items) per batch: a skipped item is not done."""
     return _rows(
-        site, "SELECT batch_id, sum(CASE WHEN status IN ('decided', 'skipped') THEN 1 ELSE 0 END), count(*) "
+        site, "SELECT batch_id, sum(CASE WHEN status = 'decided' THEN 1 ELSE 0 END), count(*) "
         "FROM review_items GROUP BY batch_id",
     )  # fmt: skip
 
@@ -165,6 +181,11 @@ def test_what_the_dashboard_shows_is_the_databases(store, reviewed) -> None:
     progress = {r.batch.id: r.progress for r in board.sla}
     for batch_id, done, items in _sla(store):
         assert progress[batch_id] == pytest.approx(done / items), batch_id
+    skipped = dict(
+        _rows(store, "SELECT batch_id, count(*) FROM review_items WHERE status = 'skipped' GROUP BY batch_id")
+    )
+    assert sum(skipped.values()) == 1  # ann skips one item: counted, and not done
+    assert {r.batch.id: r.batch.skipped for r in board.sla} == {b: skipped.get(b, 0) for b in progress}
     assert sorted(r.status for r in board.sla) == ["on track", "overdue"]
     assert len(board.series.depth) == len(board.series.decisions) == 48  # hourly over two days
     assert sum(board.series.decisions) == expected["decisions"]
@@ -233,6 +254,7 @@ def test_the_dashboard_numbers_are_the_databases(
     assert sorted(statuses) == ["on track", "overdue"]  # south is past due; north was ingested just now
 
     assert page.locator("svg.chart").count() == 5
+    assert page.locator("figure figcaption").count() == 5  # every chart's title is visible
     assert page.locator("#series tbody tr").count() == 48  # hourly over two days: a young queue
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     page.screenshot(path=str(target / "dashboard.png"), full_page=True)
@@ -256,3 +278,48 @@ def test_the_csv_export_has_the_same_numbers(site, reviewed, page, login) -> Non
     assert vendors == {"acme", "zenith"}
     queue = {r["metric"]: int(r["value"]) for r in rows if r["section"] == "queue"}
     assert queue["pending"] + queue["claimed"] == expected["waiting"]
+
+
+def test_each_auditors_throughput_and_median_time_are_the_databases(store, reviewed) -> None:
+    with store.sessions() as session:
+        rows = {a.name: a for a in build(session, utcnow()).auditors}
+    expected = _rows(
+        store, f"SELECT auditor, count(*), sum(CASE WHEN verdict = 'defect' THEN 1 ELSE 0 END), "
+        f"count(seconds), sum(seconds) FROM audits WHERE {QUEUE} GROUP BY auditor",
+    )  # fmt: skip
+    assert set(rows) == {"ann", "ben"} == {name for name, *_ in expected}
+    for name, n, defects, timed, seconds in expected:
+        times = sorted(s for (s,) in _rows(store, f"SELECT seconds FROM audits WHERE auditor = '{name}'"))
+        middle = (times[(len(times) - 1) // 2] + times[len(times) // 2]) / 2
+        row = rows[name]
+        assert (row.decisions, row.timed) == (n, timed)
+        assert row.defect_share == pytest.approx(defects / n)
+        assert row.median_seconds == pytest.approx(middle)
+        assert row.per_hour == pytest.approx(timed / (seconds / 3600))
+
+
+def test_the_defects_table_counts_the_type_the_auditor_chose(store, reviewed) -> None:
+    with store.sessions() as session:
+        shown = build(session, utcnow()).defects_by_chosen_type
+    expected = _rows(
+        store, f"SELECT coalesce(issue_type, 'not given'), count(*) FROM audits "
+        f"WHERE {QUEUE} AND verdict = 'defect' GROUP BY coalesce(issue_type, 'not given')",
+    )  # fmt: skip
+    assert shown == dict(expected) and sum(shown.values()) > 0
+
+
+def test_each_vendors_defect_rate_per_day_is_the_databases(store, reviewed) -> None:
+    with store.sessions() as session:
+        shown = {(v.vendor, v.day.isoformat()): v.rate for v in build(session, utcnow()).vendor_days}
+    expected = _rows(
+        store, "SELECT b.vendor, a.created_at, a.verdict FROM audits a JOIN batches b ON b.id = a.batch_id "
+        "WHERE a.source = 'spot_check' AND a.verdict IN ('defect', 'not_defect')",
+    )  # fmt: skip
+    counts: dict[tuple[str, str], list[int]] = {}
+    for vendor, at, verdict in expected:
+        c = counts.setdefault((vendor, str(at)[:10]), [0, 0])
+        c[0], c[1] = c[0] + 1, c[1] + (verdict == "defect")
+    assert counts and set(shown) == set(counts)
+    for key, (n, defects) in counts.items():
+        assert shown[key].n == n and shown[key].value == pytest.approx(defects / n)
+        assert shown[key].low <= shown[key].value <= shown[key].high

@@ -4,14 +4,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from api.queries.precision import PrecisionRow, flag_precision
-from api.ui.dashboard.numbers import GroupRow, Headline, SlaRow, groups, headline, sla
-from gtqa.storage import Series, activity, batch_facts, flag_decisions, queue_counts
+from api.ui.dashboard.numbers import (
+    AcceptanceRow,
+    AuditorRow,
+    GroupRow,
+    Headline,
+    SlaRow,
+    VendorDay,
+    acceptance,
+    auditors,
+    groups,
+    headline,
+    sla,
+    vendor_days,
+)
+from gtqa.scoring.acceptance import AcceptancePlan
+from gtqa.scoring.backlog import Backlog, backlog
+from gtqa.settings import Settings
+from gtqa.storage import (
+    BatchFacts,
+    Series,
+    activity,
+    auditor_facts,
+    batch_facts,
+    defects_by_type,
+    flag_decisions,
+    queue_counts,
+    vendor_spot_days,
+    waiting_probabilities,
+)
 
 
 @dataclass(frozen=True)
@@ -26,10 +54,32 @@ class Dashboard:
     by_type: list[PrecisionRow]
     series: Series
     sla: list[SlaRow]
+    acceptance: list[AcceptanceRow]
+    backlog: Backlog
+    auditors: list[AuditorRow]
+    defects_by_chosen_type: dict[str, int]  # confirmed defects by the auditor's issue type, all batches
+    vendor_days: list[VendorDay]
+    seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
 
 
-def build(session: Session, now: datetime) -> Dashboard:
+def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
+    """Each vendor's acceptance plan: its own (AQL, LTPD) if set, else the defaults (settings' or, without
+    settings, AQL 2% and LTPD 8%), with the settings' risks."""
+    if settings is None:
+        return lambda vendor: AcceptancePlan(0.02, 0.08)
+    risks = {"alpha": settings.acceptance_alpha, "beta": settings.acceptance_beta}
+    default = (settings.acceptance_aql, settings.acceptance_ltpd)
+
+    def plan(vendor: str) -> AcceptancePlan:
+        aql, ltpd = settings.vendor_quality_levels.get(vendor, default)
+        return AcceptancePlan(aql, ltpd, **risks)
+
+    return plan
+
+
+def build(session: Session, now: datetime, settings: Settings | None = None) -> Dashboard:
     batches, decisions = batch_facts(session), flag_decisions(session)
+    by_type = defects_by_type(session)
     return Dashboard(
         now=now,
         headline=headline(batches),
@@ -41,4 +91,33 @@ def build(session: Session, now: datetime) -> Dashboard:
         by_type=flag_precision(decisions, "type"),
         series=activity(session, now),
         sla=sla(batches, now),
+        acceptance=acceptance(batches, plans(settings), by_type),
+        defects_by_chosen_type=_summed(by_type.values()),
+        vendor_days=vendor_days(vendor_spot_days(session)),
+        backlog=_backlog(session, batches, settings),
+        seconds_measured=any(b.flag_seconds for b in batches),
+        auditors=auditors(auditor_facts(session)),
+    )
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in counts:
+        for k, n in c.items():
+            out[k] = out.get(k, 0) + n
+    return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _backlog(session: Session, batches: list[BatchFacts], settings: Settings | None) -> Backlog:
+    """The meaningful backlog at the timed flag decisions' mean seconds (the assumed seconds until one
+    was timed), under the settings' budget or hour cost."""
+    timed = [t for b in batches for t in b.flag_seconds]
+    assumed = settings.assumed_seconds_per_item if settings else 30.0
+    seconds = sum(timed) / len(timed) if timed and sum(timed) > 0 else assumed
+    return backlog(
+        waiting_probabilities(session),
+        seconds,
+        budget_hours=settings.review_budget_hours if settings else None,
+        hour_cost=settings.auditor_hour_cost if settings else None,
+        defect_value=settings.defect_value if settings else None,
     )

@@ -4,16 +4,30 @@ written out on the page (``templates/dashboard.html``, "How these are computed")
 Notation (queue decisions only; "flags" are items the reviewer flagged, "spot checks" random unflagged
 labels): H reviewer hours, D confirmed defects, π flag precision, m miss rate (the spot checks' defect
 rate), N labels in the reviewed batches, F labels flagged, s seconds to review one label.
+
+The spot checks are a stratified sample (``gtqa.storage.queue_build``): the miss rate, the defects left
+behind and the hours saved against a full review are ``gtqa.scoring.estimates``' estimators, each with
+its 95% interval and ``n``.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
-from gtqa.storage import BatchFacts, Tally
+from gtqa.scoring.acceptance import (
+    AcceptancePlan,
+    Decision,
+    SingleSamplingPlan,
+    SprtResult,
+    single_sampling_plan,
+    sprt,
+)
+from gtqa.scoring.estimates import Estimate, Stratum, defect_rate, defects_total, hours_saved
+from gtqa.storage import UNFLAGGED, AuditorFacts, BatchFacts, Tally
 
 Z95 = 1.959964
 
@@ -66,7 +80,7 @@ class Headline:
     defects: int  # D
     defects_per_hour: float | None  # D / H
     precision: float | None  # π
-    miss_rate: Interval | None  # m, from the spot checks
+    miss_rate: Estimate | None  # m, from the spot checks of unflagged labels
     labels: int  # N
     flagged_labels: int  # F
     expected_defects: float | None  # E = π·F + m·(N − F)
@@ -77,6 +91,10 @@ class Headline:
     hours_saved: float | None  # R − H
     recall: float | None  # π·F / E
     missed: float | None  # m·(N − F)
+    left_behind: Estimate | None  # defects among unflagged labels and low-probability flags (sampled strata)
+    strata: int  # strata with audits behind left_behind
+    saved_vs_full: Estimate | None  # hours: a full review of N labels minus the queue's items
+    items: int  # queue items of the reviewed batches
     judge_calls: int
     judge_cost_usd: float
     judge_calls_per_1k: float | None
@@ -89,7 +107,9 @@ def headline(batches: list[BatchFacts]) -> Headline:
     spent = hours(every)
     labels, flagged = sum(b.labels for b in batches), sum(b.flagged_labels for b in batches)
     precision = ratio(flags.defect, flags.defect + flags.not_defect)
-    miss = wilson(spots.defect, spots.defect + spots.not_defect)
+    miss = miss_rate(batches) or _pooled(spots)
+    sampled = _strata(batches, None)
+    items = sum(b.items for b in batches)
     expected = (
         precision * flagged + miss.value * max(labels - flagged, 0)
         if precision is not None and miss
@@ -107,10 +127,39 @@ def headline(batches: list[BatchFacts]) -> Headline:
         full_hours=labels * per_label / 3600.0 if per_label is not None else None,
         hours_saved=random - spent if random is not None and spent is not None else None,
         recall=ratio(precision * flagged, expected) if precision is not None and expected else None,
-        missed=miss.value * max(labels - flagged, 0) if miss else None, judge_calls=calls,
+        missed=miss.value * max(labels - flagged, 0) if miss else None,
+        left_behind=defects_total(sampled), strata=len(sampled), items=items,
+        saved_vs_full=hours_saved(
+            [t for b in batches for t in b.spot_seconds], [t for b in batches for t in b.flag_seconds],
+            labels, items,
+        ),
+        judge_calls=calls,
         judge_cost_usd=cost, judge_calls_per_1k=ratio(1000.0 * calls, labels),
         judge_cost_per_1k=ratio(1000.0 * cost, labels),
     )  # fmt: skip
+
+
+def miss_rate(batches: list[BatchFacts]) -> Estimate | None:
+    """m: the stratified estimate over each batch's stratum of unflagged labels that has audits."""
+    return defect_rate(_strata(batches, UNFLAGGED))
+
+
+def _strata(batches: list[BatchFacts], name: str | None) -> list[Stratum]:
+    """The sampled strata (one per batch and stratum, or only those called ``name``) that have audits: a
+    stratum without any is left out, so an estimate speaks for the strata audited so far."""
+    return [
+        Stratum(max(round(t.population), t.audited), t.audited, t.defects)
+        for b in batches
+        for key, t in sorted(b.strata.items())
+        if t.audited and (name is None or key == name)
+    ]
+
+
+def _pooled(spots: Tally) -> Estimate | None:
+    """m from spot checks queued before the sample was stratified (no stored inclusion probability)."""
+    interval = wilson(spots.defect, spots.defect + spots.not_defect)
+    n = spots.defect + spots.not_defect
+    return Estimate(interval.value, interval.low, interval.high, n) if interval else None
 
 
 @dataclass(frozen=True)
@@ -148,11 +197,95 @@ def _group(key: str, members: list[BatchFacts]) -> GroupRow:
 
 
 @dataclass(frozen=True)
+class AcceptanceRow:
+    """A delivered batch's acceptance decision: Wald's test and the single-sampling plan on its spot checks
+    of unflagged labels (a random sample of the labels the reviewer passed), with its confirmed defects
+    by the type the auditor chose."""
+
+    batch: BatchFacts
+    plan: AcceptancePlan
+    audited: int  # spot checks of unflagged labels decided defect or not
+    defects: int
+    sprt: SprtResult
+    single: SingleSamplingPlan
+    single_decision: Decision
+    defects_by_type: dict[str, int]
+
+    @property
+    def key(self) -> str:
+        return f"{self.batch.id:06d} {self.batch.dataset}"
+
+
+def acceptance(
+    batches: list[BatchFacts],
+    plan_for: Callable[[str], AcceptancePlan],
+    by_type: dict[int, dict[str, int]],
+) -> list[AcceptanceRow]:
+    rows = []
+    for b in batches:
+        tally = b.strata.get(UNFLAGGED)
+        audited, defects = (tally.audited, tally.defects) if tally else (0, 0)
+        plan = plan_for(b.vendor)
+        single = single_sampling_plan(plan)
+        rows.append(
+            AcceptanceRow(
+                b, plan, audited, defects, sprt(plan, audited, defects), single,
+                single.decide(audited, defects), dict(sorted(by_type.get(b.id, {}).items())),
+            )
+        )  # fmt: skip
+    return rows
+
+
+@dataclass(frozen=True)
+class VendorDay:
+    vendor: str
+    day: date
+    rate: Estimate  # spot checks found defective / decided, Wilson 95%
+
+
+def vendor_days(rows: list[tuple[str, date, int, int]]) -> list[VendorDay]:
+    """Each vendor's defect rate per day of spot-check decisions, with its interval and n."""
+    out = []
+    for vendor, day, n, defects in rows:
+        w = wilson(defects, n)
+        if w is not None:
+            out.append(VendorDay(vendor, day, Estimate(w.value, w.low, w.high, n)))
+    return out
+
+
+@dataclass(frozen=True)
+class AuditorRow:
+    name: str
+    decisions: int
+    defect_share: float | None  # decisions confirming a defect / decisions
+    median_seconds: float | None  # of the timed decisions
+    per_hour: float | None  # timed decisions / their hours
+    timed: int
+
+
+def auditors(facts: list[AuditorFacts]) -> list[AuditorRow]:
+    """Throughput and time per item per auditor, from their queue decisions."""
+    rows = []
+    for a in facts:
+        hours_ = sum(a.seconds) / 3600.0
+        median = float(statistics.median(a.seconds)) if a.seconds else None
+        rows.append(
+            AuditorRow(
+                a.name, a.decisions, ratio(a.defects, a.decisions), median,
+                len(a.seconds) / hours_ if hours_ > 0 else None, len(a.seconds),
+            )
+        )  # fmt: skip
+    return rows
+
+
+@dataclass(frozen=True)
 class SlaRow:
     batch: BatchFacts
-    progress: float  # items done (decided or skipped) / items
+    progress: float  # items decided / items (a skipped item is not done)
     expected: float | None  # the share of the time from ingest to the end of the due date gone by
     status: str  # done | overdue | at risk | on track | no due date
+    finish: datetime | None = None  # at the batch's pace since its first decision
+    late: bool | None = None  # the estimated finish is after the end of the due date
 
 
 def sla(batches: list[BatchFacts], now: datetime) -> list[SlaRow]:
@@ -161,10 +294,24 @@ def sla(batches: list[BatchFacts], now: datetime) -> list[SlaRow]:
     return sorted(rows, key=lambda r: (r.batch.due_date is None, r.batch.due_date, r.batch.id))
 
 
+def finish_estimate(b: BatchFacts, now: datetime) -> datetime | None:
+    """When the batch's queue will be decided at its pace so far: decided items over the time since its
+    first decision, applied to the items left (skipped ones included). None before two decisions."""
+    if b.done >= b.items:
+        return now
+    if b.first_decision is None or b.done < 2:
+        return None
+    elapsed = (now - b.first_decision).total_seconds()
+    if elapsed <= 0:
+        return None
+    return now + timedelta(seconds=(b.items - b.done) * elapsed / b.done)
+
+
 def _sla(b: BatchFacts, now: datetime) -> SlaRow:
     progress = b.done / b.items if b.items else 1.0
+    finish = finish_estimate(b, now)
     if b.due_date is None:
-        return SlaRow(b, progress, None, "done" if progress >= 1 else "no due date")
+        return SlaRow(b, progress, None, "done" if progress >= 1 else "no due date", finish)
     end = datetime.combine(b.due_date + timedelta(days=1), time(), tzinfo=now.tzinfo)
     span = (end - b.created_at).total_seconds()
     expected = min(max((now - b.created_at).total_seconds() / span, 0.0), 1.0) if span > 0 else 1.0
@@ -174,4 +321,4 @@ def _sla(b: BatchFacts, now: datetime) -> SlaRow:
         status = "overdue"
     else:
         status = "at risk" if progress < expected else "on track"
-    return SlaRow(b, progress, expected, status)
+    return SlaRow(b, progress, expected, status, finish, finish > end if finish is not None else None)

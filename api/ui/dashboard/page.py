@@ -11,35 +11,84 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from api.deps import ReadSessionDep
+from api.deps import ReadSessionDep, SettingsDep
 from api.queries.precision import PrecisionRow
 from api.ui.access import OpsPage, PageRoute
 from api.ui.dashboard import charts
 from api.ui.dashboard.board import Dashboard, build
+from api.ui.dashboard.numbers import AcceptanceRow
 from api.ui.templates import render
-from gtqa.storage import ItemStatus
+from gtqa.storage import ItemStatus, NotFoundError
 from gtqa.storage.types import utcnow
 
 router = APIRouter(route_class=PageRoute)
 
 
 @router.get("/ui/dashboard", response_class=HTMLResponse, name="dashboard")
-def dashboard(request: Request, viewer: OpsPage, session: ReadSessionDep) -> HTMLResponse:
-    board = build(session, utcnow())
+def dashboard(
+    request: Request, viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    board = build(session, utcnow(), settings)
     context = {"viewer": viewer, "d": board, "charts": _charts(board), "waiting": ItemStatus}
     return render(request, "dashboard.html", context)
 
 
 @router.get("/ui/dashboard.csv", name="dashboard_csv")
-def dashboard_csv(viewer: OpsPage, session: ReadSessionDep) -> Response:
+def dashboard_csv(viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep) -> Response:
     """Every number of the dashboard, one per line: section, key, metric, value."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["section", "key", "metric", "value"])
-    writer.writerows(csv_rows(build(session, utcnow())))
+    writer.writerows(csv_rows(build(session, utcnow(), settings)))
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="gtqa-dashboard-{stamp}.csv"'}
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+@router.get("/ui/batches/{batch_id}/acceptance", response_class=HTMLResponse, name="acceptance_report")
+def acceptance_report(
+    request: Request, batch_id: int, viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """A batch's acceptance decision, its evidence and its confirmed defects by type: a report for the
+    vendor."""
+    now = utcnow()
+    row = _acceptance_row(build(session, now, settings), batch_id)
+    return render(request, "acceptance.html", {"viewer": viewer, "r": row, "now": now})
+
+
+@router.get("/ui/batches/{batch_id}/acceptance.csv", name="acceptance_report_csv")
+def acceptance_report_csv(
+    batch_id: int, viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep
+) -> Response:
+    """The same report as CSV: metric, value."""
+    row = _acceptance_row(build(session, utcnow(), settings), batch_id)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["metric", "value"])
+    writer.writerows(acceptance_rows(row))
+    headers = {"Content-Disposition": f'attachment; filename="gtqa-acceptance-{batch_id:06d}.csv"'}
+    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _acceptance_row(board: Dashboard, batch_id: int) -> AcceptanceRow:
+    for row in board.acceptance:
+        if row.batch.id == batch_id:
+            return row
+    raise NotFoundError(f"no batch {batch_id} with a review queue")
+
+
+def acceptance_rows(r: AcceptanceRow) -> Iterator[tuple[str, object]]:
+    yield from (("batch", r.key), ("vendor", r.batch.vendor), ("labels", r.batch.labels))
+    yield from (("aql", r.plan.aql), ("ltpd", r.plan.ltpd), ("alpha", r.plan.alpha), ("beta", r.plan.beta))
+    yield from (("spot_checks_decided", r.audited), ("defects", r.defects))
+    yield from (("sprt_decision", r.sprt.decision.value), ("sprt_llr", r.sprt.llr))
+    yield from (("sprt_accept_at", r.sprt.accept_at), ("sprt_reject_at", r.sprt.reject_at))
+    yield from (
+        ("single_n", r.single.n),
+        ("single_c", r.single.c),
+        ("single_decision", r.single_decision.value),
+    )
+    yield from ((f"defects_{issue}", n) for issue, n in r.defects_by_type.items())
 
 
 def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
@@ -57,6 +106,14 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
     for section, groups_ in (("vendor", d.by_vendor), ("team", d.by_team), ("batch", d.by_batch)):
         for g in groups_:
             yield from ((section, g.key, m, _cell(v)) for m, v in asdict(g).items() if m != "key")
+    yield from (("chosen_issue_type", k, "defects", n) for k, n in d.defects_by_chosen_type.items())
+    for vd in d.vendor_days:
+        key = f"{vd.vendor} {vd.day.isoformat()}"
+        yield from (("vendor_day", key, f"defect_rate{_suffix(k)}", v) for k, v in asdict(vd.rate).items())
+    for au in d.auditors:
+        yield from (("auditor", au.name, m, _cell(v)) for m, v in asdict(au).items() if m != "name")
+    for a in d.acceptance:
+        yield from (("acceptance", a.key, m, _cell(v)) for m, v in acceptance_rows(a) if m != "batch")
     for r in d.sla:
         yield from (
             ("sla", str(r.batch.id), m, _cell(v))

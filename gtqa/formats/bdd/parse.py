@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtqa.domain import Box2D, Cuboid3D, InputProblem, ProblemLevel
+from gtqa.domain import Box2D, Cuboid3D, InputProblem, ProblemLevel, RecordKind
 from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Scalar, Warn, json_files, load_json
 from gtqa.formats._json_fields import (
     arr,
@@ -36,6 +36,7 @@ class RawLabel:
     cuboid: Cuboid3D | None = None
     alpha: float | None = None
     score: float | None = None
+    doc: JsonDoc | None = None  # its file, when it is not its frame's (a frame met twice)
 
 
 @dataclass
@@ -51,10 +52,17 @@ class RawFrame:
     width: int | None = None
     height: int | None = None
     labels: list[RawLabel] = field(default_factory=list)
+    video: str | None = None  # its videoName (``sequence`` adds the sensor to it)
+    sensor: str | None = None  # Scalabel's camera or sensor of a multi-sensor frame
 
     @property
     def id(self) -> str:
-        return f"{self.sequence}/{self.index:06d}" if self.sequence is not None else Path(self.name).stem
+        """``<sequence>/<index:06d>`` (the sequence being ``<videoName>@<sensor>`` for a multi-sensor
+        video), else the name's stem (``@<sensor>`` added): a frame is (video, frame, sensor)."""
+        if self.sequence is not None:
+            return f"{self.sequence}/{self.index:06d}"
+        stem = Path(self.name).stem
+        return f"{stem}@{self.sensor}" if self.sensor is not None else stem
 
 
 def read_raw(root: Path, problems: list[InputProblem]) -> list[RawFrame]:
@@ -81,7 +89,7 @@ def _parse_file(doc: JsonDoc, problems: list[InputProblem]) -> list[RawFrame]:
         try:
             frame = _parse_frame(doc, item, where, default_size, positions, warn)
         except JsonSchemaError as exc:
-            problems.append(doc.schema_problem(exc))
+            problems.append(doc.schema_problem(exc).of(RecordKind.frame))
             continue
         not_boxes += _parse_labels(frame, problems)
         frames.append(frame)
@@ -118,20 +126,31 @@ def _parse_frame(
     name = text_field(record, "name", where)
     video = record.get("videoName")
     sequence = text(video, (*where, "videoName")) if video not in (None, "") else None
+    sensor = _sensor(record.get("sensor"), (*where, "sensor"))
+    scope = f"{sequence}@{sensor}" if sequence is not None and sensor is not None else sequence
     index = 0
-    if sequence is not None:
+    if scope is not None:
         if record.get("frameIndex") is None:
-            warn(where, f"frameIndex missing: position {positions[sequence]} in {sequence!r} used")
-            index = positions[sequence]
+            warn(where, f"frameIndex missing: position {positions[scope]} in {scope!r} used")
+            index = positions[scope]
         else:
             index = integer(record["frameIndex"], (*where, "frameIndex"))
             if index < 0:
                 raise JsonSchemaError((*where, "frameIndex"), f"negative frame index {index}")
-        positions[sequence] += 1
+        positions[scope] += 1
     width, height = _size_of(record.get("size"))
     if width is None:
         width, height = default_size
-    return RawFrame(doc, where, record, name, sequence, index, width, height)
+    return RawFrame(doc, where, record, name, scope, index, width, height, video=sequence, sensor=sensor)
+
+
+def _sensor(value: Any, where: JsonPath) -> str | None:
+    """A multi-sensor frame's sensor (Scalabel writes an int) as text, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | str) or value == "":
+        raise JsonSchemaError(where, f"expected a sensor id (an integer or a name), found {value!r}")
+    return str(value)
 
 
 def _size_of(value: Any) -> tuple[int | None, int | None]:
@@ -158,7 +177,7 @@ def _parse_labels(frame: RawFrame, problems: list[InputProblem]) -> int:
         try:
             label = _parse_label(item, where, warn)
         except JsonSchemaError as exc:
-            problems.append(doc.schema_problem(exc))
+            problems.append(doc.schema_problem(exc).of(RecordKind.label))
             continue
         if label is None:
             not_boxes += 1
@@ -229,5 +248,7 @@ def _merge_repeats(frames: list[RawFrame], problems: list[InputProblem]) -> list
         where = f"{seen.doc.path}:{seen.doc.line_of(seen.where)}"
         message = f"frame {frame.id!r} already read at {where}: its labels are added to it"
         problems.append(frame.doc.problem(frame.where, message, ProblemLevel.warning))
+        for label in frame.labels:
+            label.doc = label.doc or frame.doc
         seen.labels.extend(frame.labels)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from gtqa.domain import Dataset, Frame, InputProblem, Label, Prediction, SourceRef
-from gtqa.formats._json import gc_paused
+from gtqa.formats._json import Places, gc_paused
 from gtqa.formats._json_fields import reading_order
 from gtqa.formats.bdd.ids import SOURCE_ID, frame_label_ids, track_ids
 from gtqa.formats.bdd.parse import RawFrame, read_raw
@@ -14,18 +14,30 @@ from gtqa.formats.images import find_image, measured_image
 
 @gc_paused
 def read_bdd(root: Path) -> Dataset:
+    return read_bdd_places(root)[0]
+
+
+@gc_paused
+def read_bdd_places(root: Path) -> tuple[Dataset, Places]:
+    """The dataset, and the file and JSON path of each label's and each frame's record."""
     problems: list[InputProblem] = []
     raw = read_raw(root, problems)
     label_ids = frame_label_ids(raw, problems)
     tracks = track_ids(raw)
     frames = [_frame(f, ids, tracks, problems) for f, ids in zip(raw, label_ids, strict=True)]
-    return Dataset(
+    places = Places()
+    for f, ids in zip(raw, label_ids, strict=True):
+        places.add_frame(f.id, f.doc, f.where)
+        for label, ident in zip(f.labels, ids, strict=True):
+            places.add_label(ident, label.doc or f.doc, label.where)
+    dataset = Dataset(
         name=root.stem if root.is_file() else root.name,
         format="bdd",
         root=str(root),
         frames=tuple(reading_order(frames)),
         problems=tuple(problems),
     )
+    return dataset, places
 
 
 @gc_paused
@@ -99,8 +111,8 @@ def _locate(raw: RawFrame, problems: list[InputProblem]) -> tuple[str | None, in
     if not folder.is_dir():
         return None, raw.width, raw.height
     candidates = [folder / raw.name]
-    if raw.sequence is not None:
-        candidates.append(folder / raw.sequence / raw.name)
+    if raw.video is not None:
+        candidates.append(folder / raw.video / raw.name)
     path = next((c for c in candidates if c.is_file()), None) or find_image(folder, Path(raw.name).stem)
     warn = raw.doc.warner(problems)
     if path is None:

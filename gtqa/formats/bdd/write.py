@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from gtqa.domain import Cuboid3D, Dataset, Frame, Label
-from gtqa.formats._json import JsonSchemaError, dump_json, gc_paused
+from gtqa.formats._json import JsonPath, JsonSchemaError, dump_json, gc_paused
 from gtqa.formats._json_fields import scalar_items
 from gtqa.formats.bdd.ids import SOURCE_ID, frame_label_ids, label_ids
 from gtqa.formats.bdd.parse import parse_box3d, read_raw
+from gtqa.formats.export.json_patch import JsonFormat
 
 _LABEL_KEYS = frozenset({"id", "category", "attributes", "box2d", "box3d"})  # what the writer owns
 
@@ -138,3 +139,27 @@ def _box3d_out(c: Cuboid3D, alpha: float | None, src: Any) -> dict[str, Any]:
         "location": [c.x, round(c.y - c.h / 2, 9), c.z],
         "dimension": [c.h, c.w, c.l],
     }
+
+
+def bdd_patch_format(corrected: Dataset) -> JsonFormat:
+    """How ``gtqa.formats.export`` renders and adds BDD label records (the writer's own rules)."""
+    tracks = _raw_track_ids(corrected)
+
+    def render(data: Any, label: Label, frame: Frame, src: dict[str, Any]) -> dict[str, Any]:
+        return _label_record(label, _raw_id_out(label, frame, tracks), src)
+
+    def add(data: Any, where: JsonPath, record: dict[str, Any], frame: Frame, label: Label) -> str:
+        frame_record = _at(data, where)
+        if not isinstance(frame_record.get("labels"), list):
+            frame_record["labels"] = []
+        frame_record["labels"].append(record)
+        raw = record.get("id", f"#{len(frame_record['labels']) - 1}")
+        return str(raw) if frame.sequence is None else f"{frame.id}:{raw}"
+
+    return JsonFormat(render=render, add=add, inner="labels")
+
+
+def _at(data: Any, where: JsonPath) -> Any:
+    for part in where:
+        data = data[part]
+    return data

@@ -29,7 +29,7 @@ A malformed image, category or annotation is skipped and reported with the file,
 its line; the rest of the file is read. Label ids claimed twice are both kept, the second as ``id#2``.
 """
 
-from gtqa.formats.coco.read import CROWD_KEYS, DONTCARE, corners, images_folder, read_coco
+from gtqa.formats.coco.read import CROWD_KEYS, DONTCARE, corners, image_folders, images_folder, read_coco
 from gtqa.formats.coco.results import read_coco_results
 from gtqa.formats.coco.tables import CocoIds, coco_ids
 from gtqa.formats.coco.write import category_name, write_coco
@@ -41,6 +41,7 @@ __all__ = [
     "category_name",
     "coco_ids",
     "corners",
+    "image_folders",
     "images_folder",
     "read_coco",
     "read_coco_results",

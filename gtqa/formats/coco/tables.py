@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gtqa.domain import InputProblem, ProblemLevel, SourceRef
+from gtqa.domain import InputProblem, ProblemLevel, RecordKind, SourceRef
 from gtqa.formats._json import JsonDoc, JsonPath, JsonSchemaError, Warn, gc_paused, json_files, load_json
 from gtqa.formats._json_fields import arr, int_field, integer, obj, required, text, text_field
 
@@ -45,6 +45,7 @@ class Tables:
     categories: dict[int, str]
     images: dict[int, ImageEntry]
     skipped: set[int] = field(default_factory=set)
+    joined: set[int] = field(default_factory=set)  # images an earlier file (another task) read
     source: SourceRef = field(init=False)  # where its labels come from: one value for them all
 
     def __post_init__(self) -> None:
@@ -56,7 +57,7 @@ def coco_ids(root: Path) -> CocoIds:
     """The id tables of a COCO dataset (read again; problems were reported when it was loaded)."""
     images: dict[int, str] = {}
     categories: dict[int, str] = {}
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for path in json_files(root):
         doc = load_json(path, [])
         tables = read_tables(doc, [], seen) if doc else None
@@ -68,9 +69,13 @@ def coco_ids(root: Path) -> CocoIds:
     return CocoIds(images=images, categories=categories)
 
 
-def read_tables(doc: JsonDoc, problems: list[InputProblem], seen_frames: set[str]) -> Tables | None:
-    """The file's tables, or None (with a problem) when it is no COCO instances object. An image whose
-    frame id is in ``seen_frames`` (read from an earlier file) is skipped; new ones are added to it."""
+def read_tables(doc: JsonDoc, problems: list[InputProblem], seen_frames: dict[str, str]) -> Tables | None:
+    """The file's tables, or None (with a problem) when it is no COCO instances object.
+
+    ``seen_frames`` maps the frame ids read from earlier files to their image's file name: the same
+    image in another task's file (COCO 2017 ships instances, person_keypoints, captions and stuff for
+    one image table) is ``joined`` (its labels go to that frame); another image claiming a frame id
+    already read is skipped, with a problem. New frames are added to it."""
     top = doc.data
     if not isinstance(top, dict):
         hint = " (a list is a COCO results file: give it with --predictions)" if isinstance(top, list) else ""
@@ -86,19 +91,28 @@ def read_tables(doc: JsonDoc, problems: list[InputProblem], seen_frames: set[str
     images = _images(doc, entries, videos, problems, tables.skipped)
     _assign_frame_ids(doc, images, problems)
     for image in images:
+        if seen_frames.get(image.frame) == image.file_name:
+            tables.joined.add(image.image_id)
+            tables.images[image.image_id] = image
+            continue
         if image.frame in seen_frames:
             problems.append(
-                doc.problem(image.where, f"frame {image.frame!r} was already read: image skipped")
+                doc.problem(image.where, f"frame {image.frame!r} was already read: image skipped").of(
+                    RecordKind.frame
+                )
             )
             tables.skipped.add(image.image_id)
             continue
-        seen_frames.add(image.frame)
+        seen_frames[image.frame] = image.file_name
         tables.images[image.image_id] = image
     return tables
 
 
 def _categories(doc: JsonDoc, top: dict[str, Any], problems: list[InputProblem]) -> dict[int, str]:
+    """The category table; a task file without boxes (captions) needs none."""
     out: dict[int, str] = {}
+    if "categories" not in top and not has_boxes(top):
+        return out
     try:
         items = arr(required(top, "categories", ()), ("categories",))
     except JsonSchemaError as exc:
@@ -117,6 +131,14 @@ def _categories(doc: JsonDoc, top: dict[str, Any], problems: list[InputProblem])
             continue
         out[cat_id] = name
     return out
+
+
+def has_boxes(top: dict[str, Any]) -> bool:
+    """Whether a file's annotations have boxes (COCO captions have none): no annotations counts."""
+    items = top.get("annotations")
+    if not isinstance(items, list) or not items:
+        return True
+    return any(isinstance(item, dict) and "bbox" in item for item in items)
 
 
 def _videos(doc: JsonDoc, top: dict[str, Any], problems: list[InputProblem]) -> dict[int, str]:
@@ -147,7 +169,7 @@ def _images(
             if image.image_id in ids:
                 raise JsonSchemaError((*where, "id"), f"image id {image.image_id} is used twice")
         except JsonSchemaError as exc:
-            problems.append(doc.schema_problem(exc))
+            problems.append(doc.schema_problem(exc).of(RecordKind.frame))
             if isinstance(item, dict) and isinstance(item.get("id"), int) and item["id"] not in ids:
                 skipped.add(item["id"])  # its annotations go with it, without a problem each
             continue

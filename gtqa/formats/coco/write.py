@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from gtqa.domain import Dataset, Frame, Label
-from gtqa.formats._json import dump_json, gc_paused, json_files, load_json
+from gtqa.formats._json import JsonPath, dump_json, gc_paused, json_files, load_json
 from gtqa.formats._json_fields import scalar_items
 from gtqa.formats.coco.read import CROWD_KEYS, DONTCARE
 from gtqa.formats.coco.tables import read_tables
+from gtqa.formats.export.json_patch import JsonFormat
 
 _OWNED = frozenset(
     {"id", "image_id", "category_id", "bbox", "iscrowd", "attributes", "track_id", "instance_id"}
@@ -67,7 +68,7 @@ def _source(dataset: Dataset) -> _Source:
     source = _Source()
     if dataset.format != "coco" or not Path(dataset.root).exists():
         return source
-    seen: set[str] = set()
+    seen: dict[str, str] = {}
     for path in json_files(Path(dataset.root)):
         doc = load_json(path, [])
         tables = read_tables(doc, [], seen) if doc else None
@@ -77,7 +78,8 @@ def _source(dataset: Dataset) -> _Source:
         for key, value in top.items():
             if key not in ("images", "annotations", "categories", "videos"):
                 source.top.setdefault(key, value)
-        source.images.update({i.frame: i.entry for i in tables.images.values()})
+        for image in tables.images.values():
+            source.images.setdefault(image.frame, image.entry)
         source.categories.extend(c for c in top.get("categories") or [] if isinstance(c, dict))
         source.videos.extend(v for v in top.get("videos") or [] if isinstance(v, dict))
         for entry in top.get("annotations") or []:
@@ -233,3 +235,47 @@ def _same_box(old: Any, new: list[float]) -> bool:
         return all(abs(float(a) - b) < 1e-6 for a, b in zip(old, new, strict=True))
     except (TypeError, ValueError):
         return False
+
+
+def coco_patch_format() -> JsonFormat:
+    """How ``gtqa.formats.export`` renders and adds COCO annotation records (the writer's own rules);
+    a class the file has no category for gets a new one in that file."""
+
+    def render(data: Any, label: Label, frame: Frame, src: dict[str, Any]) -> dict[str, Any]:
+        ann_id, image_id = src.get("id"), src.get("image_id")
+        ann_id = ann_id if isinstance(ann_id, int) else 0
+        image_id = image_id if isinstance(image_id, int) else 0
+        cat_ids = _file_categories(data, category_name(label))
+        return _annotation_record(label, ann_id, image_id, cat_ids, _Source(annotations={label.id: src}))
+
+    def add(data: Any, where: JsonPath, record: dict[str, Any], frame: Frame, label: Label) -> str:
+        annotations = data.get("annotations")
+        if not isinstance(annotations, list):
+            annotations = data["annotations"] = []
+        taken = [a["id"] for a in annotations if isinstance(a, dict) and isinstance(a.get("id"), int)]
+        record["id"] = max(taken, default=0) + 1
+        record["image_id"] = _image_at(data, where).get("id")
+        annotations.append(record)
+        return str(record["id"])
+
+    return JsonFormat(render=render, add=add)
+
+
+def _file_categories(data: Any, wanted: str) -> dict[str, int]:
+    """A file's category ids by name (the first of a name), with ``wanted`` added when missing."""
+    if not isinstance(data.get("categories"), list):
+        data["categories"] = []
+    entries = [c for c in data["categories"] if isinstance(c, dict) and isinstance(c.get("id"), int)]
+    ids: dict[str, int] = {}
+    for entry in entries:
+        ids.setdefault(str(entry.get("name")), entry["id"])
+    if wanted not in ids:
+        ids[wanted] = max((e["id"] for e in entries), default=0) + 1
+        data["categories"].append({"id": ids[wanted], "name": wanted})
+    return ids
+
+
+def _image_at(data: Any, where: JsonPath) -> dict[str, Any]:
+    for part in where:
+        data = data[part]
+    return data if isinstance(data, dict) else {}

@@ -15,6 +15,7 @@ from cli.main import app
 from gtqa.domain import Dataset, ProblemLevel
 from gtqa.formats import WRITERS, detect_format, load_dataset
 from gtqa.formats.bdd import SOURCE_ID, read_bdd, write_bdd
+from gtqa.formats.export.corrections import export_labels
 
 
 def _label(
@@ -283,3 +284,31 @@ def test_scan_reads_a_bdd_file_or_folder(tmp_path: Path, target: str) -> None:
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert ("2", "degenerate_box") in {(r["label"], r["check"]) for r in rows}
+
+
+def test_a_multi_sensor_scalabel_file_keeps_one_frame_per_video_frame_and_sensor(tmp_path: Path) -> None:
+    """Scalabel's KITTI and Waymo converters write one frame record per camera: (video, frame, sensor)
+    is a frame, so the same object seen by two cameras is neither a duplicate nor a track clash."""
+    frames = [
+        {**frame, "sensor": sensor, "name": f"cam{sensor}-{frame['name']}"}
+        for sensor in (0, 1)
+        for frame in _video("seq", [["7", "8"], ["7"]])
+    ]
+    dataset = load_dataset(_write(tmp_path / "multi.json", frames), "bdd")
+    assert dataset.problems == ()
+    assert [(f.id, f.sequence) for f in dataset.frames] == [
+        ("seq@0/000000", "seq@0"), ("seq@0/000001", "seq@0"),
+        ("seq@1/000000", "seq@1"), ("seq@1/000001", "seq@1"),
+    ]  # fmt: skip
+    assert sum(len(f.labels) for f in dataset.frames) == 6
+    out = tmp_path / "out"
+    export_labels(dataset, [], out)
+    assert json.loads((out / "multi.json").read_text()) == frames  # all 4 frame records come back
+
+
+def test_a_sensor_that_is_not_an_id_is_a_problem_of_its_frame(tmp_path: Path) -> None:
+    frames = [{"name": "a.jpg", "sensor": [1], "labels": [_label("1")]}, {"name": "b.jpg", "labels": []}]
+    dataset = load_dataset(_write(tmp_path / "bad.json", frames), "bdd")
+    assert [f.id for f in dataset.frames] == ["b"]
+    (problem,) = dataset.problems
+    assert "sensor" in problem.message

@@ -147,10 +147,23 @@ def test_an_annotation_id_used_twice_keeps_both_labels(tmp_path: Path) -> None:
     assert warning.level is ProblemLevel.warning and "annotation id 4 is used twice" in warning.message
 
 
-def test_a_folder_of_files_is_one_dataset_and_a_frame_read_twice_is_reported(tmp_path: Path) -> None:
+def test_a_folder_of_files_is_one_dataset_and_an_image_in_two_files_is_one_frame(tmp_path: Path) -> None:
     _coco(tmp_path, [_ann(1, 11)])
     more = tmp_path / "more.json"
     images = [{"id": 12, "file_name": "000012.png"}, {"id": 13, "file_name": "000013.png"}]
+    annotations = [_ann(2, 13), _ann(3, 12)]
+    more.write_text(json.dumps({"images": images, "annotations": annotations, "categories": CATEGORIES}))
+    dataset = load_dataset(tmp_path, "coco")
+    assert [f.id for f in dataset.frames] == ["000011", "000012", "000013"]
+    by_frame = {f.id: [lab.id for lab in f.labels] for f in dataset.frames}
+    assert by_frame == {"000011": ["1"], "000012": ["3"], "000013": ["2"]}  # 3 joined its image's frame
+    assert dataset.problems == ()
+
+
+def test_another_image_claiming_a_frame_already_read_is_reported(tmp_path: Path) -> None:
+    _coco(tmp_path, [_ann(1, 11)])
+    more = tmp_path / "more.json"
+    images = [{"id": 12, "file_name": "other/000012.png"}, {"id": 13, "file_name": "000013.png"}]
     annotations = [_ann(2, 13), _ann(3, 12)]
     more.write_text(json.dumps({"images": images, "annotations": annotations, "categories": CATEGORIES}))
     dataset = load_dataset(tmp_path, "coco")
@@ -285,3 +298,45 @@ def test_files_reusing_image_and_annotation_ids_are_written_as_one_consistent_fi
     again = read_coco(tmp_path / "out" / "annotations.json")
     assert again.problems == ()
     assert [(lab.id, lab.frame) for lab in again.labels()] == [("1", "x"), ("2", "y")]
+
+
+def _official_layout(root: Path) -> None:
+    """COCO 2017's layout: one image table in every task file, boxes in instances, keypoints (which
+    repeat the instances' people) and stuff, none in captions; images under ``val2017/``."""
+    images = [{"id": 7, "file_name": "000000000007.jpg", "width": 40, "height": 30}]
+    person = {"id": 70, "image_id": 7, "category_id": 1, "bbox": [1, 2, 10, 20], "iscrowd": 0, "area": 200}
+    keypoints = {**person, "keypoints": [5, 6, 2] * 17, "num_keypoints": 17}
+    car = {"id": 71, "image_id": 7, "category_id": 3, "bbox": [20, 5, 8, 6], "iscrowd": 0}
+    grass = {"id": 10070, "image_id": 7, "category_id": 124, "bbox": [0, 20, 40, 10], "iscrowd": 0}
+    files = {
+        "captions": {"images": images, "annotations": [{"id": 1, "image_id": 7, "caption": "a car"}]},
+        "instances": {
+            "images": images, "annotations": [person, car],
+            "categories": [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}],
+        },
+        "person_keypoints": {
+            "images": images, "annotations": [keypoints], "categories": [{"id": 1, "name": "person"}],
+        },
+        "stuff": {"images": images, "annotations": [grass], "categories": [{"id": 124, "name": "grass"}]},
+    }  # fmt: skip
+    (root / "annotations").mkdir(parents=True)
+    for task, doc in files.items():
+        (root / "annotations" / f"{task}_val2017.json").write_text(json.dumps({"info": {}, **doc}))
+    (root / "val2017").mkdir()
+    cv2.imwrite(str(root / "val2017" / "000000000007.jpg"), np.zeros((30, 40, 3), np.uint8))
+
+
+def test_the_official_annotations_folder_reads_every_task_file_for_what_it_holds(tmp_path: Path) -> None:
+    _official_layout(tmp_path)
+    dataset = load_dataset(tmp_path, "coco")
+    (frame,) = dataset.frames
+    assert sorted((lab.id, lab.cls) for lab in frame.labels) == [
+        ("10070", "grass"), ("70", "person"), ("71", "car")
+    ]  # fmt: skip
+    sources = {lab.id: Path(lab.source.path).name for lab in frame.labels if lab.source}
+    assert sources == {"70": "instances_val2017.json", "71": "instances_val2017.json",
+                       "10070": "stuff_val2017.json"}  # fmt: skip
+    (note,) = dataset.problems
+    assert note.level is ProblemLevel.warning and Path(note.path).name == "captions_val2017.json"
+    assert "none of its 1 annotations has a bbox" in note.message
+    assert frame.image == str(tmp_path / "val2017" / "000000000007.jpg") and frame.width == 40

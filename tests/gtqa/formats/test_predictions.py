@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -67,3 +68,20 @@ def test_a_source_gtqa_does_not_know_is_an_error_naming_it(tmp_path: Path, name:
     with pytest.raises(InputFormatError) as caught:
         read_predictions(path, [])
     assert caught.value.problem.path == str(path) and "not a prediction file" in str(caught.value)
+
+
+def test_predictions_that_name_no_frame_are_counted_and_explained(tmp_path: Path) -> None:
+    box = {"x1": 1, "y1": 2, "x2": 30, "y2": 40}
+    labels = [{"name": "a.jpg", "labels": [{"id": "1", "category": "car", "box2d": box}]}]
+    preds = [
+        {"name": f"cam0-{n}.jpg", "labels": [{"id": "1", "category": "car", "box2d": box, "score": 0.9}]}
+        for n in ("a", "b")
+    ] + [{"name": "a.jpg", "labels": [{"id": "2", "category": "car", "box2d": box, "score": 0.8}]}]
+    (tmp_path / "gt.json").write_text(json.dumps(labels))
+    (tmp_path / "dets.json").write_text(json.dumps(preds))
+    dataset = load_dataset(tmp_path / "gt.json", "bdd", [tmp_path / "dets.json"])
+    assert len(dataset.frames[0].predictions) == 1
+    (problem,) = dataset.problems
+    assert problem.count == 2 and dataset.dropped() == {"prediction": 2}
+    assert problem.message.startswith("2 of 3 predictions name no frame of the dataset")
+    assert "'cam0-a'" in problem.message and "'a'" in problem.message

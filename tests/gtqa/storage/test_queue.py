@@ -55,6 +55,7 @@ def _reviewed_job(
     chunk_size: int = 5,
     share: float = 0.0,
     seed: int | None = None,
+    stream_rate: float = 0.1,
 ) -> int:
     """Ingest, review every chunk with ``flags(frame_id)``, build the queue: the job id."""
     with sessions.begin() as session:
@@ -65,7 +66,7 @@ def _reviewed_job(
             assert lease is not None
             found = [f for key in lease.frame_keys for f in flags(key)]
             finish_chunk(session, chunk, "worker", found, spec)
-        build_review_items(session, job.id, spec, spot_check_share=share, seed=seed)
+        build_review_items(session, job.id, spec, spot_check_share=share, seed=seed, stream_rate=stream_rate)
         return job.id
 
 
@@ -138,6 +139,43 @@ def test_items_are_flags_plus_a_seeded_share_of_unflagged_reviewed_labels(
         )
     assert (build.flags, build.spot_checks, build.removed) == (40, len(spots), 40 + len(spots))
     assert again == {i.label_id for i in spots}
+
+
+def test_spot_checks_are_every_fourth_claim_from_the_first_at_a_rate_of_a_quarter(
+    sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    dataset = make_dataset(frames=40, labels=5)
+    _reviewed_job(sessions, spec, dataset, _one_flag_per_frame, share=0.05, seed=3, stream_rate=0.25)
+    kinds = []
+    with sessions.begin() as session:
+        while (item := claim_next(session, "alice", lease_s=60)) is not None:
+            kinds.append(item.kind)
+    spots = [i for i, kind in enumerate(kinds) if kind == ItemKind.spot_check]
+    assert len(spots) == round(0.05 * 40 * 4)  # 4 unflagged labels per frame: 8 of 160
+    assert spots == [3, 7, 11, 15, 19, 23, 27, 31]  # then the 16 flags left
+
+
+def test_each_spot_check_stores_its_stratum_and_inclusion_probability(
+    sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    def flags(key: str) -> list[Finding]:  # one flag per frame in each band: below 2%, 2-5%, above
+        return [_flag(key, f"{key}:{i}", score=s) for i, s in enumerate((0.01, 0.03, 0.4))]
+
+    job_id = _reviewed_job(sessions, spec, make_dataset(frames=40, labels=5), flags, share=0.25, seed=5)
+    with sessions() as session:
+        rows = session.execute(
+            select(ReviewItemRow.kind, ReviewItemRow.stratum, ReviewItemRow.inclusion_probability)
+        ).all()
+    sampled = Counter((kind, stratum, p) for kind, stratum, p in rows if stratum is not None)
+    assert sampled == {
+        (ItemKind.spot_check, "unflagged", 0.25): 20,  # 2 unflagged labels per frame: 80, a quarter
+        (ItemKind.flag, "flags 0%-2%", 0.25): 10,
+        (ItemKind.flag, "flags 2%-5%", 0.25): 10,
+    }
+    assert sum(1 for _, stratum, _ in rows if stratum is None) == 120 - 20  # the other flags
+    with sessions.begin() as session:  # a rebuild keeps the sample's size
+        build = build_review_items(session, job_id, spec, spot_check_share=0.25, seed=5)
+    assert build.spot_checks == 40
 
 
 def test_another_seed_picks_other_spot_checks(
