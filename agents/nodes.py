@@ -106,7 +106,7 @@ def fuse(state: ReviewState, runtime: Runtime[ReviewContext]) -> ReviewState:
     ]
     for task in state.get("tasks") or []:
         opinion = opinions.get(task.key)
-        if task.finding is None and opinion is not None and opinion.verdict is Verdict.defect:
+        if task.finding is None and opinion is not None and opinion.verdict == Verdict.defect:
             findings.append(_prose_finding(task, opinion, ctx))
     if not opinions:
         return {"findings": sorted(findings, key=review_order)}

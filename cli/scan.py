@@ -17,7 +17,7 @@ from cli.scoring import choose_scorer
 from cli.voice import err, fail, fail_input, note, report_problems, stdout, warn
 from gtqa.checks.registry import UnknownCheckError
 from gtqa.domain import Dataset, Finding, InputFormatError, dropped_summary
-from gtqa.formats import known_formats, load_dataset
+from gtqa.formats import known_formats, load_dataset, unreadable_sources
 from gtqa.formats.findings import write_findings
 from gtqa.review import plan_checks
 from gtqa.settings import get_settings
@@ -38,6 +38,9 @@ def load_or_exit(
     except InputFormatError as exc:
         raise fail_input(exc) from None
     report_problems(dataset.problems)
+    unreadable = unreadable_sources(dataset, predictions)
+    if unreadable:  # a malformed predictions file is not a detector that found nothing
+        raise fail_input(unreadable[0])
     dropped = dataset.dropped()
     if dropped and strict:
         raise fail(f"{path}: dropped {dropped_summary(dropped)} while reading (--strict)")

@@ -87,11 +87,27 @@ class Settings(BaseSettings):
         default=None, description="datasets may be ingested by path only from under here; unset = off"
     )
     max_upload_bytes: int = Field(default=1 << 30, ge=1, description="largest dataset archive, bytes")
-    max_extract_bytes: int = Field(
-        default=8 << 30, ge=1, description="largest total unpacked size of an archive, bytes (zip bombs)"
+    max_json_body_bytes: int = Field(
+        default=1 << 20, ge=1, description="largest request body of any route that takes no file, bytes"
     )
-    max_archive_members: int = Field(default=200_000, ge=1, description="files and folders per archive")
+    # Archive limits, checked on the archive's own directory before a byte is written (a zip's central
+    # directory; a tar's headers as they stream): 4 GiB unpacked is 4x the upload limit (images do not
+    # compress, label text ~10x); 50,000 members holds KITTI object whole (~30,000 files).
+    max_extract_bytes: int = Field(
+        default=4 << 30, ge=1, description="largest total unpacked size of an archive, bytes (zip bombs)"
+    )
+    max_archive_members: int = Field(default=50_000, ge=1, description="files and folders per archive")
+    upload_stale_s: float = Field(
+        default=3600.0, gt=0, description="an upload folder still unfinished after this is swept, seconds"
+    )
+    max_member_bytes: int = Field(default=256 << 20, ge=1, description="largest file in an archive, bytes")
+    max_compression_ratio: float = Field(
+        default=200.0, gt=1, description="largest unpacked/packed size of an archive member over 1 MiB"
+    )
     review_lease_s: float = Field(default=900.0, gt=0, description="how long an auditor's claim holds")
+    max_claims_per_auditor: int = Field(
+        default=5, ge=1, description="items one auditor may hold claimed at once (decide or release first)"
+    )
     chunk_lease_s: float = Field(default=900.0, gt=0, description="how long a worker's chunk lease holds")
     chunk_max_attempts: int = Field(default=3, ge=1, description="claims of a chunk before it is failed")
     # The workers (workers/): Celery over a broker; the database, not the broker, holds the truth.

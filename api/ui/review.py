@@ -26,6 +26,7 @@ from api.ui.access import AnyPage, AuditorPage, AuditorPost, PageRoute
 from api.ui.review_data import ReviewPayload, payload
 from api.ui.templates import render
 from gtqa.domain import IssueType
+from gtqa.settings import Settings
 from gtqa.storage import (
     NotFoundError,
     claim_next,
@@ -60,7 +61,7 @@ def next_item(
     now = utcnow()
     item_id = held_item(reads, viewer.user.name, now)
     if item_id is None:
-        item_id = _claim(session, viewer.user.name, settings.review_lease_s)
+        item_id = _claim(session, viewer.user.name, settings)
     return payload(reads, settings, item_id, viewer.user.name, utcnow())
 
 
@@ -81,7 +82,7 @@ def decision(
             session, item_id, viewer.user.name, body.verdict, issue_type=body.issue_type,
             corrected=corrected, comment=body.comment, seconds=body.seconds,
         )  # fmt: skip
-    following = _claim(session, viewer.user.name, settings.review_lease_s)
+    following = _claim(session, viewer.user.name, settings)
     return payload(reads, settings, following, viewer.user.name, utcnow()).model_copy(
         update={"decided": audit.id}
     )
@@ -98,7 +99,7 @@ def skip_item(
 ) -> ReviewPayload:
     with session.begin():
         skip(session, item_id, viewer.user.name, reason=body.reason if body else "")
-    following = _claim(session, viewer.user.name, settings.review_lease_s)
+    following = _claim(session, viewer.user.name, settings)
     return payload(reads, settings, following, viewer.user.name, utcnow())
 
 
@@ -125,7 +126,9 @@ def image(item_id: IdPath, viewer: AnyPage, session: ReadSessionDep) -> FileResp
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
 
-def _claim(session: Session, auditor: str, lease_s: float) -> int | None:
+def _claim(session: Session, auditor: str, settings: Settings) -> int | None:
     with session.begin():  # committed at once: the claimed row stays locked only for the UPDATE
-        item = claim_next(session, auditor, lease_s=lease_s)
+        item = claim_next(
+            session, auditor, lease_s=settings.review_lease_s, max_held=settings.max_claims_per_auditor
+        )
     return item.id if item else None

@@ -191,7 +191,7 @@ def _assemble(
     live = [r.cost_usd for r in results if r is not None and not r.cached and r.attempts > 0]
     per_question = round(float(np.mean(live)), 8) if live else None
     verdict = break_even(lo, hi)
-    fitted = fit_fusion_accuracy(answers) if verdict is BreakEven.clears else None
+    fitted = fit_fusion_accuracy(answers) if verdict == BreakEven.clears else None
     band = TriagePolicy.for_accuracy(fitted) if fitted is not None else None
     summary = judge.summary(0)
     return JudgeAccuracy(
@@ -220,10 +220,10 @@ def sentence(
     if acc is None or lo is None or hi is None:
         return "The judge gave no verdict on an audited flag, so its accuracy is unknown; leave it off."
     said = f"Its accuracy {acc:.2f} (interval [{lo:.2f}, {hi:.2f}])"
-    if verdict is BreakEven.clears:
+    if verdict == BreakEven.clears:
         help_ = f"turning it on should help; the fusion should assume {fitted:g}"
         return f"{said} clears the break-even {line:g}: {help_}."
-    if verdict is BreakEven.below:
+    if verdict == BreakEven.below:
         return (
             f"{said} is below the break-even {line:g}: such a judge costs AP in the benchmark; leave it off."
         )

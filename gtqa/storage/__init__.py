@@ -33,7 +33,14 @@ from gtqa.storage.activity import (
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
-from gtqa.storage.errors import DecisionError, IngestError, LeaseError, NotFoundError, StorageError
+from gtqa.storage.errors import (
+    ClaimCapError,
+    DecisionError,
+    IngestError,
+    LeaseError,
+    NotFoundError,
+    StorageError,
+)
 from gtqa.storage.findings import (
     FindingFilter,
     StoredFinding,
@@ -42,6 +49,7 @@ from gtqa.storage.findings import (
     stream_findings,
 )
 from gtqa.storage.ingest import (
+    batch_by_idempotency_key,
     batch_record,
     frame_keys_near,
     ingest_batch,
@@ -58,10 +66,12 @@ from gtqa.storage.jobs import (
     expire_leases,
     fail_chunk,
     finish_chunk,
+    job_chunks,
     job_record,
     list_jobs,
     renew_chunk_lease,
     requeue_chunk,
+    requeue_failed_chunks,
 )
 from gtqa.storage.limits import unstorable_audit, unstorable_records
 from gtqa.storage.migrate import current_revision, engine_revision, head_revision, upgrade
@@ -70,9 +80,11 @@ from gtqa.storage.queue import (
     decide,
     expire_claims,
     extend_claim,
+    held_by,
     item_context,
     queue_counts,
     release,
+    return_skipped,
     review_item,
     skip,
     top_pending,
@@ -81,6 +93,7 @@ from gtqa.storage.queue_build import UNFLAGGED, build_review_items
 from gtqa.storage.records import (
     BatchRecord,
     ChunkLease,
+    ChunkRecord,
     ChunkStatus,
     ExpiredLeases,
     ItemContext,
@@ -104,6 +117,7 @@ from gtqa.storage.stats import (
     pending_items,
 )
 from gtqa.storage.sweep import jobs_of_chunks, stale_pending_chunks
+from gtqa.storage.uploads import mark_finished, mark_unfinished, sweep_unfinished
 from gtqa.storage.users import (
     create_user,
     list_users,
@@ -121,7 +135,9 @@ __all__ = [
     "BatchFacts",
     "BatchRecord",
     "ChunkLease",
+    "ChunkRecord",
     "ChunkStatus",
+    "ClaimCapError",
     "DecisionError",
     "ExpiredLeases",
     "FindingFilter",
@@ -149,6 +165,7 @@ __all__ = [
     "auditor_batches",
     "auditor_facts",
     "audits_by_verdict",
+    "batch_by_idempotency_key",
     "batch_facts",
     "batch_jobs",
     "batch_record",
@@ -178,10 +195,12 @@ __all__ = [
     "flag_decisions",
     "frame_keys_near",
     "head_revision",
+    "held_by",
     "held_item",
     "import_audits",
     "ingest_batch",
     "item_context",
+    "job_chunks",
     "job_record",
     "jobs_by_status",
     "jobs_of_chunks",
@@ -194,17 +213,22 @@ __all__ = [
     "load_frames",
     "make_engine",
     "make_session_factory",
+    "mark_finished",
+    "mark_unfinished",
     "pending_items",
     "queue_counts",
     "release",
     "renew_chunk_lease",
     "requeue_chunk",
+    "requeue_failed_chunks",
+    "return_skipped",
     "review_item",
     "rotate_token",
     "set_active",
     "skip",
     "stale_pending_chunks",
     "stream_findings",
+    "sweep_unfinished",
     "top_pending",
     "unstorable_audit",
     "unstorable_records",

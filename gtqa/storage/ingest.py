@@ -32,8 +32,10 @@ def ingest_batch(
     team: str = "",
     due_date: date | None = None,
     source_path: str | None = None,
+    idempotency_key: str | None = None,
 ) -> BatchRecord:
-    """Store ``dataset`` as a new batch: all of it or, on any error, none of it.
+    """Store ``dataset`` as a new batch: all of it or, on any error, none of it. ``idempotency_key``
+    (unique) lets a client's retry find this batch again (``batch_by_idempotency_key``).
 
     The rows are written inside a SAVEPOINT, so a failure leaves the caller's transaction as it was
     even if the caller goes on to commit. Records the reader skipped are kept as the batch's
@@ -43,6 +45,7 @@ def ingest_batch(
     try:
         with session.begin_nested():
             batch = _new_batch(session, dataset, spec, vendor, team, due_date, source_path)
+            batch.idempotency_key = idempotency_key
             frame_ids = _insert_frames(session, batch.id, dataset.frames)
             _insert_labels(session, batch.id, dataset.frames, frame_ids)
             _insert_predictions(session, batch.id, dataset.frames, frame_ids)
@@ -56,6 +59,12 @@ def batch_record(session: Session, batch_id: int) -> BatchRecord:
     if row is None:
         raise NotFoundError(f"no batch {batch_id}")
     return _batch(row[0], row[1])
+
+
+def batch_by_idempotency_key(session: Session, key: str) -> BatchRecord | None:
+    """The batch a request with this ``Idempotency-Key`` made, if any."""
+    row = session.execute(_batches().where(BatchRow.idempotency_key == key)).one_or_none()
+    return None if row is None else _batch(row[0], row[1])
 
 
 def list_batches(session: Session, *, dataset: str | None = None) -> list[BatchRecord]:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from gtqa.domain import Audit, AuditSource, Box2D, IssueType, Label, Verdict
 from gtqa.storage._sql import IS_CLAIMED, IS_PENDING, SYNC, rowcount
-from gtqa.storage.errors import DecisionError, LeaseError, NotFoundError
+from gtqa.storage.errors import ClaimCapError, DecisionError, LeaseError, NotFoundError
 from gtqa.storage.mapping import audit_values, to_finding, to_label
 from gtqa.storage.models import (
     AuditRow,
@@ -47,10 +47,13 @@ def claim_next(
     lease_s: float,
     job_id: int | None = None,
     durable: bool = False,
+    max_held: int | None = None,
     now: datetime | None = None,
 ) -> ReviewItem | None:
     """Claim the highest-priority pending item (of one job, or of all) for ``lease_s`` seconds; None
     when nothing is pending. Commit promptly: the row stays locked until the transaction ends.
+    ``max_held``: ``ClaimCapError`` when the auditor already holds that many live claims (two claims of
+    one auditor racing may both pass: the cap bounds hoarding, it is not a lock).
 
     Unless ``durable``, PostgreSQL commits this transaction without waiting for its WAL flush (one disk
     flush, milliseconds, saved per claim). A claim lost in a server crash is harmless: the item is simply
@@ -61,10 +64,34 @@ def claim_next(
     now = now or utcnow()
     if not durable and session.get_bind().dialect.name == "postgresql":
         session.execute(_ASYNC_COMMIT)
+    if max_held is not None and held_by(session, auditor, now=now) >= max_held:
+        raise ClaimCapError(f"{auditor} already holds {max_held} items: decide, skip or release one first")
     expires = now + timedelta(seconds=lease_s)
     params = {"q_auditor": auditor, "q_now": now, "q_expires": expires, "q_job": job_id}
     row = session.execute(_claim_statement(job_id is not None), params).one_or_none()
     return None if row is None else ReviewItem(*row)
+
+
+def held_by(session: Session, auditor: str, *, now: datetime | None = None) -> int:
+    """How many items ``auditor`` holds under a claim that has not lapsed."""
+    live = ReviewItemRow.lease_expires_at > (now or utcnow())
+    where = (IS_CLAIMED, ReviewItemRow.claimed_by == auditor, live)
+    return session.scalar(select(func.count()).select_from(ReviewItemRow).where(*where)) or 0
+
+
+def return_skipped(session: Session, *, job_id: int | None = None, now: datetime | None = None) -> int:
+    """Put skipped items (of one job, or of all) back in the queue as pending; how many. Their skip
+    note stays as a record of why an auditor set them aside."""
+    scope = [ReviewItemRow.job_id == job_id] if job_id is not None else []
+    returned = session.execute(
+        update(ReviewItemRow)
+        .where(ReviewItemRow.status == ItemStatus.skipped, *scope)
+        .values(status=ItemStatus.pending, claimed_by=None, claimed_at=None, lease_expires_at=None,
+                decided_at=None)
+        .returning(ReviewItemRow.id)
+        .execution_options(**SYNC)
+    ).all()  # fmt: skip
+    return len(returned)
 
 
 def expire_claims(session: Session, *, job_id: int | None = None, now: datetime | None = None) -> int:

@@ -105,6 +105,21 @@ class ChunkLease:
 
 
 @dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """A chunk of a job as ops see it: where it stands, how often it was claimed, its last error."""
+
+    id: int
+    job_id: int
+    seq: int
+    status: ChunkStatus
+    frame_count: int
+    attempts: int
+    findings_count: int
+    last_error: str | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class ExpiredLeases:
     requeued: tuple[int, ...]  # chunk ids back to pending: re-enqueue them
     failed: tuple[int, ...]  # chunk ids out of attempts

@@ -125,10 +125,10 @@ def test_wilson_interval_matches_the_textbook_values() -> None:
 
 
 def test_break_even_has_three_outcomes() -> None:
-    assert break_even(0.72, 0.9) is BreakEven.clears
-    assert break_even(0.4, 0.69) is BreakEven.below
-    assert break_even(0.6, 0.8) is BreakEven.inconclusive
-    assert break_even(None, None) is BreakEven.inconclusive
+    assert break_even(0.72, 0.9) == BreakEven.clears
+    assert break_even(0.4, 0.69) == BreakEven.below
+    assert break_even(0.6, 0.8) == BreakEven.inconclusive
+    assert break_even(None, None) == BreakEven.inconclusive
 
 
 def test_the_fitted_fusion_accuracy_moves_with_how_often_the_judge_is_right() -> None:
@@ -220,7 +220,7 @@ def test_with_respx_a_judge_right_on_every_flag_clears_the_line_and_gets_a_fusio
     assert result.failures == {}, result.failures
     assert result.pooled.accuracy == 1.0 and route.call_count == result.calls == result.pooled.asked
     assert (
-        result.verdict is BreakEven.clears
+        result.verdict == BreakEven.clears
         and result.fusion_accuracy is not None
         and result.fusion_accuracy >= 0.9
     )
