@@ -34,8 +34,8 @@ from evals.judge_accuracy.measure import (
     BREAK_EVEN_ACCURACY,
     Accuracy,
     Answer,
+    BreakEven,
     CalibrationBin,
-    Verdict,
     accuracy_of,
     break_even,
     by_type,
@@ -93,7 +93,7 @@ class JudgeAccuracy(BaseModel):
     cost_per_1000_labels_usd: float | None
     failures: dict[str, int]
     break_even: float
-    verdict: Verdict
+    verdict: BreakEven
     sentence: str
     fusion_accuracy: float | None  # the accuracy the fusion should assume (only when it clears)
     triage_band: tuple[float, float] | None
@@ -191,7 +191,7 @@ def _assemble(
     live = [r.cost_usd for r in results if r is not None and not r.cached and r.attempts > 0]
     per_question = round(float(np.mean(live)), 8) if live else None
     verdict = break_even(lo, hi)
-    fitted = fit_fusion_accuracy(answers) if verdict == Verdict.clears else None
+    fitted = fit_fusion_accuracy(answers) if verdict == BreakEven.clears else None
     band = TriagePolicy.for_accuracy(fitted) if fitted is not None else None
     summary = judge.summary(0)
     return JudgeAccuracy(
@@ -214,16 +214,16 @@ def _per_1000(per_question: float | None, questions_per_label: float) -> float |
 
 
 def sentence(
-    verdict: Verdict, acc: float | None, lo: float | None, hi: float | None, fitted: float | None
+    verdict: BreakEven, acc: float | None, lo: float | None, hi: float | None, fitted: float | None
 ) -> str:
     line = BREAK_EVEN_ACCURACY
     if acc is None or lo is None or hi is None:
         return "The judge gave no verdict on an audited flag, so its accuracy is unknown; leave it off."
     said = f"Its accuracy {acc:.2f} (interval [{lo:.2f}, {hi:.2f}])"
-    if verdict == Verdict.clears:
+    if verdict == BreakEven.clears:
         help_ = f"turning it on should help; the fusion should assume {fitted:g}"
         return f"{said} clears the break-even {line:g}: {help_}."
-    if verdict == Verdict.below:
+    if verdict == BreakEven.below:
         return (
             f"{said} is below the break-even {line:g}: such a judge costs AP in the benchmark; leave it off."
         )

@@ -33,7 +33,7 @@ BREAK_EVEN_ACCURACY = 0.7
 _BINS = np.linspace(0.5, 1.0, 6)
 
 
-class Verdict(StrEnum):
+class BreakEven(StrEnum):
     clears = "clears"
     below = "below"
     inconclusive = "inconclusive"
@@ -164,12 +164,12 @@ def _r(x: float | None) -> float | None:
     return None if x is None else round(x, 6)
 
 
-def break_even(lo: float | None, hi: float | None, line: float = BREAK_EVEN_ACCURACY) -> Verdict:
+def break_even(lo: float | None, hi: float | None, line: float = BREAK_EVEN_ACCURACY) -> BreakEven:
     if lo is not None and lo >= line:
-        return Verdict.clears
+        return BreakEven.clears
     if hi is not None and hi < line:
-        return Verdict.below
-    return Verdict.inconclusive
+        return BreakEven.below
+    return BreakEven.inconclusive
 
 
 def fit_fusion_accuracy(answers: Sequence[Answer]) -> float | None:

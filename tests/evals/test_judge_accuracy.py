@@ -25,7 +25,7 @@ from evals.harness.dataset import from_file
 from evals.judge_accuracy.ask import AccuracyConfig, measure_judge, stratified
 from evals.judge_accuracy.measure import (
     Answer,
-    Verdict,
+    BreakEven,
     break_even,
     by_type,
     calibration,
@@ -33,8 +33,7 @@ from evals.judge_accuracy.measure import (
     weighted_accuracy,
     wilson,
 )
-from gtqa.domain import Audit, Box2D, Dataset, Frame, IssueType, Label
-from gtqa.domain import Verdict as AuditVerdict
+from gtqa.domain import Audit, Box2D, Dataset, Frame, IssueType, Label, Verdict
 from gtqa.formats.audits import write_audits
 from gtqa.scoring.scorer import PriorScorer
 from gtqa.spec import load_spec
@@ -63,9 +62,9 @@ def _audits(tmp_path: Path) -> Path:
         fid = f"{n:06d}"
         for lab in ("0", "1"):
             audits.append(Audit(id=f"{fid}d{lab}", dataset="acme", frame=fid, label=f"{fid}:{lab}",
-                                verdict=AuditVerdict.defect, issue_type=IssueType.duplicate))  # fmt: skip
+                                verdict=Verdict.defect, issue_type=IssueType.duplicate))  # fmt: skip
         audits.append(
-            Audit(id=f"{fid}b", dataset="acme", frame=fid, label=f"{fid}:2", verdict=AuditVerdict.not_defect)
+            Audit(id=f"{fid}b", dataset="acme", frame=fid, label=f"{fid}:2", verdict=Verdict.not_defect)
         )
     write_audits(tmp_path / "audits.jsonl", audits)
     return tmp_path / "audits.jsonl"
@@ -126,10 +125,10 @@ def test_wilson_interval_matches_the_textbook_values() -> None:
 
 
 def test_break_even_has_three_outcomes() -> None:
-    assert break_even(0.72, 0.9) is Verdict.clears
-    assert break_even(0.4, 0.69) is Verdict.below
-    assert break_even(0.6, 0.8) is Verdict.inconclusive
-    assert break_even(None, None) is Verdict.inconclusive
+    assert break_even(0.72, 0.9) == BreakEven.clears
+    assert break_even(0.4, 0.69) == BreakEven.below
+    assert break_even(0.6, 0.8) == BreakEven.inconclusive
+    assert break_even(None, None) == BreakEven.inconclusive
 
 
 def test_the_fitted_fusion_accuracy_moves_with_how_often_the_judge_is_right() -> None:
@@ -221,7 +220,7 @@ def test_with_respx_a_judge_right_on_every_flag_clears_the_line_and_gets_a_fusio
     assert result.failures == {}, result.failures
     assert result.pooled.accuracy == 1.0 and route.call_count == result.calls == result.pooled.asked
     assert (
-        result.verdict == Verdict.clears
+        result.verdict == BreakEven.clears
         and result.fusion_accuracy is not None
         and result.fusion_accuracy >= 0.9
     )
