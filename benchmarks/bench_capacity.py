@@ -30,6 +30,7 @@ import argparse
 import multiprocessing
 import os
 import resource
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -162,8 +163,7 @@ def claims(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 
 
 def _p95(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return statistics.quantiles(samples, n=100, method="inclusive")[94]
 
 
 def write_kitti(root: Path, frames: int) -> float:
@@ -210,21 +210,52 @@ def _ingest_child(url: str, root: str, out: Any) -> None:
         out.put({"error": repr(exc)})
 
 
+def _plan_read_child(url: str, out: Any) -> None:
+    """What a worker does once per job for its plan: read the whole batch back (``load_dataset``)."""
+    from gtqa.storage import load_dataset
+
+    try:
+        rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        engine = make_engine(url)
+        with make_session_factory(engine)() as session:
+            batch_id = session.scalar(text("SELECT max(id) FROM batches"))
+            dataset = load_dataset(session, int(batch_id or 0))
+        engine.dispose()
+        out.put(
+            {
+                "plan_read_frames": len(dataset.frames),
+                "plan_read_s": time.perf_counter() - t0,
+                "plan_read_rss_start_mib": rss0 / 1024,
+                "plan_read_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    except Exception as exc:  # noqa: BLE001 - reported by the parent
+        out.put({"error": repr(exc)})
+
+
+def _in_child(target: Any, *args: Any) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")
+    out = context.Queue()
+    child = context.Process(target=target, args=(*args, out))
+    child.start()
+    figures: dict[str, Any] = out.get()
+    child.join()
+    if "error" in figures:
+        raise RuntimeError(figures["error"])
+    return figures
+
+
 def ingest(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     root = Path(args.root)
     console.print(f"writing {args.frames:,} label files under {root} …")
     written_s = write_kitti(root, args.frames)
     with fresh_database("postgresql", args.url, args.keep, prefix="gtqa_capacity") as url:
         upgrade(url)
-        context = multiprocessing.get_context("spawn")
-        out = context.Queue()
-        child = context.Process(target=_ingest_child, args=(url, str(root), out))
         console.print("reading and ingesting in a child process …")
-        child.start()
-        figures = out.get()
-        child.join()
-        if "error" in figures:
-            raise RuntimeError(figures["error"])
+        figures = _in_child(_ingest_child, url, str(root))
+        console.print("reading the batch back as a worker's plan does, in another child …")
+        figures |= _in_child(_plan_read_child, url)
         engine = make_engine(url)
         try:
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
