@@ -43,7 +43,7 @@ from sqlalchemy import Connection, Engine, text
 from gtqa.spec import load_spec
 from gtqa.storage import make_engine, make_session_factory, queue_counts, upgrade
 
-TABLES = ("frames", "labels", "predictions", "findings", "review_items")
+TABLES = ("frames", "labels", "predictions", "findings", "review_items", "audits")
 # Items copied per statement while filling the queue: one transaction each, so progress is visible and
 # no statement holds millions of rows of undo at once.
 COPIES_PER_STATEMENT = 10
@@ -129,11 +129,11 @@ def claims(args: argparse.Namespace, console: Console) -> dict[str, Any]:
             with make_session_factory(engine)() as session:
                 pending = queue_counts(session)
             console.print(f"{pending} in {timings}")
-            sizes = table_sizes(engine)
             plan = claim_plan(engine)
             engine.dispose()
             load = Load(args.claims, args.think_ms, False, start_at=time.time() + 8.0)
             run = run_auditors(url, args.auditors, args.processes, load)
+            sizes = table_sizes(engine)  # after the decisions, so that audits are measured too
         finally:
             engine.dispose()
     result = {
