@@ -83,6 +83,7 @@ def test_a_lidar_label_shows_its_sweep_from_above_with_points_and_its_track(
 
     bev = page.locator("#lidar-bev svg")
     assert page.locator("#lidar-box").is_visible() and bev.is_visible()
+    assert page.locator("#track-box").is_hidden(), "no image track strip for a LiDAR label"
     assert bev.locator("polygon").count() == len(frame.labels)
     flagged = bev.locator('polygon[stroke="#ff3b30"]')
     assert flagged.count() == 1 and flagged.get_attribute("data-label") == truth.id
