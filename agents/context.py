@@ -16,6 +16,7 @@ from gtqa.checks.stats import DatasetStats
 from gtqa.domain import Dataset, Frame
 from gtqa.formats.images import caching_loader
 from gtqa.scoring.scorer import Scorer
+from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
 
 
@@ -91,6 +92,11 @@ class TriagePolicy:
         low = round(1.0 - accuracy + min_gain, 9)
         high = max(round(accuracy - min_gain, 9), low)
         return cls(low=low, high=high, judge_accuracy=accuracy, **kwargs)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TriagePolicy:
+        """The policy for the configured judge accuracy (``GTQA_JUDGE_ACCURACY``; 0.8 gives the defaults)."""
+        return cls.for_accuracy(settings.judge_accuracy)
 
     def uncertain(self, score: float) -> bool:
         return self.low < score < self.high

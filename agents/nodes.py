@@ -66,11 +66,12 @@ async def judge(state: JudgeTaskInput, runtime: Runtime[ReviewContext]) -> Revie
     ctx = runtime.context
     assert ctx.judge is not None  # triage sends nothing without one
     task = state["task"]
-    result = await ctx.judge.ajudge(_request(task, ctx))
+    result = await ctx.judge.ajudge(judge_request(task, ctx))
     return {"opinions": [(task.key, opinion_of(result))]}
 
 
-def _request(task: JudgeTask, ctx: ReviewContext) -> JudgeRequest:
+def judge_request(task: JudgeTask, ctx: ReviewContext) -> JudgeRequest:
+    """The question about one task: its label and rules, with the image crop when the frame has one."""
     assert ctx.judge is not None
     image = ctx.load_image(task.frame.image) if task.frame.image else None
     crop = ctx.judge.crop(image, task.label.box) if image is not None else None
@@ -105,7 +106,7 @@ def fuse(state: ReviewState, runtime: Runtime[ReviewContext]) -> ReviewState:
     ]
     for task in state.get("tasks") or []:
         opinion = opinions.get(task.key)
-        if task.finding is None and opinion is not None and opinion.verdict is Verdict.defect:
+        if task.finding is None and opinion is not None and opinion.verdict == Verdict.defect:
             findings.append(_prose_finding(task, opinion, ctx))
     if not opinions:
         return {"findings": sorted(findings, key=review_order)}

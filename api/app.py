@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from api import ui
 from api.errors import install_error_handlers
+from api.guard import BodyGuard, LimitOf
 from api.ingest.upload import FORM_OVERHEAD
 from api.openapi import install_openapi
 from api.routes import audits, batches, evals, exports, findings, health, jobs, metrics, queue, specs, users
@@ -35,6 +36,12 @@ TAGS = [
     {"name": "metrics", "description": "Operational metrics"},
     {"name": "users", "description": "Users and API tokens"},
 ]
+
+# The routes that take a file, and their own body limits; every other body is held to max_json_body_bytes.
+FILE_ROUTE_LIMITS: dict[str, LimitOf] = {
+    f"{API_PREFIX}/batches/upload": lambda s: s.max_upload_bytes + FORM_OVERHEAD,
+    f"{API_PREFIX}/audits/import": lambda s: s.max_upload_bytes,
+}
 
 
 @asynccontextmanager
@@ -61,9 +68,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="1",
         lifespan=lifespan,
         openapi_tags=TAGS,
-        max_body_size=settings.max_upload_bytes + FORM_OVERHEAD,
     )
     app.state.settings = settings
+    app.add_middleware(BodyGuard, limits=FILE_ROUTE_LIMITS)
     install_error_handlers(app)
     install_openapi(app)
     app.include_router(health.router)

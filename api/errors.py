@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gtqa.domain import InputFormatError
 from gtqa.spec import SpecError
 from gtqa.spec.store import UnknownSpecError
-from gtqa.storage import DecisionError, IngestError, LeaseError, NotFoundError
+from gtqa.storage import ClaimCapError, DecisionError, IngestError, LeaseError, NotFoundError
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +108,7 @@ _MAPPED: dict[type[Exception], tuple[int, str]] = {
     NotFoundError: (404, "not_found"),
     UnknownSpecError: (404, "unknown_spec"),
     LeaseError: (409, "lease_lost"),
+    ClaimCapError: (409, "claim_cap"),
     DecisionError: (422, "invalid_decision"),
     IngestError: (422, "invalid_dataset"),
 }

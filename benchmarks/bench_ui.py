@@ -63,6 +63,9 @@ def service(url: str, home: Path) -> Iterator[str]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GTQA_", "OPENAI_"))}
     env.update(GTQA_DATABASE_URL=url, GTQA_HOME=str(home), PYTHONUNBUFFERED="1")
+    # The round trip starts at the key press; the page's minimum time on screen (0.4 s by default) only
+    # makes the script wait before pressing, so it is off here.
+    env.update(GTQA_REVIEW_MIN_SECONDS="0")
     argv = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
             "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
     log = (home / "uvicorn.log").open("wb")

@@ -98,3 +98,32 @@ def predictions_per_dataset(values: Sequence[str], datasets: int) -> list[tuple[
             raise typer.BadParameter(f"--predictions {value}: there is no dataset number {n}")
         found[n - 1].append(Path(path))
     return [tuple(paths) for paths in found[: max(datasets, 0)]]
+
+
+def command_line(ctx: typer.Context) -> str:
+    """The running command as it was asked for: its path and the options given on the command line or
+    by the environment (defaults left out), shell-quoted, e.g. ``gtqa evals run --exclude x …``."""
+    import shlex
+
+    # The root's name is how the program was started (gtqa, python -m cli): it is always said gtqa.
+    root = ctx.find_root().command_path
+    words: list[object] = ["gtqa", *ctx.command_path[len(root) :].split()]
+    for param in ctx.command.params:
+        if param.name is None or param.name not in ctx.params:
+            continue
+        source = ctx.get_parameter_source(param.name)
+        if source is None or source.name not in ("COMMANDLINE", "ENVIRONMENT"):
+            continue
+        words += _words(param, ctx.params[param.name])
+    return " ".join(shlex.quote(str(w)) for w in words)
+
+
+def _words(param: object, value: object) -> list[object]:
+    values = list(value) if isinstance(value, list | tuple) else [value]
+    opts: list[str] = list(getattr(param, "opts", []))
+    if not opts or not opts[0].startswith("-"):  # an argument
+        return values
+    if getattr(param, "is_flag", False):
+        names = opts if value else list(getattr(param, "secondary_opts", []))
+        return [names[0]] if names else []
+    return [w for v in values for w in (opts[0], v)]

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
-from cli.voice import fail_input, note
+from cli.voice import fail_input, fail_os, note
 from gtqa.domain import InputFormatError
 
 
@@ -62,6 +62,8 @@ def calibrate(
         data = collect(sources, spec)
     except InputFormatError as exc:
         raise fail_input(exc) from None
+    except OSError as exc:  # a missing or unreadable audits file: the user's to mend, not a traceback
+        raise fail_os(exc) from None
     known = [t for t in data.targets if t is not None]
     note(f"{len(data.findings)} flags, {len(known)} with a known outcome, {int(sum(known))} real defects")
     model = fit_calibration(

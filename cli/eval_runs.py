@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
+from cli._common import PredictionsOpt, command_line, predictions_per_dataset, spec_or_exit
 from cli.voice import FAILED, brief, err, fail, fail_input, fail_os, note, stdout
 from evals.harness.compare import CompareOptions, ComparisonError, compare_runs
 from evals.harness.dataset import EvalDataset, from_file, read_frame_list
@@ -31,7 +31,7 @@ BudgetOpt = Annotated[
 ThresholdOpt = Annotated[float, typer.Option(help="decision threshold on the score")]
 
 
-def _inputs(
+def eval_inputs(
     audits: Path,
     dataset: Path,
     fmt: str | None,
@@ -53,7 +53,7 @@ def _inputs(
     return data, evals
 
 
-def _prompts_dir(path: Path | None) -> Path:
+def prompts_folder(path: Path | None) -> Path:
     from agents.judge.prompts import PROMPTS_DIR
 
     if path is None:
@@ -62,6 +62,7 @@ def _prompts_dir(path: Path | None) -> Path:
 
 
 def run_cmd(
+    ctx: typer.Context,
     audits: Annotated[
         Path, typer.Option("--audits", "-a", help="past audits: gtqa audit JSONL or a re-check CSV")
     ],
@@ -74,7 +75,18 @@ def run_cmd(
     ] = None,
     prompts: Annotated[Path | None, typer.Option(help="prompt folder (default: prompts/)")] = None,
     calibration: Annotated[
-        Path | None, typer.Option(help="calibration file (default: the spec's priors)")
+        Path | None,
+        typer.Option(help="calibration file (default: the spec's shipped one, as gtqa scan; see below)"),
+    ] = None,
+    default_calibration: Annotated[
+        bool,
+        typer.Option(
+            help="without --calibration, score with the spec's shipped calibration when gtqa scan would "
+            "(no --spec, data of a format it was fitted on); --no-default-calibration: the spec's priors"
+        ),
+    ] = True,
+    name: Annotated[
+        str | None, typer.Option("--name", help="a name for the run, shown in reports and pages")
     ] = None,
     judge: Annotated[bool, typer.Option("--judge", help="ask the LLM judge about uncertain flags")] = False,
     offline: Annotated[
@@ -101,16 +113,19 @@ def run_cmd(
     store: Annotated[bool, typer.Option(help="also save the run in the eval store (GTQA_HOME/evals)")] = True,
 ) -> None:
     """Replay the reviewer on the audited frames and score every flag against the audits."""
+    from agents.context import TriagePolicy
     from evals.harness.run import RunConfig, run_eval
 
     (preds,) = predictions_per_dataset(predictions or [], 1)
-    data, evals = _inputs(audits, dataset, format, preds, frames, exhaustive)
+    data, evals = eval_inputs(audits, dataset, format, preds, frames, exhaustive)
     config = RunConfig(
         dataset=data, evals=evals, spec=spec_or_exit(spec),
         predictions=tuple(str(p) for p in preds),
         calibration=calibration, judge=judge, offline=offline, cache_dir=cache_dir,
-        prompts_dir=_prompts_dir(prompts), checks=checks, exclude=exclude or [], threshold=threshold,
-        budgets=tuple(budget or DEFAULT_BUDGETS),
+        prompts_dir=prompts_folder(prompts), checks=checks, exclude=exclude or [], threshold=threshold,
+        budgets=tuple(budget or DEFAULT_BUDGETS), name=name, command=command_line(ctx),
+        triage=TriagePolicy.from_settings(get_settings()),
+        default_calibration=default_calibration and spec is None,
     )  # fmt: skip
     try:
         run = run_eval(config, get_settings())
@@ -157,15 +172,24 @@ def compare_cmd(
     allow_different_audits: Annotated[
         bool, typer.Option(help="compare runs of different audit sets")
     ] = False,
+    inconclusive: Annotated[
+        str,
+        typer.Option(
+            help="an inconclusive gate (the interval straddles the margin): 'fail' (exit 1, the default: "
+            "a gate never passes for want of evidence) or 'pass'"
+        ),
+    ] = "fail",
 ) -> None:
     """Compare two runs on the same audits, with intervals, McNemar, per-slice tests and gates."""
     if cluster not in ("sequence", "frame"):
         raise fail("--cluster is 'sequence' or 'frame'")
+    if inconclusive not in ("fail", "pass"):
+        raise fail("--inconclusive is 'fail' or 'pass'")
     gates = _gates(fail_if or [])
     options = CompareOptions(
         budgets=tuple(budget or DEFAULT_BUDGETS), threshold=threshold, level=level, n_boot=bootstrap,
         seed=seed, cluster="frame" if cluster == "frame" else "sequence",
-        allow_different_audits=allow_different_audits,
+        allow_different_audits=allow_different_audits, inconclusive_passes=inconclusive == "pass",
     )  # fmt: skip
     runs = _load(base), _load(candidate)
     try:
@@ -190,13 +214,16 @@ def runs_cmd(
 ) -> None:
     """List the stored eval runs with their headline metrics, oldest first."""
     table = Table(title=f"eval runs in {get_settings().home / 'evals'}")
-    for column in ("id", "audits", "spec", "prompts", "calibration", "P", "R", "AP", "P@100", "infra"):
+    columns = ("id", "name", "checks", "audits", "spec", "prompts", "calibration", "P", "R", "AP", "P@K=100")
+    for column in (*columns, "infra"):
         table.add_column(column)
     for r in list_runs(spec_hash=spec_hash, audit_checksum=audits):
         h = r.headline
         prompts = ",".join(f"{k}.v{v}" for k, v in sorted(r.prompts.items())) or "–"
         metrics = (h.get("precision"), h.get("recall"), h.get("ap"), h.get("precision_at_100"))
-        table.add_row(r.id, f"{r.audits} {r.audit_checksum[:8]}", f"{r.spec_name}@{r.spec_hash[:8]}", prompts,
+        checks = "as written" if r.as_written else r.checks_note or "–"
+        table.add_row(r.id, r.name or "–", checks, f"{r.audits} {r.audit_checksum[:8]}",
+                      f"{r.spec_name}@{r.spec_hash[:8]}", prompts,
                       r.calibration[:15], *(number(m) for m in metrics), str(r.infra_errors))  # fmt: skip
     stdout().print(table)
 

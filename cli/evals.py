@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cli._common import spec_or_exit
 from cli.eval_runs import register
+from cli.judge_accuracy import register as register_judge_accuracy
 from cli.replay import replay_cmd
 from cli.voice import brief, fail, fail_input, fail_os, note, stdout, warn
 from evals.inject import InjectionError, inject_folder
@@ -154,6 +155,7 @@ def _score_manifest(
 
 
 register(evals_app)  # run, compare, runs: the eval harness (cli/eval_runs.py)
+register_judge_accuracy(evals_app)  # judge-accuracy (cli/judge_accuracy.py)
 evals_app.command("replay")(replay_cmd)  # the learning queue replayed on past audits (cli/replay.py)
 
 

@@ -14,6 +14,7 @@ from cli.calibrate import calibrate
 from cli.demo import demo
 from cli.evals import evals_app
 from cli.export import export
+from cli.jobs import jobs_app
 from cli.scan import list_checks, scan, show_spec
 from cli.serve import api, serve
 from cli.submit import submit
@@ -35,6 +36,7 @@ for name, command in (
 ):  # fmt: skip
     app.command(name)(command)
 app.add_typer(users_app, name="users")
+app.add_typer(jobs_app, name="jobs")
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from cli.scoring import choose_scorer
 from cli.voice import err, fail, fail_input, note, report_problems, stdout, warn
 from gtqa.checks.registry import UnknownCheckError
 from gtqa.domain import Dataset, Finding, InputFormatError, dropped_summary
-from gtqa.formats import known_formats, load_dataset
+from gtqa.formats import known_formats, load_dataset, unreadable_sources
 from gtqa.formats.findings import write_findings
 from gtqa.review import plan_checks
 from gtqa.settings import get_settings
@@ -38,6 +38,9 @@ def load_or_exit(
     except InputFormatError as exc:
         raise fail_input(exc) from None
     report_problems(dataset.problems)
+    unreadable = unreadable_sources(dataset, predictions)
+    if unreadable:  # a malformed predictions file is not a detector that found nothing
+        raise fail_input(unreadable[0])
     dropped = dataset.dropped()
     if dropped and strict:
         raise fail(f"{path}: dropped {dropped_summary(dropped)} while reading (--strict)")
@@ -56,6 +59,7 @@ def review_or_exit(
     scorer: Scorer | None = None,
 ) -> AgentResult:
     """Run the reviewer agent (heuristics, plus the LLM judge on uncertain flags with ``use_judge``)."""
+    from agents.context import TriagePolicy
     from agents.judge import build_judge
     from agents.run import review
 
@@ -82,6 +86,7 @@ def review_or_exit(
                 checks=checks,
                 exclude=exclude,
                 chunk_size=get_settings().chunk_size,
+                triage=TriagePolicy.from_settings(get_settings()),
                 progress=lambda n: bar.advance(task, n),
             )
         finally:

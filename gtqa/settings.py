@@ -87,11 +87,36 @@ class Settings(BaseSettings):
         default=None, description="datasets may be ingested by path only from under here; unset = off"
     )
     max_upload_bytes: int = Field(default=1 << 30, ge=1, description="largest dataset archive, bytes")
-    max_extract_bytes: int = Field(
-        default=8 << 30, ge=1, description="largest total unpacked size of an archive, bytes (zip bombs)"
+    max_json_body_bytes: int = Field(
+        default=1 << 20, ge=1, description="largest request body of any route that takes no file, bytes"
     )
-    max_archive_members: int = Field(default=200_000, ge=1, description="files and folders per archive")
+    # Archive limits, checked on the archive's own directory before a byte is written (a zip's central
+    # directory; a tar's headers as they stream): 4 GiB unpacked is 4x the upload limit (images do not
+    # compress, label text ~10x); 50,000 members holds KITTI object whole (~30,000 files).
+    max_extract_bytes: int = Field(
+        default=4 << 30, ge=1, description="largest total unpacked size of an archive, bytes (zip bombs)"
+    )
+    max_archive_members: int = Field(default=50_000, ge=1, description="files and folders per archive")
+    upload_stale_s: float = Field(
+        default=3600.0, gt=0, description="an upload folder still unfinished after this is swept, seconds"
+    )
+    max_member_bytes: int = Field(default=256 << 20, ge=1, description="largest file in an archive, bytes")
+    max_compression_ratio: float = Field(
+        default=200.0, gt=1, description="largest unpacked/packed size of an archive member over 1 MiB"
+    )
     review_lease_s: float = Field(default=900.0, gt=0, description="how long an auditor's claim holds")
+    max_claims_per_auditor: int = Field(
+        default=5, ge=1, description="items one auditor may hold claimed at once (decide or release first)"
+    )
+    review_min_seconds: float = Field(
+        default=0.4,
+        ge=0,
+        le=60,
+        description="an item's least time on screen before the page takes a decision",
+    )
+    review_poll_s: float = Field(
+        default=15.0, gt=0, description="how often the review page looks for new work when the queue is empty"
+    )
     chunk_lease_s: float = Field(default=900.0, gt=0, description="how long a worker's chunk lease holds")
     chunk_max_attempts: int = Field(default=3, ge=1, description="claims of a chunk before it is failed")
     # The workers (workers/): Celery over a broker; the database, not the broker, holds the truth.
@@ -128,6 +153,13 @@ class Settings(BaseSettings):
     judge_max_retries: int = Field(default=2, ge=0, description="retries of 408/409/429/5xx, timeouts")
     judge_concurrency: int = Field(default=8, ge=1, description="judge calls in flight at once")
     judge_max_calls: int = Field(default=2000, ge=0, description="API requests per run")
+    judge_accuracy: float = Field(
+        default=0.8,
+        ge=0.5,
+        le=1.0,
+        description="the judge's accuracy the fusion assumes, and the triage band follows "
+        "(measure it: gtqa evals judge-accuracy; 0.8 until then)",
+    )
     judge_max_cost_usd: float = Field(default=5.0, ge=0, description="US dollars per run")
     judge_price_input_per_mtok: float = Field(default=0.15, ge=0, description="USD per 1M prompt tokens")
     judge_price_output_per_mtok: float = Field(default=0.60, ge=0, description="USD per 1M completion tokens")

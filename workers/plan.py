@@ -18,13 +18,13 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from agents.context import FrameSource, ReviewContext
+from agents.context import FrameSource, ReviewContext, TriagePolicy
 from agents.judge import Judge
 from gtqa.checks.base import Check
 from gtqa.checks.stats import DatasetStats
@@ -99,6 +99,7 @@ class JobPlan:
     checks: Sequence[Check[Any]]
     stats: DatasetStats
     scorer: Scorer
+    triage: TriagePolicy = field(default_factory=TriagePolicy)
 
     def context(self, source: FrameSource, judge: Judge | None) -> ReviewContext:
         return ReviewContext(
@@ -108,14 +109,23 @@ class JobPlan:
             checks=self.checks,
             scorer=self.scorer,
             judge=judge,
+            triage=self.triage,
         )
 
 
 class PlanCache:
     """Plans of the most recent jobs this process worked on."""
 
-    def __init__(self, reads: sessionmaker[Session], specs: SpecBook, *, size: int = 4) -> None:
+    def __init__(
+        self,
+        reads: sessionmaker[Session],
+        specs: SpecBook,
+        *,
+        size: int = 4,
+        triage: TriagePolicy | None = None,
+    ) -> None:
         self._reads, self._specs, self._size = reads, specs, size
+        self._triage = triage or TriagePolicy()
         self._plans: OrderedDict[int, JobPlan] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -143,6 +153,7 @@ class PlanCache:
             checks=checks,
             stats=dataset_stats(dataset, spec),
             scorer=choose_scorer(spec, dataset.format),
+            triage=self._triage,
         )
 
 

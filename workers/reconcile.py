@@ -26,7 +26,13 @@ from datetime import datetime, timedelta
 from celery import Celery
 from sqlalchemy.orm import Session
 
-from gtqa.storage import expire_claims, expire_leases, jobs_of_chunks, stale_pending_chunks
+from gtqa.storage import (
+    expire_claims,
+    expire_leases,
+    jobs_of_chunks,
+    stale_pending_chunks,
+    sweep_unfinished,
+)
 from gtqa.storage.types import utcnow
 from workers.broker import (
     PROCESSED_KEEP_S,
@@ -74,6 +80,8 @@ def reconcile(rt: WorkerRuntime, app: Celery, *, now: datetime | None = None) ->
         enqueue_chunks(resend, app=app)
     if is_filesystem_broker(rt.settings):
         _prune_processed(rt)
+    # Upload folders live under the API's home: swept where the worker shares it (one machine).
+    sweep_unfinished(rt.settings.home / "ingest", older_than_s=rt.settings.upload_stale_s)
     report = ReconcileReport(
         expired.requeued, expired.failed, claims, len(stale), waiting, tuple(resend), completed
     )

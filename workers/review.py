@@ -68,8 +68,11 @@ def review_chunk(
     rt: WorkerRuntime, chunk_id: int, owner: str, *, accept_rate_limited: bool = False
 ) -> ChunkOutcome:
     """Review chunk ``chunk_id`` as ``owner``. Raises on errors after giving the lease back; judge
-    answers that were rate-limited raise ``JudgeRateLimitedError`` unless ``accept_rate_limited``
-    (the task's last retry keeps them: those flags keep their heuristic score)."""
+    answers that were rate-limited raise ``JudgeRateLimitedError`` (the chunk is tried again later)
+    unless this is the last try: ``accept_rate_limited`` (the task's last retry) or the chunk's last
+    claim (``chunk_max_attempts``). The last try stores the findings as they are: flags the judge could
+    not answer keep their heuristic score and are marked needs_human, so a judge that stays down never
+    costs a frame its review."""
     with rt.sessions.begin() as session:
         lease = claim_chunk(
             session,
@@ -83,7 +86,8 @@ def review_chunk(
     try:
         with LeaseKeeper(rt, lease):
             findings = _review(rt, lease)
-        if not accept_rate_limited and _rate_limited(findings):
+        last_try = accept_rate_limited or lease.attempts >= rt.settings.chunk_max_attempts
+        if not last_try and _rate_limited(findings):
             raise JudgeRateLimitedError(f"the judge was rate limited on chunk {chunk_id}")
         return _finish(rt, lease, findings)
     except LeaseError as exc:

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from celery.signals import worker_process_init, worker_process_shutdown
 from openai import AsyncOpenAI
 
+from agents.context import TriagePolicy
 from agents.graph import ReviewGraph, build_graph
 from agents.judge import Judge, build_judge, endpoint_problem, make_async_client
 from gtqa.settings import Settings, get_settings
@@ -34,7 +35,7 @@ class WorkerRuntime:
         self.sessions = make_session_factory(self.engine)
         self.reads = make_session_factory(self.engine, read_only=True)
         self.specs = SpecBook(settings)
-        self.plans = PlanCache(self.reads, self.specs)
+        self.plans = PlanCache(self.reads, self.specs, triage=TriagePolicy.from_settings(settings))
         self.graph: ReviewGraph = build_graph()
         self.judge_problem = endpoint_problem(settings)
         self._bucket: TokenBucket | None = None

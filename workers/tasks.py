@@ -19,7 +19,8 @@ from workers.review import review_chunk
 log = logging.getLogger(__name__)
 
 # Retries of transient errors: 2, 4, 8, 16, 32 s (+ jitter, at most 60 s). Each retry also claims the
-# chunk again, so chunk_max_attempts bounds the retries of a chunk too.
+# chunk again, so chunk_max_attempts bounds the retries of a chunk too; the chunk's last claim keeps the
+# judge's rate-limited answers as needs_human (workers.review), so a rate-limited judge never fails it.
 MAX_RETRIES = 5
 RECONCILE_SOFT_LIMIT_S, RECONCILE_HARD_LIMIT_S = 120, 180
 

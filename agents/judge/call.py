@@ -9,12 +9,14 @@ content cannot be parsed, and ``retries_taken`` gives the number of attempts. Ea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam, ParsedChatCompletion
@@ -26,6 +28,7 @@ from gtqa.domain import JudgeFailure
 # Status codes the openai client retries (408, 409, 429, 5xx): a failure with one of them came after
 # every retry.
 _RETRIED_STATUS = frozenset({408, 409, 429})
+_MAX_BACKOFF_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,17 @@ async def call_model(
     allowed_rule_ids: tuple[str, ...],
 ) -> CallOutcome:
     start = time.perf_counter()
+    deadline = request_deadline_s(client)
     try:
-        raw = await client.chat.completions.with_raw_response.parse(
-            model=model, messages=messages, response_format=JudgeVerdict
+        raw = await asyncio.wait_for(
+            client.chat.completions.with_raw_response.parse(
+                model=model, messages=messages, response_format=JudgeVerdict
+            ),
+            deadline,
         )
+    except TimeoutError:  # an endpoint that trickles bytes keeps each read under the HTTP timeout
+        why = f"no answer within {deadline:.0f} s (the whole request, retries included)"
+        return CallOutcome(None, JudgeFailure.timeout, why, TokenUsage(), 1, time.perf_counter() - start)
     except openai.APIError as exc:
         kind, why, tries = _api_failure(exc, client.max_retries)
         return CallOutcome(None, kind, why, TokenUsage(), tries, time.perf_counter() - start)
@@ -62,6 +72,20 @@ async def call_model(
         return CallOutcome(None, JudgeFailure.api_error, why, usage, attempts, latency, response_id)
     verdict, failure, reason = _answer(raw.parse, allowed_rule_ids)
     return CallOutcome(verdict, failure, reason, usage, attempts, latency, response_id)
+
+
+def request_deadline_s(client: AsyncOpenAI) -> float:
+    """The longest a request may take in all, seconds: the client's timeout for each of its attempts plus
+    the client's back-off between them (at most 8 s each in openai 2.x), and a second to spare. The HTTP
+    timeout bounds each read, not the whole answer; this bounds the whole, so a hanging judge
+    cannot hold a chunk for ever."""
+    timeout = client.timeout
+    if isinstance(timeout, httpx.Timeout):
+        per_try = max(v for v in (timeout.connect, timeout.read, timeout.write, timeout.pool, 0.0) if v)
+    else:
+        per_try = float(timeout) if timeout else 600.0
+    attempts = client.max_retries + 1
+    return per_try * attempts + _MAX_BACKOFF_S * client.max_retries + 1.0
 
 
 def _answer(

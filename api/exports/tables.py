@@ -3,14 +3,13 @@ from a read-only session of their own (a response outlives the request's depende
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.exports.csvfile import csv_line
 from api.queries.findings import iter_findings
 from api.schemas.findings import FindingOut
 from gtqa.domain import Audit
@@ -100,19 +99,5 @@ def _csv(
     columns: list[str],
     cells: Callable[[Any], list[Any]],
 ) -> Iterator[bytes]:
-    yield _csv_line(columns).encode("utf-8")
-    yield from _stream(sessions, rows, lambda row: _csv_line([_cell(v) for v in cells(row)]))
-
-
-def _csv_line(values: list[Any]) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(values)
-    return out.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula is quoted with a leading apostrophe
-    (labels and comments come from outside: a class named ``=HYPERLINK(…)`` must stay text)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+    yield csv_line(columns).encode("utf-8")
+    yield from _stream(sessions, rows, lambda row: csv_line(cells(row)))

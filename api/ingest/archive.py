@@ -1,10 +1,13 @@
 """Unpacking an uploaded dataset archive (.zip or .tar.gz) without trusting it.
 
-Every member is checked before a byte of it is written: a relative name inside the folder (no
-absolute path, drive letter, ``..`` or backslash), a regular file or a folder (no symlink, hard link,
-device or FIFO), not encrypted, not a duplicate. Sizes are bounded twice, by what the headers declare
-and by the bytes actually written, so an archive that lies about its sizes (a zip bomb) stops at the
-limit. Nothing is extracted by the libraries' own ``extractall``.
+A zip is refused on its central directory alone, before anything is written (``check_zip_directory``:
+member count, declared total and per-member size, compression ratio); a tar.gz, which has no
+directory, on each header as it streams in. Every member is checked before a byte of it is written:
+a relative name inside the folder (no absolute path, drive letter, ``..`` or backslash), a regular file
+or a folder (no symlink, hard link, device or FIFO), not encrypted, not a duplicate. Sizes are bounded
+twice, by what the headers declare and by the bytes actually written (in all and per member), so an
+archive that lies about its sizes (a zip bomb) stops at the limit. Nothing is extracted by the
+libraries' own ``extractall``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,11 @@ class ArchiveError(ValueError):
 class Limits:
     max_bytes: int  # total unpacked size
     max_members: int
+    max_member_bytes: int = 256 << 20  # one file, unpacked
+    max_ratio: float = 200.0  # unpacked / packed size of one member (above RATIO_FLOOR bytes)
+
+
+RATIO_FLOOR = 1 << 20  # small members compress well legitimately (an empty label file, a header)
 
 
 def sniff(path: Path) -> ArchiveKind | None:
@@ -108,15 +116,41 @@ class _Budget:
     def copy(self, source: IO[bytes], target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with target.open("xb") as out:
+            size = 0
             for chunk in iter(lambda: source.read(_CHUNK), b""):
                 self.written += len(chunk)
+                size += len(chunk)
                 if self.written > self.limits.max_bytes:  # the header lied: a bomb
                     raise ArchiveError(f"unpacks to more than {self.limits.max_bytes} bytes")
+                if size > self.limits.max_member_bytes:
+                    raise ArchiveError(f"a member unpacks to more than {self.limits.max_member_bytes} bytes")
                 out.write(chunk)
+
+
+def check_zip_directory(infos: list[zipfile.ZipInfo], limits: Limits) -> None:
+    """Refuse a zip on its central directory alone, before anything is written: too many members,
+    too large in all or in one member, or a member that claims to inflate too far (a bomb)."""
+    if len(infos) > limits.max_members:
+        raise ArchiveError(f"{len(infos)} members, more than {limits.max_members}")
+    total = sum(max(i.file_size, 0) for i in infos)
+    if total > limits.max_bytes:
+        raise ArchiveError(f"declares {total} bytes unpacked, more than {limits.max_bytes}")
+    for info in infos:
+        _check_member(info.filename, info.file_size, info.compress_size, limits)
+
+
+def _check_member(name: str, size: int, packed: int | None, limits: Limits) -> None:
+    if size > limits.max_member_bytes:
+        raise ArchiveError(f"member {name!r} is {size} bytes unpacked, more than {limits.max_member_bytes}")
+    if packed is not None and size > RATIO_FLOOR and size / max(packed, 1) > limits.max_ratio:
+        raise ArchiveError(
+            f"member {name!r} inflates {size / max(packed, 1):.0f}x, more than {limits.max_ratio:.0f}x"
+        )
 
 
 def _extract_zip(archive: Path, dest: Path, budget: _Budget) -> None:
     with zipfile.ZipFile(archive) as zf:
+        check_zip_directory(zf.infolist(), budget.limits)
         for info in zf.infolist():
             name = member_path(info.filename)
             mode = info.external_attr >> 16  # Unix mode; its file type is 0 when the zip says none
@@ -138,6 +172,7 @@ def _extract_tar(archive: Path, dest: Path, budget: _Budget) -> None:
             name = member_path(member.name)
             if not (member.isreg() or member.isdir()):
                 raise ArchiveError(f"member {name} is a {_tar_kind(member)}, not a file or folder")
+            _check_member(str(name), member.size, None, budget.limits)  # a tar has no packed sizes
             budget.admit(name, member.size)
             if member.isdir():
                 (dest / name).mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,17 @@ from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
 from gtqa.formats import load_dataset
 from gtqa.formats.export.snapshot import keep_source
 from gtqa.settings import Settings
-from gtqa.storage import BatchRecord, JobRecord, create_review_job, ingest_batch, unstorable_records
+from gtqa.storage import (
+    BatchRecord,
+    IngestError,
+    JobRecord,
+    batch_by_idempotency_key,
+    batch_jobs,
+    create_review_job,
+    ingest_batch,
+    mark_finished,
+    unstorable_records,
+)
 
 log = logging.getLogger(__name__)
 MAX_REPORTED = 200  # problems listed in a refusal (the count says how many there were)
@@ -40,14 +50,34 @@ class Source:
     owned: Path | None = None  # a folder made for this ingest, removed if it fails
 
 
+def replay(sessions: sessionmaker[Session], key: str | None) -> IngestResult | None:
+    """What an earlier request with this ``Idempotency-Key`` made (its batch and first job), if any: a
+    client retrying after a lost response gets it back instead of a second batch."""
+    if not key:
+        return None
+    with sessions() as session:
+        batch = batch_by_idempotency_key(session, key)
+        jobs = batch_jobs(session, batch.id) if batch is not None else []
+    if batch is None or not jobs:
+        return None
+    return IngestResult(batch=BatchOut.of(batch), job=JobOut.of(jobs[0]), enqueued=False, replayed=True)
+
+
 def ingest(
     settings: Settings,
     sessions: sessionmaker[Session],
     dispatcher: Dispatcher,
     source: Source,
     options: IngestOptions,
+    key: str | None = None,
 ) -> IngestResult:
-    batch, job = _store(settings, sessions, source, options)
+    try:
+        batch, job = _store(settings, sessions, source, options, key)
+    except IngestError:
+        again = replay(sessions, key)  # a concurrent request with the same key won the unique index
+        if again is None:
+            raise
+        return again
     keep_batch_source(settings, source.root, batch)
     error = enqueue(dispatcher, job.id)  # after the commit: a worker must find the job
     return IngestResult(
@@ -56,7 +86,11 @@ def ingest(
 
 
 def _store(
-    settings: Settings, sessions: sessionmaker[Session], source: Source, options: IngestOptions
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    source: Source,
+    options: IngestOptions,
+    key: str | None,
 ) -> tuple[BatchRecord, JobRecord]:
     try:
         _check_checks(options)
@@ -67,7 +101,7 @@ def _store(
         with sessions.begin() as session:  # the batch and its job, or neither
             batch = ingest_batch(
                 session, dataset, spec, vendor=options.vendor, team=options.team, due_date=options.due_date,
-                source_path=str(source.root),
+                source_path=str(source.root), idempotency_key=key,
             )  # fmt: skip
             job = create_review_job(
                 session,
@@ -76,6 +110,8 @@ def _store(
                 chunk_size=settings.chunk_size,
                 options=_job_options(options),
             )
+        if source.owned is not None:
+            mark_finished(source.owned)
         return batch, job
     except BaseException:
         if source.owned is not None:

@@ -16,6 +16,7 @@ from api.ingest.archive import ArchiveError, ArchiveKind, Limits, dataset_root, 
 from api.ingest.service import Source
 from api.schemas.batches import IngestOptions
 from gtqa.settings import Settings
+from gtqa.storage import mark_unfinished
 
 FORM_OVERHEAD = 1 << 20  # multipart boundaries and the option fields, on top of the archive itself
 _LIST_FIELDS = ("predictions", "checks", "exclude")
@@ -83,13 +84,21 @@ def unpack(archive: UploadFile, settings: Settings) -> Source:
     removed again if anything about the archive is wrong."""
     folder = (settings.home / "ingest" / uuid.uuid4().hex).resolve()
     (folder / "files").mkdir(parents=True)
+    mark_unfinished(
+        folder
+    )  # until the batch is committed (api.ingest.service); else the reconciler sweeps it
     try:
         kind = _save(archive, folder / "upload", settings)
         extract(
             folder / "upload",
             kind,
             folder / "files",
-            Limits(settings.max_extract_bytes, settings.max_archive_members),
+            Limits(
+                settings.max_extract_bytes,
+                settings.max_archive_members,
+                settings.max_member_bytes,
+                settings.max_compression_ratio,
+            ),
         )
         (folder / "upload").unlink()
     except (ArchiveError, ApiError) as exc:

@@ -15,12 +15,20 @@ from gtqa.storage import ItemContext, NotFoundError, batch_record, item_context,
 
 
 def item_view(
-    session: Session, item_id: int, spec_of: Callable[[str], CompiledSpec | None], image_url: str
+    session: Session,
+    item_id: int,
+    spec_of: Callable[[str], CompiledSpec | None],
+    image_url: str,
+    *,
+    frames: dict[str, Frame] | None = None,
 ) -> ItemContextOut:
-    """``spec_of`` finds the job's spec by hash (None if it is gone: the rules are then left out)."""
+    """``spec_of`` finds the job's spec by hash (None if it is gone: the rules are then left out). The
+    frame read is left in ``frames`` (by its key), for a caller that shows more of it."""
     ctx = item_context(session, item_id)
     spec = spec_of(ctx.spec_hash)
     frame = item_frame(session, ctx)
+    if frames is not None:
+        frames[frame.id] = frame
     # A flag's finding is one of its job's findings in its frame: one query reads them all.
     found = frame_findings(session, ctx.item.job_id, frame.id)
     finding = next((f for f in found if f.id == ctx.item.finding_id), None)

@@ -3,16 +3,16 @@ whole (or not at all) with its review job, and the job goes to the workers."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DispatcherDep, Operator, Reader, ReadSessionDep, SessionsDep, SettingsDep
 from api.errors import ApiError, errors
 from api.ingest import upload
 from api.ingest.paths import check_links_inside, resolve_under
-from api.ingest.service import Source, ingest
+from api.ingest.service import Source, ingest, replay
 from api.routes.params import IdPath
 from api.routing import api_router
 from api.schemas.batches import BatchOut, IngestOptions, IngestResult, PathIngest
@@ -20,6 +20,16 @@ from gtqa.settings import Settings
 from gtqa.storage import batch_record, list_batches
 
 router: APIRouter = api_router("batches")
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="any unique string (a UUID): a retry with the same key returns the batch the first "
+        "request made (200, replayed) instead of making a second one",
+    ),
+]
 
 
 def _upload_body() -> dict[str, Any]:
@@ -36,11 +46,21 @@ def _upload_body() -> dict[str, Any]:
     response_model=IngestResult,
 )
 def ingest_path(
-    body: PathIngest, _: Operator, settings: SettingsDep, sessions: SessionsDep, dispatcher: DispatcherDep
+    body: PathIngest,
+    _: Operator,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    dispatcher: DispatcherDep,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> IngestResult:
     """The folder (relative to GTQA_INGEST_ROOT) is read in place, symlinks resolved: anything that leads
     outside the root is refused. Malformed records are reported with file:line and nothing is stored."""
-    return ingest(settings, sessions, dispatcher, _path_source(settings, body.path), body)
+    return _answer(
+        response,
+        replay(sessions, key)
+        or ingest(settings, sessions, dispatcher, _path_source(settings, body.path), body, key),
+    )
 
 
 @router.post(
@@ -52,10 +72,19 @@ def ingest_path(
     openapi_extra=_upload_body(),
 )
 async def ingest_upload(
-    request: Request, _: Operator, settings: SettingsDep, sessions: SessionsDep, dispatcher: DispatcherDep
+    request: Request,
+    _: Operator,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    dispatcher: DispatcherDep,
+    response: Response,
+    key: IdempotencyKey = None,
 ) -> IngestResult:
     """Multipart form: ``archive`` (the file) and the options as fields. The archive is unpacked into a
     job folder under the server's home, refusing absolute names, ``..``, links and zip bombs."""
+    replayed = await run_in_threadpool(replay, sessions, key)
+    if replayed is not None:  # known key: the archive is not even read
+        return _answer(response, replayed)
     upload.check_request(request, settings)
     form = await upload.read_form(request)
     try:
@@ -65,7 +94,14 @@ async def ingest_upload(
         source = await run_in_threadpool(upload.unpack, archive, settings)
     finally:
         await form.close()
-    return await run_in_threadpool(ingest, settings, sessions, dispatcher, source, options)
+    result = await run_in_threadpool(ingest, settings, sessions, dispatcher, source, options, key)
+    return _answer(response, result)
+
+
+def _answer(response: Response, result: IngestResult) -> IngestResult:
+    if result.replayed:
+        response.status_code = 200
+    return result
 
 
 @router.get("/batches", summary="List batches", response_model=list[BatchOut])

@@ -1,4 +1,5 @@
-"""Review jobs: progress, sending one to the workers again, and building its auditors' queue."""
+"""Review jobs: progress, their chunks (failed ones re-run by ops), sending one to the workers again, and
+building its auditors' queue."""
 
 from __future__ import annotations
 
@@ -11,11 +12,20 @@ from api.errors import errors
 from api.ingest.service import enqueue
 from api.routes.params import IdPath, IdQuery, Limit, Offset
 from api.routing import api_router
-from api.schemas.batches import Enqueued, JobOut, QueueBuilt
+from api.schemas.batches import ChunkOut, Enqueued, JobOut, QueueBuilt, Rerun
 from api.schemas.common import Page
 from api.spec_lookup import job_spec, job_spec_or_none
 from gtqa.scoring.calibration import default_scorer
-from gtqa.storage import JobStatus, batch_record, build_review_items, job_record, list_jobs
+from gtqa.storage import (
+    ChunkStatus,
+    JobStatus,
+    batch_record,
+    build_review_items,
+    job_chunks,
+    job_record,
+    list_jobs,
+    requeue_failed_chunks,
+)
 
 router: APIRouter = api_router("jobs")
 
@@ -55,6 +65,37 @@ def enqueue_again(
     """Safe to repeat: workers take only chunks that are pending (or whose lease expired)."""
     record = job_record(session, job_id)
     return Enqueued(job=JobOut.of(record), enqueued=enqueue(dispatcher, job_id) is None)
+
+
+@router.get(
+    "/jobs/{job_id}/chunks",
+    summary="A job's chunks: status, attempts and last error",
+    response_model=list[ChunkOut],
+    responses=errors(404),
+)
+def chunks(
+    job_id: IdPath,
+    _: Reader,
+    session: ReadSessionDep,
+    status: Annotated[ChunkStatus | None, Query(description="only chunks in this state")] = None,
+) -> list[ChunkOut]:
+    return [ChunkOut.of(c) for c in job_chunks(session, job_id, status)]
+
+
+@router.post(
+    "/jobs/{job_id}/chunks/rerun",
+    summary="Re-run a job's failed chunks",
+    response_model=Rerun,
+    responses=errors(404),
+)
+def rerun_failed(job_id: IdPath, _: Operator, session: SessionDep, dispatcher: DispatcherDep) -> Rerun:
+    """Failed chunks go back to pending with fresh attempts and the job is sent to the workers; their
+    new findings replace the old, and the job's queue is rebuilt when it completes again. Safe to
+    repeat (nothing failed: nothing to do)."""
+    with session.begin():
+        requeued = requeue_failed_chunks(session, job_id)
+    enqueued = enqueue(dispatcher, job_id) is None if requeued else False
+    return Rerun(job=JobOut.of(job_record(session, job_id)), requeued=requeued, enqueued=enqueued)
 
 
 @router.post(

@@ -12,13 +12,22 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from api.decisions import corrected_label
-from api.deps import AnyUser, Auditor, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import AnyUser, Auditor, Operator, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import errors
 from api.queries.items import item_image, item_view
 from api.queries.scope import may_see_item
 from api.routes.params import IdPath, IdQuery
 from api.routing import api_router
-from api.schemas.queue import ClaimOut, DecisionIn, ItemContextOut, NextIn, QueueCounts, Released, SkipIn
+from api.schemas.queue import (
+    ClaimOut,
+    DecisionIn,
+    ItemContextOut,
+    NextIn,
+    QueueCounts,
+    Released,
+    SkipIn,
+    SkippedReturned,
+)
 from api.spec_lookup import job_spec_or_none
 from gtqa.domain import Audit
 from gtqa.settings import Settings
@@ -31,6 +40,7 @@ from gtqa.storage import (
     item_context,
     queue_counts,
     release,
+    return_skipped,
     review_item,
     skip,
 )
@@ -48,7 +58,7 @@ def counts(_: AnyUser, session: ReadSessionDep, job_id: IdQuery = None) -> Queue
     "/queue/next",
     summary="Claim the highest-priority pending item",
     response_model=ItemContextOut,
-    responses={204: {"description": "Nothing is pending"}},
+    responses={204: {"description": "Nothing is pending"}, **errors(409)},
 )
 def claim(
     user: Auditor,
@@ -57,13 +67,35 @@ def claim(
     settings: SettingsDep,
     body: Annotated[NextIn | None, Body()] = None,
 ) -> ItemContextOut | Response:
-    """The claim holds for GTQA_REVIEW_LEASE_S seconds (extend it while looking)."""
+    """The claim holds for GTQA_REVIEW_LEASE_S seconds (extend it while looking). An auditor holds at
+    most GTQA_MAX_CLAIMS_PER_AUDITOR items at once (409 claim_cap: decide, skip or release one first)."""
     job_id = body.job_id if body else None
     with session.begin():  # committed at once: the claimed row stays locked only for the UPDATE
-        item = claim_next(session, user.name, lease_s=settings.review_lease_s, job_id=job_id)
+        item = claim_next(
+            session,
+            user.name,
+            lease_s=settings.review_lease_s,
+            job_id=job_id,
+            max_held=settings.max_claims_per_auditor,
+        )
     if item is None:
         return Response(status_code=204)
     return _view(reads, settings, item.id)
+
+
+@router.post(
+    "/queue/skipped/return",
+    summary="Put skipped items back in the queue",
+    response_model=SkippedReturned,
+)
+def return_skipped_items(
+    _: Operator, session: SessionDep, body: Annotated[NextIn | None, Body()] = None
+) -> SkippedReturned:
+    """Every skipped item (of ``job_id``, or of all jobs) is pending again, for any auditor to claim:
+    once what made it unjudgeable is mended (an image restored, the spec clarified)."""
+    with session.begin():
+        returned = return_skipped(session, job_id=body.job_id if body else None)
+    return SkippedReturned(returned=returned)
 
 
 @router.get(

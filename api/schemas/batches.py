@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.schemas.common import NO_NUL, Short
 from gtqa.domain import InputProblem, dropped_counts
-from gtqa.storage import BatchRecord, JobRecord, JobStatus
+from gtqa.storage import BatchRecord, ChunkRecord, ChunkStatus, JobRecord, JobStatus
 
 Format = Literal["kitti", "kitti-tracking", "coco", "bdd", "av2"]
 RelPath = Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=NO_NUL)]
@@ -110,11 +110,39 @@ class JobOut(BaseModel):
         )  # fmt: skip
 
 
+class ChunkOut(BaseModel):
+    id: int
+    seq: int = Field(description="the chunk's place in its job, from 0")
+    status: ChunkStatus
+    frame_count: int
+    attempts: int = Field(description="claims so far (GTQA_CHUNK_MAX_ATTEMPTS bounds them)")
+    findings_count: int
+    last_error: str | None = Field(description="why the last try ended, if it failed")
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, chunk: ChunkRecord) -> ChunkOut:
+        return cls(
+            id=chunk.id, seq=chunk.seq, status=chunk.status, frame_count=chunk.frame_count,
+            attempts=chunk.attempts, findings_count=chunk.findings_count, last_error=chunk.last_error,
+            finished_at=chunk.finished_at,
+        )  # fmt: skip
+
+
+class Rerun(BaseModel):
+    job: JobOut
+    requeued: list[int] = Field(description="ids of the failed chunks put back to pending")
+    enqueued: bool = Field(description="the job was handed to the workers (else: POST /jobs/{id}/enqueue)")
+
+
 class IngestResult(BaseModel):
     batch: BatchOut
     job: JobOut
     enqueued: bool = Field(description="the job was handed to the workers (else: POST /jobs/{id}/enqueue)")
     enqueue_error: str | None = None
+    replayed: bool = Field(
+        default=False, description="an earlier request with this Idempotency-Key made the batch (200)"
+    )
 
 
 class Enqueued(BaseModel):

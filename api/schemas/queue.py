@@ -137,3 +137,7 @@ class NextIn(BaseModel):
 class Released(BaseModel):
     item_id: int
     status: ItemStatus
+
+
+class SkippedReturned(BaseModel):
+    returned: int = Field(description="skipped items put back in the queue as pending")

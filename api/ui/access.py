@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
+from starlette.requests import HTTPConnection
 
 from api.deps import ReadSessionsDep
 from api.errors import error_response
@@ -45,9 +46,9 @@ class PageDeniedError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def ui_secret(request: Request) -> bytes:
+def ui_secret(conn: HTTPConnection) -> bytes:
     """The deployment's UI secret, read once per app."""
-    state = request.app.state
+    state = conn.app.state
     with _secret_lock:
         if getattr(state, "ui_secret", None) is None:
             state.ui_secret = load_secret(state.settings.home)

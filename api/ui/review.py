@@ -21,11 +21,13 @@ from api.deps import ReadSessionDep, SessionDep, SettingsDep
 from api.queries.items import item_image
 from api.queries.scope import may_see_item
 from api.routes.params import IdPath
-from api.schemas.queue import ClaimOut, DecisionIn, Released, SkipIn
+from api.schemas.queue import ClaimOut, Released, SkipIn
 from api.ui.access import AnyPage, AuditorPage, AuditorPost, PageRoute
+from api.ui.frame_edits import ReviewDecisionIn, frame_edits
 from api.ui.review_data import ReviewPayload, payload
 from api.ui.templates import render
 from gtqa.domain import IssueType
+from gtqa.settings import Settings
 from gtqa.storage import (
     NotFoundError,
     claim_next,
@@ -33,6 +35,8 @@ from gtqa.storage import (
     extend_claim,
     held_item,
     item_context,
+    load_frames,
+    record_frame_edits,
     release,
     review_item,
     skip,
@@ -44,12 +48,38 @@ router = APIRouter(route_class=PageRoute)
 
 @router.get("/ui/review", response_class=HTMLResponse, name="review")
 def review_page(request: Request, viewer: AuditorPage, settings: SettingsDep) -> HTMLResponse:
-    context = {
+    return render(request, "review.html", _page_context(viewer, settings))
+
+
+def _page_context(viewer: object, settings: Settings) -> dict[str, object]:
+    return {
         "viewer": viewer,
         "issue_types": [t.value for t in IssueType],
         "lease_seconds": settings.review_lease_s,
+        "min_seconds": settings.review_min_seconds,
+        "poll_seconds": settings.review_poll_s,
+        "readonly": None,
     }
-    return render(request, "review.html", context)
+
+
+@router.get("/ui/items/{item_id}", response_class=HTMLResponse, name="item")
+def item_page(
+    item_id: IdPath, request: Request, viewer: AnyPage, session: ReadSessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    """One item, read only: the link an auditor shares (anyone who may see its batch may open it)."""
+    if not may_see_item(session, viewer.user, review_item(session, item_id)):
+        raise NotFoundError(f"no review item {item_id}")
+    return render(request, "review.html", _page_context(viewer, settings) | {"readonly": item_id})
+
+
+@router.get("/ui/api/items/{item_id}/view", response_model=ReviewPayload)
+def item_view_json(
+    item_id: IdPath, viewer: AnyPage, reads: ReadSessionDep, settings: SettingsDep
+) -> ReviewPayload:
+    """What the review page shows of one item, without claiming it."""
+    if not may_see_item(reads, viewer.user, review_item(reads, item_id)):
+        raise NotFoundError(f"no review item {item_id}")
+    return payload(reads, settings, item_id, viewer.user.name, utcnow())
 
 
 @router.post("/ui/api/next", response_model=ReviewPayload)
@@ -60,20 +90,21 @@ def next_item(
     now = utcnow()
     item_id = held_item(reads, viewer.user.name, now)
     if item_id is None:
-        item_id = _claim(session, viewer.user.name, settings.review_lease_s)
+        item_id = _claim(session, viewer.user.name, settings)
     return payload(reads, settings, item_id, viewer.user.name, utcnow())
 
 
 @router.post("/ui/api/items/{item_id}/decision", response_model=ReviewPayload)
 def decision(
     item_id: IdPath,
-    body: DecisionIn,
+    body: ReviewDecisionIn,
     viewer: AuditorPost,
     session: SessionDep,
     reads: ReadSessionDep,
     settings: SettingsDep,
 ) -> ReviewPayload:
-    """Record the decision (with the correction, if any), then claim and return the next item."""
+    """Record the decision (with the correction, if any, and the corrections of other labels of the
+    frame, each an audit of its own, in the same transaction), then claim and return the next item."""
     with session.begin():
         ctx = item_context(session, item_id)
         corrected = corrected_label(ctx, body.corrected) if body.corrected else None
@@ -81,7 +112,11 @@ def decision(
             session, item_id, viewer.user.name, body.verdict, issue_type=body.issue_type,
             corrected=corrected, comment=body.comment, seconds=body.seconds,
         )  # fmt: skip
-    following = _claim(session, viewer.user.name, settings.review_lease_s)
+        if body.frame_edits:
+            (frame,) = load_frames(session, ctx.item.batch_id, [ctx.item.frame_key])
+            edits = frame_edits(frame.labels, frame.id, item_id, body.frame_edits)
+            record_frame_edits(session, item_id, viewer.user.name, edits, of_audit=audit.id)
+    following = _claim(session, viewer.user.name, settings)
     return payload(reads, settings, following, viewer.user.name, utcnow()).model_copy(
         update={"decided": audit.id}
     )
@@ -98,7 +133,7 @@ def skip_item(
 ) -> ReviewPayload:
     with session.begin():
         skip(session, item_id, viewer.user.name, reason=body.reason if body else "")
-    following = _claim(session, viewer.user.name, settings.review_lease_s)
+    following = _claim(session, viewer.user.name, settings)
     return payload(reads, settings, following, viewer.user.name, utcnow())
 
 
@@ -125,7 +160,9 @@ def image(item_id: IdPath, viewer: AnyPage, session: ReadSessionDep) -> FileResp
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
 
-def _claim(session: Session, auditor: str, lease_s: float) -> int | None:
+def _claim(session: Session, auditor: str, settings: Settings) -> int | None:
     with session.begin():  # committed at once: the claimed row stays locked only for the UPDATE
-        item = claim_next(session, auditor, lease_s=lease_s)
+        item = claim_next(
+            session, auditor, lease_s=settings.review_lease_s, max_held=settings.max_claims_per_auditor
+        )
     return item.id if item else None

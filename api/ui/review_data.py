@@ -13,9 +13,21 @@ from sqlalchemy.orm import Session
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
 from api.spec_lookup import job_spec_or_none
+from api.ui.history import EarlierDecision, earlier_decisions
+from api.ui.scene import NEIGHBOURS, SceneView, TrackView, scene_view, track_view
+from api.ui.why import Why, why
+from gtqa.domain import Frame, Label
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
-from gtqa.storage import decision_seconds, pending_items
+from gtqa.storage import (
+    batch_record,
+    decision_seconds,
+    frame_keys_near,
+    label_audits,
+    load_frames,
+    pending_items,
+    track_labels,
+)
 
 PACE_WINDOW = timedelta(hours=12)  # "today": one working day, whatever the time zone
 
@@ -33,6 +45,15 @@ class ReviewPayload(BaseModel):
     lease_expires_at: datetime | None
     pace: Pace
     decided: str | None = Field(default=None, description="the audit just recorded, if any")
+    why: Why | None = Field(
+        default=None, description="why the item was flagged (None when the queue is empty)"
+    )
+    vendor: str | None = Field(default=None, description="the batch's vendor")
+    track: TrackView | None = Field(default=None, description="the flagged object's track, if it has one")
+    scene: SceneView | None = Field(default=None, description="the frame's cuboids, if it has any")
+    history: list[EarlierDecision] = Field(
+        default_factory=list, description="earlier decisions on the label, in any delivery, newest first"
+    )
 
 
 def pace(session: Session, auditor: str, now: datetime) -> Pace:
@@ -50,14 +71,46 @@ def payload(
     session: Session, settings: Settings, item_id: int | None, auditor: str, now: datetime
 ) -> ReviewPayload:
     context, spec_of = None, cache(partial(job_spec_or_none, settings))  # looked up once per request
+    frames: dict[str, Frame] = {}
     if item_id is not None:
-        context = item_view(session, item_id, spec_of, image_url=f"/ui/items/{item_id}/image")
-    return ReviewPayload(
+        context = item_view(session, item_id, spec_of, image_url=f"/ui/items/{item_id}/image", frames=frames)
+    made = ReviewPayload(
         context=context,
         classes=_classes(spec_of(context.spec_hash), context) if context else [],
         lease_expires_at=context.item.lease_expires_at if context else None,
         pace=pace(session, auditor, now),
+        why=why(context) if context else None,
     )
+    if context is None:
+        return made
+    return made.model_copy(update=_around(session, context, frames[context.item.frame]))
+
+
+def _around(session: Session, context: ItemContextOut, frame: Frame) -> dict[str, object]:
+    """The vendor, the flagged object's track, the frame's 3D scene and the label's earlier audits."""
+    batch = context.item.batch_id
+    label = context.label
+    return {
+        "vendor": batch_record(session, batch).vendor,
+        "track": _track(session, batch, frame, label) if label and label.track_id is not None else None,
+        "scene": scene_view(frame, label),
+        "history": _history(session, context, label) if label else [],
+    }
+
+
+def _history(session: Session, context: ItemContextOut, label: Label) -> list[EarlierDecision]:
+    batch = context.item.batch_id
+    found = label_audits(session, batch, context.item.frame, label.id)
+    return earlier_decisions(found, label, batch)
+
+
+def _track(session: Session, batch_id: int, frame: Frame, label: Label) -> TrackView | None:
+    """The label's track over its whole sequence (labels only) and the frames within ±5 of it."""
+    if frame.sequence is None or label.track_id is None:
+        return None
+    track = track_labels(session, batch_id, frame.sequence, label.track_id)
+    keys = frame_keys_near(session, batch_id, {frame.sequence: (frame.index, frame.index)}, window=NEIGHBOURS)
+    return track_view(track, load_frames(session, batch_id, keys, predictions=False), label, frame)
 
 
 def _classes(spec: CompiledSpec | None, context: ItemContextOut) -> list[str]:

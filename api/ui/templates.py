@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 from api.ui.palette import css_variables
 
@@ -32,7 +34,7 @@ SECURITY_HEADERS = {
 def templates() -> Jinja2Templates:
     env = Jinja2Templates(directory=HERE / "templates")
     env.env.globals["static"] = static_url
-    env.env.filters.update(num=_num, pct=_pct, usd=_usd, raw=_raw)
+    env.env.filters.update(num=_num, pct=_pct, usd=_usd, raw=_raw, markdown=markdown)
     return env
 
 
@@ -53,6 +55,24 @@ def static_bytes(name: str) -> bytes:
 def static_url(name: str) -> str:
     digest = hashlib.sha256(static_bytes(name)).hexdigest()[:12]
     return f"/ui/static/{name}?v={digest}"
+
+
+@cache
+def _markdown_renderer() -> MarkdownIt:
+    # CommonMark with raw HTML off: any HTML in the text is shown escaped, never rendered; links with
+    # javascript:, vbscript:, file: or data: (but images) URLs are refused by markdown-it's validateLink.
+    return MarkdownIt("commonmark", {"html": False})
+
+
+def markdown(text: str, *, heading_offset: int = 3) -> Markup:
+    """A spec rule's prose as HTML (CommonMark; raw HTML escaped). Its headings move down by
+    ``heading_offset`` levels (a ``##`` in a rule shown under the page's h3 becomes an h5)."""
+    md = _markdown_renderer()
+    tokens = md.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + heading_offset)}"
+    return Markup(md.renderer.render(tokens, md.options, {}))  # escaped by markdown-it: html is off
 
 
 def _num(value: float | None, digits: int = 1) -> str:

@@ -51,7 +51,7 @@ def judge_stats(
     live = [r.latency_s for r in results if not r.cached and r.attempts > 0]
     judged = [i for i in items if i.judge is not None and i.outcome is not None]
     answered = [i for i in judged if i.judge and i.judge.verdict in (Verdict.defect, Verdict.not_defect)]
-    correct = sum((i.judge.verdict is Verdict.defect) == (i.outcome == 1) for i in answered if i.judge)
+    correct = sum((i.judge.verdict == Verdict.defect) == (i.outcome == 1) for i in answered if i.judge)
     s = summary
     return JudgeStats(
         questions=len(results), calls=s.calls if s else 0, cache_hits=s.cache_hits if s else 0,
@@ -61,7 +61,7 @@ def judge_stats(
         latency_p50_s=_round(np.percentile(live, 50)) if live else None,
         latency_p95_s=_round(np.percentile(live, 95)) if live else None,
         answered_known=len(answered), correct=correct, wrong=len(answered) - correct,
-        unsure=sum(1 for i in judged if i.judge and i.judge.verdict is Verdict.unsure),
+        unsure=sum(1 for i in judged if i.judge and i.judge.verdict == Verdict.unsure),
     )  # fmt: skip
 
 

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from evals.harness.changes import ChangedItem, changed_items
+from evals.harness.config import ConfigChange, config_diff
 from evals.harness.deltas import (
     CompareOptions,
     McNemarResult,
@@ -28,7 +29,22 @@ from evals.harness.pairing import PairedArrays, pair_items
 from evals.harness.runfile import EvalRun
 from evals.harness.slices import SliceDelta, slice_deltas
 
-__all__ = ["CompareOptions", "Comparison", "ComparisonError", "MetricDelta", "RunRef", "compare_runs"]
+POOLED_NOTE = (
+    "Base and candidate are measured on the union of both runs' flags, pooled, so they share one "
+    "denominator: a flag one run did not raise counts there as a defect it missed, which lowers recall, "
+    "F1 and AP below what the run alone scores. 'Alone' is the run on its own flags, as gtqa evals run "
+    "prints it; the differences and gates use the pooled figures."
+)
+
+__all__ = [
+    "POOLED_NOTE",
+    "CompareOptions",
+    "Comparison",
+    "ComparisonError",
+    "MetricDelta",
+    "RunRef",
+    "compare_runs",
+]
 
 
 class ComparisonError(ValueError):
@@ -39,12 +55,18 @@ class RunRef(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
+    name: str | None = None
+    command: str | None = None
     spec: str
     prompts: dict[str, int]
     calibration: str
     judge: str
     audits: str
     infra_errors: int
+
+    @property
+    def title(self) -> str:
+        return self.id if self.name is None else f"{self.name} ({self.id})"
 
 
 class Comparison(BaseModel):
@@ -53,6 +75,7 @@ class Comparison(BaseModel):
     kind: Literal["gtqa-eval-comparison"] = "gtqa-eval-comparison"
     base: RunRef
     candidate: RunRef
+    changes: list[ConfigChange] = []  # what differs between the two runs' configurations
     threshold: float
     budgets: tuple[int, ...]
     level: float
@@ -65,6 +88,7 @@ class Comparison(BaseModel):
     metrics: list[MetricDelta]
     mcnemar: McNemarResult
     slices: list[SliceDelta]
+    slice_comparisons: int = 0  # how many p-values Holm's correction adjusts together
     changed: list[ChangedItem]
     gates: list[GateResult] = []
     warnings: list[str] = []
@@ -90,8 +114,10 @@ def compare_runs(
         base=_ref(base), candidate=_ref(cand), threshold=opts.threshold, budgets=opts.budgets,
         level=opts.level, n_boot=opts.n_boot, cluster=opts.cluster, items=len(pairs),
         known=len(arrays.items), clusters=arrays.n_clusters, outcome_conflicts=conflicts,
-        metrics=[metric_delta(arrays, m, opts) for m in metric_names(opts.budgets)],
+        metrics=[_own(metric_delta(arrays, m, opts), base, cand) for m in metric_names(opts.budgets)],
         mcnemar=mcnemar_of(arrays, opts.threshold), slices=slices,
+        slice_comparisons=sum(len(s.metrics) for s in slices),
+        changes=config_diff(base.provenance, cand.provenance),
         changed=changed_items(pairs, opts.threshold),
         gates=[_gate(arrays, g, opts) for g in gates], warnings=warnings,
     )  # fmt: skip
@@ -118,11 +144,28 @@ def _infra(run: EvalRun) -> str:
     return ", ".join(parts)
 
 
+def _own(d: MetricDelta, base: EvalRun, cand: EvalRun) -> MetricDelta:
+    return d.model_copy(
+        update={"base_own": own_value(base, d.metric), "candidate_own": own_value(cand, d.metric)}
+    )
+
+
+def own_value(run: EvalRun, metric: str) -> float | None:
+    """A metric of the run on its own flags (``EvalRun.metrics``), as ``gtqa evals run`` prints it."""
+    m = run.metrics.overall
+    if metric.startswith("precision_at_"):
+        return m.precision_at.get(metric.removeprefix("precision_at_"))
+    value = getattr(m, metric, None)
+    return value if isinstance(value, float) else None
+
+
 def _ref(run: EvalRun) -> RunRef:
     p = run.provenance
     return RunRef(
-        id=run.id, spec=f"{p.spec_name}@{p.spec_hash[:12]}", prompts=p.prompt_versions,
-        calibration=p.calibration, judge=p.judge_mode, audits=p.audits.checksum, infra_errors=run.infra.total,
+        id=run.id, name=p.name, command=p.config.command if p.config else None,
+        spec=f"{p.spec_name}@{p.spec_hash[:12]}", prompts=p.prompt_versions,
+        calibration=p.calibration_path or p.calibration, judge=p.judge_mode, audits=p.audits.checksum,
+        infra_errors=run.infra.total,
     )  # fmt: skip
 
 
@@ -130,4 +173,7 @@ def _gate(arrays: PairedArrays, gate: Gate, opts: CompareOptions) -> GateResult:
     metric = gate.resolved_metric(opts.budgets)
     part = arrays.subset(slice_mask(arrays, *gate.slice)) if gate.slice else arrays
     d = metric_delta(part, metric, opts)
-    return judge_gate(gate, metric, d.delta, d.lo, d.hi)
+    return judge_gate(
+        gate, metric, d.delta, d.lo, d.hi, inconclusive_passes=opts.inconclusive_passes,
+        shown=gate.shown(opts.budgets),
+    )  # fmt: skip

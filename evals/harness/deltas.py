@@ -29,6 +29,7 @@ class CompareOptions:
     cluster: Literal["sequence", "frame"] = "sequence"
     alpha: float = 0.05
     allow_different_audits: bool = False
+    inconclusive_passes: bool = False  # an inconclusive gate passes (default: it fails, as a worse one)
 
 
 class MetricDelta(BaseModel):
@@ -42,6 +43,8 @@ class MetricDelta(BaseModel):
     hi: float | None
     p_value: float = 1.0
     p_holm: float | None = None  # set on per-slice differences (Holm over every slice and metric)
+    base_own: float | None = None  # the base run on its own flags, as ``gtqa evals run`` reports it
+    candidate_own: float | None = None
 
 
 class McNemarResult(BaseModel):

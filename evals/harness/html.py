@@ -1,8 +1,11 @@
 """A self-contained HTML report of a comparison: inline CSS, figures as base64 PNGs, no external asset.
 
-Sections: the two runs (spec, prompts, calibration, judge, audits), the gates, overall differences with
-their intervals, McNemar's test, precision-recall curves, reliability diagrams, per-slice differences
-(figure and table, Holm-adjusted), and the items whose verdict changed (the first ``max_changed``).
+Sections: what changed between the two runs' configurations (first: what the candidate is), the two
+runs (name, spec, prompts, calibration, judge, audits, command line), the gates (better, worse or
+inconclusive, each with its sentence), overall differences with their intervals beside each run's own
+figures, McNemar's test, precision-recall curves, reliability diagrams, per-slice differences (figure
+and table: raw and Holm-adjusted p, the number of comparisons, why each slice is or is not called), and
+the items whose verdict changed (the first ``max_changed``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from pathlib import Path
 
-from evals.harness.compare import Comparison, MetricDelta, RunRef
+from evals.harness.compare import POOLED_NOTE, Comparison, MetricDelta, RunRef
+from evals.harness.gate import Outcome, metric_label
 from evals.harness.pairing import PairedArrays, pair_items
 from evals.harness.plots import pr_figure, reliability_figure, slices_figure
 from evals.harness.runfile import EvalRun
@@ -25,6 +29,7 @@ text-align:left}th{background:#f4f4f4}td.num{text-align:right;font-variant-numer
 .pass{color:#17692b;font-weight:600}.fail{color:#b3261e;font-weight:600}.warn{color:#8a5a00}
 .broke{background:#fdecea}.fixed{background:#e8f5e9}.figs{display:flex;flex-wrap:wrap;gap:12px}
 img{max-width:100%;border:1px solid #eee}code{background:#f4f4f4;padding:0 3px}
+.cmd{margin:4px 0;font-size:12px}.cmd code{overflow-wrap:anywhere}
 """
 
 
@@ -40,14 +45,16 @@ def render_report(comparison: Comparison, base: EvalRun, cand: EvalRun, max_chan
     pairs, _ = pair_items(base.items, cand.items)
     arrays = PairedArrays.of(pairs, "frame" if c.cluster == "frame" else "sequence")
     body = [
-        f"<h1>gtqa eval comparison: {escape(c.base.id)} → {escape(c.candidate.id)}</h1>",
+        f"<h1>gtqa eval comparison: {escape(c.base.title)} → {escape(c.candidate.title)}</h1>",
+        _changes(c),
         _runs(c.base, c.candidate),
         _gates(c),
         *(f'<p class="warn">⚠ {escape(w)}</p>' for w in c.warnings),
         f"<h2>Overall (candidate − base, {c.level:.0%} paired cluster-bootstrap intervals)</h2>",
         f"<p>{c.known} audited items of {c.items} ({c.clusters} {c.cluster}s resampled, {c.n_boot} "
         f"replicates); decisions at score ≥ {c.threshold:g}.</p>",
-        _table(["metric", "base", "candidate", "difference", "interval"], (_delta_row(m) for m in c.metrics)),
+        _table(_OVERALL_HEAD, (_delta_row(m) for m in c.metrics)),
+        f"<p>{escape(POOLED_NOTE)}</p>",
         _mcnemar(c),
         '<h2>Curves</h2><div class="figs">',
         _img(pr_figure(arrays, c.threshold), "precision-recall curves"),
@@ -87,32 +94,58 @@ def _fmt(x: float | None, sign: bool = False) -> str:
     return f"{x:+.3f}" if sign else f"{x:.3f}"
 
 
+_OVERALL_HEAD = ["metric", "base", "candidate", "difference", "interval", "base alone", "candidate alone"]
+
+
 def _delta_row(m: MetricDelta) -> list[str]:
     ci = f"[{_fmt(m.lo, True)}, {_fmt(m.hi, True)}]"
-    return [_td(m.metric), _td(_fmt(m.base), True), _td(_fmt(m.candidate), True),
-            _td(_fmt(m.delta, True), True), _td(ci, True)]  # fmt: skip
+    return [_td(metric_label(m.metric)), _td(_fmt(m.base), True), _td(_fmt(m.candidate), True),
+            _td(_fmt(m.delta, True), True), _td(ci, True), _td(_fmt(m.base_own), True),
+            _td(_fmt(m.candidate_own), True)]  # fmt: skip
+
+
+def _changes(c: Comparison) -> str:
+    title = "<h2>What changed (base → candidate)</h2>"
+    if not c.changes:
+        return title + "<p>The two runs were configured alike: any difference below is chance.</p>"
+    rows = [[_td(x.field), _td(x.base or "–"), _td(x.candidate or "–")] for x in c.changes]
+    return title + _table(["", "base", "candidate"], rows)
 
 
 def _runs(base: RunRef, cand: RunRef) -> str:
     def row(name: str, ref: RunRef) -> list[str]:
         prompts = ", ".join(f"{k}.v{v}" for k, v in sorted(ref.prompts.items())) or "–"
-        return [_td(name), _td(ref.id), _td(ref.spec), _td(prompts), _td(ref.calibration[:19]),
-                _td(ref.judge), _td(ref.audits[:12]), _td(ref.infra_errors, True)]  # fmt: skip
+        calibration = "the spec's priors" if ref.calibration == "priors" else ref.calibration
+        return [_td(name), _td(ref.name or "–"), _td(ref.id), _td(ref.spec), _td(prompts),
+                _td(calibration), _td(ref.judge), _td(ref.audits[:12]),
+                _td(ref.infra_errors, True)]  # fmt: skip
 
-    head = ["run", "id", "spec", "prompts", "calibration", "judge", "audits", "infra errors"]
-    return _table(head, [row("base", base), row("candidate", cand)])
+    head = ["run", "name", "id", "spec", "prompts", "calibration", "judge", "audits", "infra errors"]
+    commands = "".join(
+        f'<p class="cmd">{name}: <code>{escape(ref.command or "(not recorded)")}</code></p>'
+        for name, ref in (("base", base), ("candidate", cand))
+    )
+    return "<h2>The runs</h2>" + _table(head, [row("base", base), row("candidate", cand)]) + commands
+
+
+_MARK = {
+    Outcome.better: ("pass", "BETTER"),
+    Outcome.worse: ("fail", "WORSE"),
+    Outcome.inconclusive: ("warn", "INCONCLUSIVE"),
+}
 
 
 def _gates(c: Comparison) -> str:
     if not c.gates:
         return "<p>No gates were set (<code>--fail-if</code>).</p>"
-    rows = [
-        [f'<td class="{"pass" if g.passed else "fail"}">{"PASS" if g.passed else "FAIL"}</td>',
-         _td(g.gate), _td(_fmt(g.delta, True), True), _td(f"[{_fmt(g.lo, True)}, {_fmt(g.hi, True)}]"),
-         _td(g.reason)]
-        for g in c.gates
-    ]  # fmt: skip
-    return "<h2>Gates</h2>" + _table(["", "gate", "difference", "interval", "why"], rows)
+    rows = []
+    for g in c.gates:
+        cls, word = _MARK[g.outcome]
+        rows.append([f'<td class="{cls}">{word}</td>', _td("passes" if g.passed else "fails"), _td(g.gate),
+                     _td(_fmt(g.delta, True), True), _td(f"[{_fmt(g.lo, True)}, {_fmt(g.hi, True)}]"),
+                     _td(g.reason)])  # fmt: skip
+    head = ["outcome", "gate", "", "difference", "interval", "what the interval says"]
+    return "<h2>Gates</h2>" + _table(head, rows)
 
 
 def _mcnemar(c: Comparison) -> str:
@@ -129,18 +162,20 @@ def _slices(c: Comparison) -> str:
         cells = [_td(f"{s.dimension}={s.value}"), _td(s.items, True), _td(s.positives, True)]
         for m in s.metrics:
             p = "–" if m.p_holm is None else f"{m.p_holm:.3g}"
-            cells.append(_td(f"{_fmt(m.delta, True)} [{_fmt(m.lo, True)}, {_fmt(m.hi, True)}] p={p}", True))
+            cells.append(_td(f"{_fmt(m.delta, True)} [{_fmt(m.lo, True)}, {_fmt(m.hi, True)}]", True))
+            cells.append(_td(f"{m.p_value:.3g} / {p}", True))
         mc = s.mcnemar
-        verdict = "REGRESSION" if s.regression else ""
-        cells += [_td(f"{mc.base_only_right}/{mc.candidate_only_right}", True),
-                  _td(f"{s.mcnemar_p_holm:.3g}", True), _td(verdict)]  # fmt: skip
+        cells += [_td(s.clusters, True), _td(f"{mc.base_only_right}/{mc.candidate_only_right}", True),
+                  _td(f"{s.mcnemar_p_holm:.3g}", True), _td(s.verdict)]  # fmt: skip
         rows.append(cells)
         classes.append("broke" if s.regression else "")
-    head = ["slice", "items", "defects", "Δ precision (Holm p)", "Δ recall (Holm p)",
-            "McNemar: right base/cand only", "McNemar p (Holm)", ""]  # fmt: skip
+    head = ["slice", "items", "defects", "Δ precision", "p raw / Holm", "Δ recall", "p raw / Holm",
+            f"{c.cluster}s", "McNemar: right base/cand only", "McNemar p (Holm)", "verdict"]  # fmt: skip
     note = (
-        "<p>Holm-adjusted over every slice and metric; a slice is a regression when a metric is lower in "
-        "the candidate with adjusted p below 0.05.</p>"
+        f"<p>{c.slice_comparisons} comparisons (every slice × precision and recall) are adjusted together "
+        "with Holm's correction; a slice is a regression when a metric is lower in the candidate with "
+        "adjusted p below 0.05. A slice is too small to call when, with its few "
+        f"{c.cluster}s, not even data all one way could clear the correction.</p>"
     )
     return (
         "<h2>Per slice</h2>"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,12 +20,25 @@ from agents.context import TriagePolicy
 from agents.judge.prompts import PROMPTS_DIR
 from agents.run import AgentResult, areview
 from evals.harness import collect
+from evals.harness.config import prompt_files, rule_refs, shown_path
 from evals.harness.dataset import EvalDataset, audited_frames
 from evals.harness.judge import EvalJudge, build_eval_judge
 from evals.harness.metrics import DEFAULT_BUDGETS, DEFAULT_THRESHOLD, run_metrics
-from evals.harness.runfile import AuditSetInfo, DatasetInfo, EvalRun, InfraErrors, Provenance
+from evals.harness.runfile import (
+    AuditSetInfo,
+    DatasetInfo,
+    EvalRun,
+    InfraErrors,
+    Provenance,
+    RunConfiguration,
+)
 from gtqa.domain import Dataset
-from gtqa.scoring.calibration import CalibratedScorer, CalibrationModel
+from gtqa.scoring.calibration import (
+    CalibratedScorer,
+    CalibrationModel,
+    default_calibration_path,
+    default_scorer,
+)
 from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec, content_hash
@@ -33,7 +46,11 @@ from gtqa.spec import CompiledSpec, content_hash
 
 @dataclass(frozen=True)
 class RunConfig:
-    """What to replay. ``dataset`` is read already (with its predictions, listed in ``predictions``)."""
+    """What to replay. ``dataset`` is read already (with its predictions, listed in ``predictions``).
+
+    Without ``calibration`` a run scores with the spec's priors unless ``default_calibration`` asks for
+    the spec's shipped calibration where ``gtqa scan`` would use it (``gtqa evals run`` sets it: *as
+    shipped* there means as the scan and the service score). ``name`` and ``command`` are recorded."""
 
     dataset: Dataset
     evals: EvalDataset
@@ -49,6 +66,9 @@ class RunConfig:
     triage: TriagePolicy = field(default_factory=TriagePolicy)
     threshold: float = DEFAULT_THRESHOLD
     budgets: tuple[int, ...] = DEFAULT_BUDGETS
+    name: str | None = None
+    command: str | None = None
+    default_calibration: bool = False  # without ``calibration``: the spec's shipped one, as ``gtqa scan``
 
 
 def run_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenAI | None = None) -> EvalRun:
@@ -59,10 +79,11 @@ def run_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenAI | Non
 async def arun_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenAI | None = None) -> EvalRun:
     started = datetime.now(UTC)
     subset = audited_frames(config.dataset, config.evals)
+    config = replace(config, calibration=calibration_file(config))
     judge = _judge(config, settings, client)
     try:
         result = await areview(
-            subset, config.spec, judge=judge, scorer=_scorer(config), checks=config.checks,
+            subset, config.spec, judge=judge, scorer=_scorer(config.calibration), checks=config.checks,
             exclude=config.exclude, chunk_size=settings.chunk_size, triage=config.triage,
         )  # fmt: skip
     finally:
@@ -80,10 +101,19 @@ def _judge(config: RunConfig, settings: Settings, client: AsyncOpenAI | None) ->
     )  # fmt: skip
 
 
-def _scorer(config: RunConfig) -> Scorer:
-    if config.calibration is None:
+def calibration_file(config: RunConfig) -> Path | None:
+    """The calibration file a run scores with: the one given, else (``default_calibration``) the spec's
+    shipped one when ``gtqa scan`` would use it for this data, else none (the spec's priors)."""
+    if config.calibration is not None or not config.default_calibration:
+        return config.calibration
+    choice = default_scorer(config.spec, config.dataset.format)
+    return default_calibration_path(config.spec) if isinstance(choice.scorer, CalibratedScorer) else None
+
+
+def _scorer(path: Path | None) -> Scorer:
+    if path is None:
         return PriorScorer()
-    return CalibratedScorer(CalibrationModel.load(config.calibration))
+    return CalibratedScorer(CalibrationModel.load(path))
 
 
 def _assemble(
@@ -118,11 +148,22 @@ def _provenance(
         spec_path=spec.path, prompts=collect.prompt_refs(judge.prompts) if judge else (),
         judge_model=settings.judge_model, judge_mode=_judge_mode(judge),
         calibration=_calibration(config.calibration),
-        calibration_path=str(config.calibration) if config.calibration else None,
+        calibration_path=shown_path(config.calibration) if config.calibration else None,
         checks=tuple(result.checks_run), checks_skipped=result.checks_skipped,
         settings={**collect.settings_snapshot(settings, config.triage), **run_settings},
         audits=_audit_info(config), dataset=_dataset_info(config, subset),
-        started_at=started, finished_at=datetime.now(UTC),
+        started_at=started, finished_at=datetime.now(UTC), config=_configuration(config, settings),
+    )  # fmt: skip
+
+
+def _configuration(config: RunConfig, settings: Settings) -> RunConfiguration:
+    return RunConfiguration(
+        name=config.name, command=config.command, rules=rule_refs(config.spec),
+        prompts_dir=shown_path(config.prompts_dir),
+        prompt_files=prompt_files(config.prompts_dir, settings.judge_prompt_pins),
+        checks_requested=None if config.checks is None else tuple(config.checks),
+        checks_excluded=tuple(config.exclude), default_calibration=config.default_calibration,
+        budgets=config.budgets,
     )  # fmt: skip
 
 

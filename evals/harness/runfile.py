@@ -36,6 +36,40 @@ class PromptRef(BaseModel):
     id: str
     version: int
     sha256: str = ""
+    path: str = ""  # the prompt file, relative to the repository when inside it
+
+
+class RuleRef(BaseModel):
+    """One rule of the spec a run used: its content hash and its parameters (for a rule-level diff)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    hash: str
+    params: dict[str, Any] = {}
+
+
+class RunConfiguration(BaseModel):
+    """How a run was asked for (``evals.harness.config``): name, command line, rules, prompt files,
+    checks asked for (``None``: all) and excluded, decision settings. Defaults describe a run file
+    written before the configuration was recorded."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None
+    command: str | None = None
+    rules: dict[str, RuleRef] = {}
+    prompts_dir: str | None = None
+    prompt_files: tuple[PromptRef, ...] = ()
+    checks_requested: tuple[str, ...] | None = None
+    checks_excluded: tuple[str, ...] = ()
+    default_calibration: bool = False
+    budgets: tuple[int, ...] = ()
+
+    @property
+    def as_written(self) -> bool:
+        """Whether the run reviewed with the spec as written: every check, none excluded."""
+        return self.checks_requested is None and not self.checks_excluded
 
 
 class AuditSetInfo(BaseModel):
@@ -84,6 +118,18 @@ class Provenance(BaseModel):
     dataset: DatasetInfo
     started_at: datetime
     finished_at: datetime
+    config: RunConfiguration | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.config.name if self.config else None
+
+    @property
+    def as_written(self) -> bool:
+        """The spec as written: every check (runs recorded before the configuration: none excluded)."""
+        if self.config is not None:
+            return self.config.as_written
+        return not self.settings.get("exclude")
 
     @property
     def prompt_versions(self) -> dict[str, int]:

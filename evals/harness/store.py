@@ -39,6 +39,9 @@ class RunSummary(BaseModel):
     headline: dict[str, float | None]
     infra_errors: int
     path: str
+    name: str | None = None
+    as_written: bool | None = None  # every check, none excluded (None: not recorded, an older run)
+    checks_note: str = ""  # what the run asked for when not the spec as written
 
     @property
     def version_key(self) -> str:
@@ -60,8 +63,18 @@ def summary_of(run: EvalRun, path: Path) -> RunSummary:
         audit_checksum=p.audits.checksum, spec_name=p.spec_name, spec_hash=p.spec_hash,
         prompts=p.prompt_versions, calibration=p.calibration, judge_mode=p.judge_mode,
         judge_model=p.judge_model, git_sha=p.git_sha, headline=headline, infra_errors=run.infra.total,
-        path=str(path),
+        path=str(path), name=p.name, as_written=p.as_written if p.config else None,
+        checks_note=_checks_note(run),
     )  # fmt: skip
+
+
+def _checks_note(run: EvalRun) -> str:
+    c = run.provenance.config
+    if c is None or c.as_written:
+        return ""
+    parts = [f"only {', '.join(c.checks_requested)}"] if c.checks_requested is not None else []
+    parts += [f"excluded {', '.join(c.checks_excluded)}"] if c.checks_excluded else []
+    return "; ".join(parts)
 
 
 def save_run(run: EvalRun, home: Path | None = None) -> RunSummary:

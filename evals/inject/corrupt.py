@@ -53,6 +53,23 @@ class InjectionError(ValueError):
     pass
 
 
+# Formats whose labels the families cannot corrupt, and why (refused before anything is read or written).
+REFUSED = {
+    "av2": (
+        "the injector's families corrupt image boxes, and an AV2 label is a LiDAR cuboid (its box is a "
+        "derived bird's-eye footprint in metres); AV2 cuboid defects are injected by "
+        "benchmarks/_av2_inject.py (run benchmarks/bench_av2.py)"
+    ),
+}
+
+
+def refuse_format(fmt: str) -> None:
+    """``InjectionError`` naming why ``fmt`` data cannot be injected into, for a format in ``REFUSED``."""
+    if fmt in REFUSED:
+        supported = ", ".join(sorted(LABEL_DIRS))
+        raise InjectionError(f"cannot inject into {fmt!r} data: {REFUSED[fmt]}; supported: {supported}")
+
+
 @dataclass(frozen=True)
 class Injection:
     """The corrupted dataset (new labels still carry temporary ids) and its defects, before writing."""
@@ -70,6 +87,7 @@ def inject(
 ) -> Injection:
     if not 0.0 <= rate <= 1.0:
         raise InjectionError(f"rate must be in [0, 1], got {rate}")
+    refuse_format(dataset.format)
     rng = np.random.default_rng(seed)
     state = InjectionState.start(dataset, spec)
     chosen = [f for f in Family if f in (families or list(Family))]  # application order
@@ -156,6 +174,7 @@ def write_injection(
     overwrite: bool = False,
 ) -> Manifest:
     fmt = injection.dataset.format
+    refuse_format(fmt)
     if fmt not in WRITERS or fmt not in LABEL_DIRS:
         # JSON formats (coco, bdd) have writers, but where their label files and image folders sit
         # varies too much to link the rest of the source safely
@@ -239,6 +258,8 @@ def inject_folder(
     overwrite: bool = False,
 ) -> Manifest:
     """Read a dataset (labels only), inject defects and write the corrupted copy and its manifest."""
+    if fmt is not None:
+        refuse_format(fmt)  # before reading: an AV2 log takes seconds to read
     dataset = load_dataset(source, fmt)
     injection = inject(dataset, spec, rate=rate, seed=seed, families=families)
     return write_injection(injection, source, out, spec=spec, seed=seed, rate=rate, overwrite=overwrite)

@@ -18,7 +18,7 @@ from gtqa.formats.coco import CocoIds, coco_ids, read_coco, write_coco
 from gtqa.formats.json_sniff import sniff_json_format
 from gtqa.formats.kitti import read_kitti, write_kitti
 from gtqa.formats.kitti_tracking import read_kitti_tracking, write_kitti_tracking
-from gtqa.formats.predictions import group_by_frame, read_predictions
+from gtqa.formats.predictions import group_by_frame, read_predictions, unreadable_sources
 
 Reader = Callable[[Path], Dataset]
 Writer = Callable[[Dataset, Path], dict[str, str]]
@@ -110,4 +110,12 @@ def _with_predictions(frame: Frame, preds: list[Prediction]) -> Frame:
     return frame.model_copy(update={"predictions": frame.predictions + tuple(preds)})
 
 
-__all__ = ["READERS", "WRITERS", "attach_predictions", "detect_format", "known_formats", "load_dataset"]
+__all__ = [
+    "READERS",
+    "WRITERS",
+    "attach_predictions",
+    "detect_format",
+    "known_formats",
+    "load_dataset",
+    "unreadable_sources",
+]

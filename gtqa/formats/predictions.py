@@ -8,15 +8,17 @@ otherwise (PointRCNN writes logits, some negative) the whole source is mapped wi
 from __future__ import annotations
 
 import math
-from collections.abc import Container, Iterable
+from collections.abc import Callable, Container, Iterable, Sequence
 from pathlib import Path
 
 from gtqa.domain import (
     Box2D,
     Cuboid3D,
+    Dataset,
     InputFormatError,
     InputProblem,
     Prediction,
+    ProblemLevel,
     SourceRef,
 )
 from gtqa.formats._text import expect_fields, iter_lines, parse_floats
@@ -40,7 +42,40 @@ def read_predictions(
 ) -> list[Prediction]:
     """Read one prediction source, recognising its format by its layout. ``frame_ids`` keeps only the
     predictions of those frames (``box2d.list`` covers all 7,481 KITTI frames). ``coco_ids`` are the
-    image and category tables a COCO results file refers to (the dataset's, see ``coco.coco_ids``)."""
+    image and category tables a COCO results file refers to (the dataset's, see ``coco.coco_ids``).
+    A path that does not exist, or a source none of whose records could be read, is an
+    ``InputFormatError``; a malformed record is a problem in ``problems`` (``unreadable_sources`` tells
+    a source none of whose records could be read)."""
+    if not path.exists():
+        raise InputFormatError(str(path), 0, "no such file or folder")
+    return normalise_scores(_read_any(path, problems, frame_ids, coco_ids))
+
+
+def unreadable_sources(dataset: Dataset, sources: Sequence[Path]) -> list[InputFormatError]:
+    """One error per prediction source of ``dataset`` that gave no prediction but had problems: a
+    malformed file, never to be taken for a detector that found nothing."""
+    read = {p.source.path for f in dataset.frames for p in f.predictions if p.source is not None}
+    errors = []
+    for source in sources:
+        inside = _within(source)
+        if any(inside(path) for path in read):
+            continue
+        found = [p for p in dataset.problems if inside(p.path) and p.level == ProblemLevel.error]
+        if found:
+            first = found[0]
+            why = f"no prediction could be read ({len(found)} skipped): {first.message}"
+            errors.append(InputFormatError(first.path, first.line, why))
+    return errors
+
+
+def _within(source: Path) -> Callable[[str], bool]:
+    root = str(source)
+    return lambda path: path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _read_any(
+    path: Path, problems: list[InputProblem], frame_ids: Container[str] | None, coco_ids: CocoIds | None
+) -> list[Prediction]:
     if path.is_file() and path.suffix == ".list":
         preds = read_box2d_list(path, problems, frame_ids)
     elif path.is_file() and (path.suffix == ".csv" or (path.suffix == ".txt" and _looks_like_csv(path))):
@@ -60,7 +95,7 @@ def read_predictions(
             "not a prediction file or folder gtqa knows (KITTI result folder or file, box2d.list, "
             "PointRCNN CSV, COCO results JSON, BDD100K JSON with scores)",
         )
-    return normalise_scores(preds)
+    return preds
 
 
 def _read_json_predictions(path: Path, problems: list[InputProblem], ids: CocoIds | None) -> list[Prediction]:

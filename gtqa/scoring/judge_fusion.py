@@ -21,7 +21,7 @@ def judge_likelihood_ratio(opinion: JudgeOpinion, accuracy: float) -> float:
     confidence = 1.0 if opinion.confidence is None else opinion.confidence
     effective = min(max(0.5 + (accuracy - 0.5) * confidence, 1e-3), 1 - 1e-3)
     ratio = effective / (1.0 - effective)
-    return ratio if opinion.verdict is Verdict.defect else 1.0 / ratio
+    return ratio if opinion.verdict == Verdict.defect else 1.0 / ratio
 
 
 def fuse_judge(finding: Finding, opinion: JudgeOpinion, *, accuracy: float) -> Finding:

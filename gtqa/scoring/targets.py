@@ -41,10 +41,10 @@ def audit_targets(
     for i, f in enumerate(findings):
         by_frame[f.frame].append(i)
     for audit in audits:
-        if audit.verdict is Verdict.not_defect:
+        if audit.verdict == Verdict.not_defect:
             _mark_fine(audit, findings, by_frame[audit.frame], targets, empty_iou)
     for audit in audits:
-        if audit.verdict is Verdict.defect:
+        if audit.verdict == Verdict.defect:
             _credit(audit, findings, by_frame[audit.frame], targets, match_iou)
     return targets
 

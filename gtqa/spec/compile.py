@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,11 +61,23 @@ def compile_text(text: str, path: str = "<spec>") -> CompiledSpec:
     )
 
 
+# A rule id is a name, never markup: it is quoted in the judge's prompt (where a newline or a quote could
+# break the prompt's framing), in CSV exports and in URLs.
+RULE_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+
+
 def _compile_rule(raw: RawSpec, item: RawRule, problems: list[str]) -> Rule | None:
     body = dict(item.body)
     rule_id, kind = body.pop("id", None), body.get("kind")
     if not isinstance(rule_id, str) or not rule_id:
         problems.append(f"{raw.path}:{item.line}: rule block needs a string 'id'")
+        return None
+    if not RULE_ID.fullmatch(rule_id):
+        line = item.line + node_line(item.node, ("id",))
+        problems.append(
+            f"{raw.path}:{line}: rule id {rule_id!r}: use 1-64 lower-case letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit (ids are quoted in the judge's prompt, exports and URLs)"
+        )
         return None
     if kind not in KINDS:
         line = item.line + node_line(item.node, ("kind",))

@@ -31,9 +31,16 @@ from gtqa.storage.activity import (
     waiting_probabilities,
 )
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
-from gtqa.storage.audits import count_audits, export_audits, import_audits, list_audits
+from gtqa.storage.audits import count_audits, export_audits, import_audits, label_audits, list_audits
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
-from gtqa.storage.errors import DecisionError, IngestError, LeaseError, NotFoundError, StorageError
+from gtqa.storage.errors import (
+    ClaimCapError,
+    DecisionError,
+    IngestError,
+    LeaseError,
+    NotFoundError,
+    StorageError,
+)
 from gtqa.storage.findings import (
     FindingFilter,
     StoredFinding,
@@ -42,12 +49,14 @@ from gtqa.storage.findings import (
     stream_findings,
 )
 from gtqa.storage.ingest import (
+    batch_by_idempotency_key,
     batch_record,
     frame_keys_near,
     ingest_batch,
     list_batches,
     load_dataset,
     load_frames,
+    track_labels,
 )
 from gtqa.storage.jobs import (
     batch_jobs,
@@ -58,10 +67,12 @@ from gtqa.storage.jobs import (
     expire_leases,
     fail_chunk,
     finish_chunk,
+    job_chunks,
     job_record,
     list_jobs,
     renew_chunk_lease,
     requeue_chunk,
+    requeue_failed_chunks,
 )
 from gtqa.storage.limits import unstorable_audit, unstorable_records
 from gtqa.storage.migrate import current_revision, engine_revision, head_revision, upgrade
@@ -70,9 +81,12 @@ from gtqa.storage.queue import (
     decide,
     expire_claims,
     extend_claim,
+    held_by,
     item_context,
     queue_counts,
+    record_frame_edits,
     release,
+    return_skipped,
     review_item,
     skip,
     top_pending,
@@ -81,8 +95,10 @@ from gtqa.storage.queue_build import UNFLAGGED, build_review_items
 from gtqa.storage.records import (
     BatchRecord,
     ChunkLease,
+    ChunkRecord,
     ChunkStatus,
     ExpiredLeases,
+    FrameEdit,
     ItemContext,
     ItemKind,
     ItemStatus,
@@ -104,6 +120,7 @@ from gtqa.storage.stats import (
     pending_items,
 )
 from gtqa.storage.sweep import jobs_of_chunks, stale_pending_chunks
+from gtqa.storage.uploads import mark_finished, mark_unfinished, sweep_unfinished
 from gtqa.storage.users import (
     create_user,
     list_users,
@@ -121,11 +138,14 @@ __all__ = [
     "BatchFacts",
     "BatchRecord",
     "ChunkLease",
+    "ChunkRecord",
     "ChunkStatus",
+    "ClaimCapError",
     "DecisionError",
     "ExpiredLeases",
     "FindingFilter",
     "FlagDecisions",
+    "FrameEdit",
     "IngestError",
     "ItemContext",
     "ItemKind",
@@ -149,6 +169,7 @@ __all__ = [
     "auditor_batches",
     "auditor_facts",
     "audits_by_verdict",
+    "batch_by_idempotency_key",
     "batch_facts",
     "batch_jobs",
     "batch_record",
@@ -178,14 +199,17 @@ __all__ = [
     "flag_decisions",
     "frame_keys_near",
     "head_revision",
+    "held_by",
     "held_item",
     "import_audits",
     "ingest_batch",
     "item_context",
+    "job_chunks",
     "job_record",
     "jobs_by_status",
     "jobs_of_chunks",
     "judge_spend",
+    "label_audits",
     "list_audits",
     "list_batches",
     "list_jobs",
@@ -194,18 +218,25 @@ __all__ = [
     "load_frames",
     "make_engine",
     "make_session_factory",
+    "mark_finished",
+    "mark_unfinished",
     "pending_items",
     "queue_counts",
+    "record_frame_edits",
     "release",
     "renew_chunk_lease",
     "requeue_chunk",
+    "requeue_failed_chunks",
+    "return_skipped",
     "review_item",
     "rotate_token",
     "set_active",
     "skip",
     "stale_pending_chunks",
     "stream_findings",
+    "sweep_unfinished",
     "top_pending",
+    "track_labels",
     "unstorable_audit",
     "unstorable_records",
     "upgrade",

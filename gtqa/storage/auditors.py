@@ -31,7 +31,10 @@ def decision_seconds(session: Session, auditor: str, since: datetime) -> list[fl
     """The seconds recorded on each of the auditor's queue decisions (flags and spot checks) made at or
     after ``since``; None where none was recorded."""
     query = select(AuditRow.seconds).where(
-        AuditRow.auditor == auditor, AuditRow.created_at >= since, AuditRow.source.in_(QUEUE_SOURCES)
+        AuditRow.auditor == auditor,
+        AuditRow.created_at >= since,
+        AuditRow.source.in_(QUEUE_SOURCES),
+        AuditRow.item_id.is_not(None),  # not the frame edits made alongside a decision
     )
     return list(session.scalars(query))
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from gtqa.domain import Audit, AuditSource, IssueType, Verdict
 from gtqa.storage.mapping import audit_values, to_audit
-from gtqa.storage.models import AuditRow
+from gtqa.storage.models import AuditRow, BatchRow
 
 
 def list_audits(
@@ -114,3 +114,22 @@ def _conditions(
     if until is not None:
         where.append(AuditRow.created_at < until)
     return where
+
+
+def label_audits(
+    session: Session, batch_id: int, frame_key: str, label_key: str, *, limit: int = 5
+) -> list[tuple[int | None, Audit]]:
+    """The audits of one label (by frame and label key) in any delivery of the batch's dataset, this one
+    included, newest first, each with its batch id: what auditors decided and corrected about it before.
+    Found through the audits' batch index (every batch of the dataset), then by frame and label."""
+    dataset = select(BatchRow.dataset_id).where(BatchRow.id == batch_id).scalar_subquery()
+    batches = select(BatchRow.id).where(BatchRow.dataset_id == dataset)
+    query = (
+        select(AuditRow)
+        .where(
+            AuditRow.batch_id.in_(batches), AuditRow.frame_key == frame_key, AuditRow.label_key == label_key
+        )
+        .order_by(AuditRow.created_at.desc(), AuditRow.id)
+        .limit(limit)
+    )
+    return [(row.batch_id, to_audit(row)) for row in session.scalars(query)]

@@ -22,3 +22,7 @@ class DecisionError(StorageError, ValueError):
 
 class IngestError(StorageError, ValueError):
     """A dataset that cannot be stored as given (duplicate ids…); nothing of it was stored."""
+
+
+class ClaimCapError(StorageError):
+    """The auditor already holds as many claimed items as allowed: decide or release one first."""

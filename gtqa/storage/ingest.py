@@ -15,10 +15,10 @@ from sqlalchemy import Select, and_, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gtqa.domain import Dataset, Frame, InputProblem
+from gtqa.domain import Dataset, Frame, InputProblem, Label
 from gtqa.spec import CompiledSpec
 from gtqa.storage.errors import IngestError, NotFoundError
-from gtqa.storage.mapping import frame_values, label_values, prediction_values, to_frame
+from gtqa.storage.mapping import frame_values, label_values, prediction_values, to_frame, to_label
 from gtqa.storage.models import BatchRow, DatasetRow, FrameRow, LabelRow, PredictionRow
 from gtqa.storage.records import BatchRecord
 
@@ -32,8 +32,10 @@ def ingest_batch(
     team: str = "",
     due_date: date | None = None,
     source_path: str | None = None,
+    idempotency_key: str | None = None,
 ) -> BatchRecord:
-    """Store ``dataset`` as a new batch: all of it or, on any error, none of it.
+    """Store ``dataset`` as a new batch: all of it or, on any error, none of it. ``idempotency_key``
+    (unique) lets a client's retry find this batch again (``batch_by_idempotency_key``).
 
     The rows are written inside a SAVEPOINT, so a failure leaves the caller's transaction as it was
     even if the caller goes on to commit. Records the reader skipped are kept as the batch's
@@ -43,6 +45,7 @@ def ingest_batch(
     try:
         with session.begin_nested():
             batch = _new_batch(session, dataset, spec, vendor, team, due_date, source_path)
+            batch.idempotency_key = idempotency_key
             frame_ids = _insert_frames(session, batch.id, dataset.frames)
             _insert_labels(session, batch.id, dataset.frames, frame_ids)
             _insert_predictions(session, batch.id, dataset.frames, frame_ids)
@@ -56,6 +59,12 @@ def batch_record(session: Session, batch_id: int) -> BatchRecord:
     if row is None:
         raise NotFoundError(f"no batch {batch_id}")
     return _batch(row[0], row[1])
+
+
+def batch_by_idempotency_key(session: Session, key: str) -> BatchRecord | None:
+    """The batch a request with this ``Idempotency-Key`` made, if any."""
+    row = session.execute(_batches().where(BatchRow.idempotency_key == key)).one_or_none()
+    return None if row is None else _batch(row[0], row[1])
 
 
 def list_batches(session: Session, *, dataset: str | None = None) -> list[BatchRecord]:
@@ -87,9 +96,12 @@ def _batch(batch: BatchRow, name: str) -> BatchRecord:
     )
 
 
-def load_frames(session: Session, batch_id: int, keys: Sequence[str] | None = None) -> list[Frame]:
-    """Frames of a batch in reading order, with their labels and predictions; only ``keys`` if given
-    (gtqa frame ids; unknown ones are an error, so a chunk never silently shrinks)."""
+def load_frames(
+    session: Session, batch_id: int, keys: Sequence[str] | None = None, *, predictions: bool = True
+) -> list[Frame]:
+    """Frames of a batch in reading order, with their labels and predictions (none when not
+    ``predictions``); only ``keys`` if given (gtqa frame ids; unknown ones are an error, so a chunk never
+    silently shrinks)."""
     query = select(FrameRow).where(FrameRow.batch_id == batch_id).order_by(FrameRow.position)
     if keys is not None:
         query = query.where(FrameRow.key.in_(list(keys)))
@@ -97,8 +109,8 @@ def load_frames(session: Session, batch_id: int, keys: Sequence[str] | None = No
     if keys is not None and len(frames) != len(set(keys)):
         missing = sorted(set(keys) - {f.key for f in frames})
         raise NotFoundError(f"batch {batch_id} has no frames {', '.join(missing[:10])}")
-    labels, predictions = _children(session, batch_id, [f.id for f in frames], keys is None)
-    return [to_frame(f, labels[f.id], predictions[f.id]) for f in frames]
+    labels, preds = _children(session, batch_id, [f.id for f in frames], keys is None, predictions)
+    return [to_frame(f, labels[f.id], preds[f.id]) for f in frames]
 
 
 def frame_keys_near(
@@ -114,6 +126,20 @@ def frame_keys_near(
     ]
     query = select(FrameRow.key).where(FrameRow.batch_id == batch_id, or_(*near)).order_by(FrameRow.position)
     return list(session.scalars(query))
+
+
+def track_labels(
+    session: Session, batch_id: int, sequence: str, track_id: int
+) -> list[tuple[str, int, Label]]:
+    """One track's labels in a batch's sequence, in frame order: (frame key, index in the sequence,
+    label). Labels only (no predictions), so a track of a long sequence is one small query."""
+    query = (
+        select(LabelRow, FrameRow.key, FrameRow.seq_index)
+        .join(FrameRow, FrameRow.id == LabelRow.frame_id)
+        .where(LabelRow.batch_id == batch_id, LabelRow.track_id == track_id, FrameRow.sequence == sequence)
+        .order_by(FrameRow.seq_index, LabelRow.position)
+    )
+    return [(key, int(index), to_label(row, key)) for row, key, index in session.execute(query)]
 
 
 def load_dataset(session: Session, batch_id: int) -> Dataset:
@@ -215,7 +241,7 @@ def _bulk(session: Session, table: type[LabelRow | PredictionRow], rows: list[di
 
 
 def _children(
-    session: Session, batch_id: int, frame_ids: list[int], whole_batch: bool
+    session: Session, batch_id: int, frame_ids: list[int], whole_batch: bool, with_predictions: bool = True
 ) -> tuple[dict[int, list[LabelRow]], dict[int, list[PredictionRow]]]:
     # A whole batch is read by batch id rather than by a list of thousands of frame ids.
     labels: dict[int, list[LabelRow]] = defaultdict(list)
@@ -225,6 +251,8 @@ def _children(
     ):
         labels[label.frame_id].append(label)
     predictions: dict[int, list[PredictionRow]] = defaultdict(list)
+    if not with_predictions:
+        return labels, predictions
     where = PredictionRow.batch_id == batch_id if whole_batch else PredictionRow.frame_id.in_(frame_ids)
     query = select(PredictionRow).where(where).order_by(PredictionRow.frame_id, PredictionRow.position)
     for pred in session.scalars(query):

@@ -24,7 +24,7 @@ from gtqa.storage._sql import SYNC
 from gtqa.storage.errors import LeaseError, NotFoundError
 from gtqa.storage.mapping import finding_values, to_finding
 from gtqa.storage.models import BatchRow, FindingRow, FrameRow, JobChunkRow, LabelRow, ReviewJobRow
-from gtqa.storage.records import ChunkLease, ChunkStatus, ExpiredLeases, JobRecord, JobStatus
+from gtqa.storage.records import ChunkLease, ChunkRecord, ChunkStatus, ExpiredLeases, JobRecord, JobStatus
 from gtqa.storage.types import utcnow
 
 
@@ -257,6 +257,32 @@ def requeue_chunk(session: Session, chunk_id: int, *, now: datetime | None = Non
     )
     chunk.finished_at = None
     _refresh_job(session, chunk.job_id, now or utcnow())
+
+
+def job_chunks(session: Session, job_id: int, status: ChunkStatus | None = None) -> list[ChunkRecord]:
+    """A job's chunks in order (only those in ``status`` if given); ``NotFoundError`` for no such job."""
+    job_record(session, job_id)
+    query = select(JobChunkRow).where(JobChunkRow.job_id == job_id).order_by(JobChunkRow.seq)
+    if status is not None:
+        query = query.where(JobChunkRow.status == status)
+    return [_chunk_record(row) for row in session.scalars(query)]
+
+
+def requeue_failed_chunks(session: Session, job_id: int, *, now: datetime | None = None) -> list[int]:
+    """Put every failed chunk of a job back to pending with fresh attempts (ops re-running them after
+    the cause is mended); their ids, for the caller to enqueue once committed."""
+    ids = [c.id for c in job_chunks(session, job_id, ChunkStatus.failed)]
+    for chunk_id in ids:
+        requeue_chunk(session, chunk_id, now=now)
+    return ids
+
+
+def _chunk_record(row: JobChunkRow) -> ChunkRecord:
+    return ChunkRecord(
+        id=row.id, job_id=row.job_id, seq=row.seq, status=row.status, frame_count=row.frame_count,
+        attempts=row.attempts, findings_count=row.findings_count, last_error=row.last_error,
+        finished_at=row.finished_at,
+    )  # fmt: skip
 
 
 def expire_leases(session: Session, *, max_attempts: int = 3, now: datetime | None = None) -> ExpiredLeases:

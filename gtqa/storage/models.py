@@ -121,9 +121,10 @@ class BatchRow(Base):
     frame_count: Mapped[int] = mapped_column(Integer, default=0)
     label_count: Mapped[int] = mapped_column(Integer, default=0)
     problems: Mapped[list[dict[str, Any]]] = mapped_column(Json(), default=list)  # InputProblem dumps
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))  # the client's, to replay a retry
     created_at: Mapped[datetime] = _created()
 
-    __table_args__ = (Index(None, "dataset_id"),)
+    __table_args__ = (Index(None, "dataset_id"), Index(None, "idempotency_key", unique=True))
 
 
 class FrameRow(Base):

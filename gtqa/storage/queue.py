@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from gtqa.domain import Audit, AuditSource, Box2D, IssueType, Label, Verdict
 from gtqa.storage._sql import IS_CLAIMED, IS_PENDING, SYNC, rowcount
-from gtqa.storage.errors import DecisionError, LeaseError, NotFoundError
+from gtqa.storage.errors import ClaimCapError, DecisionError, LeaseError, NotFoundError
 from gtqa.storage.mapping import audit_values, to_finding, to_label
 from gtqa.storage.models import (
     AuditRow,
@@ -36,7 +36,7 @@ from gtqa.storage.models import (
     ReviewItemRow,
     ReviewJobRow,
 )
-from gtqa.storage.records import ItemContext, ItemKind, ItemStatus, ReviewItem
+from gtqa.storage.records import FrameEdit, ItemContext, ItemKind, ItemStatus, ReviewItem
 from gtqa.storage.types import UTCDateTime, utcnow
 
 
@@ -47,10 +47,13 @@ def claim_next(
     lease_s: float,
     job_id: int | None = None,
     durable: bool = False,
+    max_held: int | None = None,
     now: datetime | None = None,
 ) -> ReviewItem | None:
     """Claim the highest-priority pending item (of one job, or of all) for ``lease_s`` seconds; None
     when nothing is pending. Commit promptly: the row stays locked until the transaction ends.
+    ``max_held``: ``ClaimCapError`` when the auditor already holds that many live claims (two claims of
+    one auditor racing may both pass: the cap bounds hoarding, it is not a lock).
 
     Unless ``durable``, PostgreSQL commits this transaction without waiting for its WAL flush (one disk
     flush, milliseconds, saved per claim). A claim lost in a server crash is harmless: the item is simply
@@ -61,10 +64,34 @@ def claim_next(
     now = now or utcnow()
     if not durable and session.get_bind().dialect.name == "postgresql":
         session.execute(_ASYNC_COMMIT)
+    if max_held is not None and held_by(session, auditor, now=now) >= max_held:
+        raise ClaimCapError(f"{auditor} already holds {max_held} items: decide, skip or release one first")
     expires = now + timedelta(seconds=lease_s)
     params = {"q_auditor": auditor, "q_now": now, "q_expires": expires, "q_job": job_id}
     row = session.execute(_claim_statement(job_id is not None), params).one_or_none()
     return None if row is None else ReviewItem(*row)
+
+
+def held_by(session: Session, auditor: str, *, now: datetime | None = None) -> int:
+    """How many items ``auditor`` holds under a claim that has not lapsed."""
+    live = ReviewItemRow.lease_expires_at > (now or utcnow())
+    where = (IS_CLAIMED, ReviewItemRow.claimed_by == auditor, live)
+    return session.scalar(select(func.count()).select_from(ReviewItemRow).where(*where)) or 0
+
+
+def return_skipped(session: Session, *, job_id: int | None = None, now: datetime | None = None) -> int:
+    """Put skipped items (of one job, or of all) back in the queue as pending; how many. Their skip
+    note stays as a record of why an auditor set them aside."""
+    scope = [ReviewItemRow.job_id == job_id] if job_id is not None else []
+    returned = session.execute(
+        update(ReviewItemRow)
+        .where(ReviewItemRow.status == ItemStatus.skipped, *scope)
+        .values(status=ItemStatus.pending, claimed_by=None, claimed_at=None, lease_expires_at=None,
+                decided_at=None)
+        .returning(ReviewItemRow.id)
+        .execution_options(**SYNC)
+    ).all()  # fmt: skip
+    return len(returned)
 
 
 def expire_claims(session: Session, *, job_id: int | None = None, now: datetime | None = None) -> int:
@@ -112,6 +139,49 @@ def decide(
         insert(AuditRow), {**audit_values(audit), "item_id": item_id, "batch_id": ctx.item.batch_id}
     )
     return audit
+
+
+def record_frame_edits(
+    session: Session,
+    item_id: int,
+    auditor: str,
+    edits: Sequence[FrameEdit],
+    *,
+    of_audit: str,
+    now: datetime | None = None,
+) -> list[Audit]:
+    """Store the corrections of other labels of an item's frame made while deciding it (a duplicate
+    deleted, a neighbour fixed, a missing object drawn), each an Audit (a defect) of the item's batch and
+    frame with the id ``<of_audit>-<n>``: an item has one audit of its own, these hang off it by id.
+    Call it in the transaction of ``decide`` (which checked the claim)."""
+    now = now or utcnow()
+    ctx = item_context(session, item_id)
+    made = [_edit_audit(ctx, auditor, e, f"{of_audit}-{n}", now) for n, e in enumerate(edits, 1)]
+    for audit in made:
+        _check_edit(ctx, audit)
+    if made:
+        rows = [{**audit_values(a), "item_id": None, "batch_id": ctx.item.batch_id} for a in made]
+        session.execute(insert(AuditRow), rows)
+    return made
+
+
+def _edit_audit(ctx: ItemContext, auditor: str, edit: FrameEdit, audit_id: str, now: datetime) -> Audit:
+    try:
+        return Audit(
+            id=audit_id, dataset=ctx.dataset, frame=ctx.item.frame_key, label=edit.label, box=edit.box,
+            verdict=Verdict.defect, issue_type=edit.issue_type, corrected=edit.corrected, auditor=auditor,
+            spec_hash=ctx.spec_hash, source=AuditSource.queue, created_at=now,
+            comment=f"corrected while deciding item {ctx.item.id}",
+        )  # fmt: skip
+    except ValidationError as exc:
+        raise DecisionError(f"invalid edit of frame {ctx.item.frame_key}: {exc}") from exc
+
+
+def _check_edit(ctx: ItemContext, audit: Audit) -> None:
+    if audit.corrected is not None and audit.corrected.frame != ctx.item.frame_key:
+        raise DecisionError(f"an edit of frame {ctx.item.frame_key} names frame {audit.corrected.frame}")
+    if audit.label is not None and audit.label == ctx.item.label_key:
+        raise DecisionError("the judged label is corrected by the decision itself, not by a frame edit")
 
 
 def release(session: Session, item_id: int, auditor: str, *, now: datetime | None = None) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from gtqa.domain import Finding, InputProblem, Label
+from gtqa.domain import Box2D, Finding, InputProblem, IssueType, Label
 
 
 class Role(StrEnum):
@@ -105,6 +105,21 @@ class ChunkLease:
 
 
 @dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    """A chunk of a job as ops see it: where it stands, how often it was claimed, its last error."""
+
+    id: int
+    job_id: int
+    seq: int
+    status: ChunkStatus
+    frame_count: int
+    attempts: int
+    findings_count: int
+    last_error: str | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class ExpiredLeases:
     requeued: tuple[int, ...]  # chunk ids back to pending: re-enqueue them
     failed: tuple[int, ...]  # chunk ids out of attempts
@@ -142,3 +157,15 @@ class QueueBuild:
     flags: int  # items made from findings
     spot_checks: int  # items made from unflagged labels
     removed: int  # pending items dropped by the rebuild
+
+
+@dataclass(frozen=True, slots=True)
+class FrameEdit:
+    """Another label of an item's frame the auditor corrected while deciding the item: ``label`` is its
+    key (None for a missing object drawn), ``box`` its box as it was (the drawn box for a missing object),
+    ``corrected`` the label as it should be (None: the label should be deleted)."""
+
+    label: str | None
+    issue_type: IssueType
+    box: Box2D
+    corrected: Label | None

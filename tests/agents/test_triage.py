@@ -89,3 +89,23 @@ def test_a_prose_rule_is_not_asked_for_a_class_it_does_not_concern() -> None:
     car = _label(0, "Car")
     findings = [_flag(car, 0.5, IssueType.wrong_class)]
     assert _plan(findings, [car], TriagePolicy()) == [("f:0", "c")]
+
+
+def test_the_measured_judge_accuracy_is_a_setting_the_scan_the_workers_and_evals_read() -> None:
+    from gtqa.checks.stats import DatasetStats
+    from gtqa.domain import Dataset
+    from gtqa.review import dataset_stats
+    from gtqa.scoring.scorer import PriorScorer
+    from gtqa.settings import Settings
+    from workers.plan import JobPlan
+
+    assert TriagePolicy.from_settings(Settings(_env_file=None)) == TriagePolicy()  # 0.8: the defaults
+    measured = TriagePolicy.from_settings(Settings(_env_file=None, judge_accuracy=0.935))
+    assert measured.judge_accuracy == 0.935 and measured.low < 0.3 and measured.high > 0.7
+    spec = load_spec()
+    stats: DatasetStats = dataset_stats(Dataset(name="d", format="kitti", root=".", frames=()), spec)
+    plan = JobPlan(spec=spec, checks=(), stats=stats, scorer=PriorScorer(), triage=measured)
+    from agents.context import DatasetSource
+
+    source = DatasetSource(Dataset(name="d", format="kitti", root=".", frames=()))
+    assert plan.context(source, None).triage is measured

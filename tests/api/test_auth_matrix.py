@@ -33,9 +33,12 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", f"{V1}/jobs/{{job_id}}"): READ,
     ("POST", f"{V1}/jobs/{{job_id}}/enqueue"): OPS,
     ("POST", f"{V1}/jobs/{{job_id}}/queue"): OPS,
+    ("GET", f"{V1}/jobs/{{job_id}}/chunks"): READ,
+    ("POST", f"{V1}/jobs/{{job_id}}/chunks/rerun"): OPS,
     ("GET", f"{V1}/findings"): ALL,  # auditors: the batches they work on
     ("GET", f"{V1}/queue"): ALL,
     ("POST", f"{V1}/queue/next"): AUDIT,
+    ("POST", f"{V1}/queue/skipped/return"): OPS,
     ("GET", f"{V1}/queue/items/{{item_id}}"): ALL,  # auditors: items they hold or decided
     ("GET", f"{V1}/queue/items/{{item_id}}/image"): ALL,
     ("POST", f"{V1}/queue/items/{{item_id}}/decision"): AUDIT,

@@ -237,3 +237,28 @@ def test_batches_jobs_and_rebuilding_the_queue(api, queued) -> None:
     assert rebuilt == {"job_id": queued["job"], "flags": 2, "spot_checks": 0, "removed": 2}
     counts = api.client.get(f"{V1}/queue?job_id={queued['job']}", headers=api.as_("ops")).json()
     assert counts == {"pending": 2, "claimed": 1, "decided": 0, "skipped": 0}
+
+
+def test_an_auditor_holds_at_most_the_claim_cap(api, queued) -> None:
+    api.app.state.settings = api.settings.model_copy(update={"max_claims_per_auditor": 2})
+    first, _second = _next(api)["item"], _next(api)
+    capped = api.client.post(f"{V1}/queue/next", headers=api.as_("auditor"))
+    assert (capped.status_code, capped.json()["error"]["code"]) == (409, "claim_cap")
+    assert _next(api, "bob")["item"], "the cap is per auditor: another may still claim"
+    api.client.post(f"{V1}/queue/items/{first['id']}/release", headers=api.as_("auditor"))
+    assert _next(api)["item"]["id"] == first["id"], "deciding or releasing one makes room"
+
+
+def test_ops_return_skipped_items_to_the_queue(api, queued) -> None:
+    item = _next(api)["item"]
+    api.client.post(
+        f"{V1}/queue/items/{item['id']}/skip", json={"reason": "no image"}, headers=api.as_("auditor")
+    )
+    assert _item_state(api, item["id"])[0] == "skipped"
+    body = {"job_id": queued["job"]}
+    returned = api.client.post(f"{V1}/queue/skipped/return", json=body, headers=api.as_("ops"))
+    assert returned.status_code == 200 and returned.json() == {"returned": 1}
+    assert _item_state(api, item["id"])[:2] == ("pending", None)
+    assert _next(api, "bob")["item"]["id"] == item["id"], "a returned item is claimable again"
+    again = api.client.post(f"{V1}/queue/skipped/return", headers=api.as_("ops"))
+    assert again.json() == {"returned": 0}

@@ -56,6 +56,11 @@ def test_calibrate_then_scan_with_it_and_refuse_it_under_another_spec(
     spec.write_text(Path("specs/kitti.md").read_text().replace("max_inside: 0.5", "max_inside: 0.45"))
     refused = runner.invoke(app, ["scan", str(root), "--spec", str(spec), "--calibration", str(model)])
     assert refused.exit_code == 2 and "fitted under spec kitti" in refused.output
+    assert "rule dontcare (dontcare)" in refused.output and "gtqa calibrate" in refused.output
+    unrelated = tmp_path / "unrelated.md"
+    unrelated.write_text(Path("specs/kitti.md").read_text().replace("  bad_box: medium", "  bad_box: high"))
+    kept = runner.invoke(app, ["scan", str(root), "--spec", str(unrelated), "--calibration", str(model)])
+    assert kept.exit_code == 0 and "fitted under" not in kept.output, kept.output
     allowed = runner.invoke(
         app, ["scan", str(root), "--spec", str(spec), "--calibration", str(model), "--allow-spec-mismatch"]
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +11,10 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from evals.harness.compare import CompareOptions, ComparisonError, compare_runs
-from evals.harness.gate import GateError, parse_gate
+from evals.harness.gate import GateError, Outcome, judge_gate, metric_label, parse_gate
 from evals.harness.pairing import PairedArrays, pair_items
 from evals.harness.records import EvalItem
+from evals.harness.slices import too_small
 from evals.harness.testing import flag, make_run
 
 FAST = CompareOptions(n_boot=400, budgets=(5,))
@@ -61,11 +63,14 @@ def test_identical_runs_differ_by_nothing_and_pass_a_gate() -> None:
 def test_a_worse_candidate_fails_the_gate_and_shows_up_per_slice() -> None:
     base, cand = make_run(_queue(40, good=True), run_id="b"), make_run(_queue(40, good=False), run_id="c")
     gates = tuple(parse_gate(g) for g in ("precision<-0.05", "recall[type=bad_box]<-0.05", "ece>0.8"))
-    c = compare_runs(base, cand, FAST, gates)
+    c = compare_runs(base, cand, replace(FAST, cluster="frame"), gates)  # 40 frames: enough to call
     deltas = {m.metric: m for m in c.metrics}
     assert deltas["precision"].delta == pytest.approx(-1.0) and deltas["precision"].hi == pytest.approx(-1.0)
     assert [g.passed for g in c.gates] == [False, False, True]
-    assert "lower bound" in c.gates[0].reason and c.gates[2].hi == pytest.approx(0.7)  # ECE 0.15 -> 0.85
+    assert [g.outcome for g in c.gates] == [Outcome.worse, Outcome.worse, Outcome.better]
+    assert "beyond the margin" in c.gates[0].reason and c.gates[2].hi == pytest.approx(
+        0.7
+    )  # ECE 0.15 -> 0.85
     assert c.mcnemar.method == "chi2-cc" and c.mcnemar.base_only_right == 80
     bad_box = next(s for s in c.slices if s.dimension == "type" and s.value == "bad_box")
     assert bad_box.regression and bad_box.metrics[1].p_holm is not None and bad_box.metrics[1].p_holm < 0.05
@@ -89,10 +94,103 @@ def test_runs_on_different_audits_are_refused_unless_allowed() -> None:
     assert any("different audits" in w for w in allowed.warnings)
 
 
-def test_an_undefined_interval_fails_the_gate() -> None:
+def test_an_undefined_interval_is_inconclusive_and_fails_the_gate() -> None:
     run = make_run(_queue(5, good=True))
     c = compare_runs(run, run, FAST, (parse_gate("precision[class=Car]<-0.1"),))
-    assert not c.gates[0].passed and "undefined" in c.gates[0].reason
+    assert not c.gates[0].passed and c.gates[0].outcome is Outcome.inconclusive
+    assert "cannot be computed" in c.gates[0].reason
+
+
+@pytest.mark.parametrize(
+    "gate, lo, hi, outcome",
+    [
+        ("precision<-0.02", -0.01, 0.03, Outcome.better),  # at most 0.02 worse
+        ("precision<-0.02", 0.01, 0.05, Outcome.better),  # better outright
+        ("precision<-0.02", -0.05, -0.03, Outcome.worse),  # more than 0.02 worse
+        ("precision<-0.02", -0.05, 0.07, Outcome.inconclusive),  # the issue's -0.010 in [-0.050, +0.070]
+        ("ece>0.01", -0.02, 0.005, Outcome.better),
+        ("ece>0.01", 0.02, 0.04, Outcome.worse),
+        ("ece>0.01", 0.0, 0.03, Outcome.inconclusive),
+    ],
+)
+def test_a_gate_has_three_outcomes_read_off_its_interval(
+    gate: str, lo: float, hi: float, outcome: Outcome
+) -> None:
+    g = parse_gate(gate)
+    result = judge_gate(g, g.metric, (lo + hi) / 2, lo, hi)
+    assert result.outcome is outcome
+    assert result.passed is (outcome is Outcome.better)
+    assert result.reason.startswith("The ") and result.reason.endswith(".") and result.reason.count(". ") == 0
+    assert f"[{lo:+.3f}, {hi:+.3f}]" in result.reason
+    lenient = judge_gate(g, g.metric, (lo + hi) / 2, lo, hi, inconclusive_passes=True)
+    assert lenient.passed is (outcome is not Outcome.worse)
+
+
+def test_a_small_noisy_comparison_is_inconclusive_not_worse() -> None:
+    rng = np.random.default_rng(3)
+    base = [
+        flag(f"s{i % 4}/{i:04d}", f"{i}", float(rng.uniform()), int(rng.uniform() < 0.5)) for i in range(24)
+    ]
+    cand = [x.model_copy(update={"score": float(np.clip(x.score + rng.normal(0, 0.2), 0, 1))}) for x in base]
+    c = compare_runs(make_run(base), make_run(cand), FAST, (parse_gate("precision<-0.02"),))
+    g = c.gates[0]
+    assert g.lo is not None and g.hi is not None and g.lo < -0.02 <= g.hi  # the interval straddles the margin
+    assert g.outcome is Outcome.inconclusive and not g.passed
+    lenient = compare_runs(
+        make_run(base),
+        make_run(cand),
+        replace(FAST, inconclusive_passes=True),
+        (parse_gate("precision<-0.02"),),
+    )
+    assert lenient.gates[0].outcome is Outcome.inconclusive and lenient.gates[0].passed
+
+
+def test_precision_at_budget_names_its_k_wherever_it_appears() -> None:
+    run = make_run(_queue(10, good=True))
+    c = compare_runs(run, run, FAST, (parse_gate("precision_at_budget<-0.02"),))
+    assert c.gates[0].gate == "precision_at_budget (K=5)<-0.02" and c.gates[0].metric == "precision_at_5"
+    assert "precision at budget K=5" in c.gates[0].reason
+    assert metric_label("precision_at_200") == "precision at budget K=200" and metric_label("ap") == "ap"
+
+
+def test_the_report_shows_each_run_on_its_own_flags_beside_the_pooled_figures() -> None:
+    base = make_run(_queue(10, good=True))
+    cand = make_run(_queue(10, good=True)[::2])  # the candidate drops every false alarm and no defect
+    c = compare_runs(base, cand, CompareOptions(n_boot=100, budgets=(100, 5)))
+    recall = next(m for m in c.metrics if m.metric == "recall")
+    assert (
+        recall.base_own == base.metrics.overall.recall and recall.candidate_own == cand.metrics.overall.recall
+    )
+    p100 = next(m for m in c.metrics if m.metric == "precision_at_100")
+    assert p100.candidate_own == cand.metrics.overall.precision_at["100"] is not None
+    p5 = next(m for m in c.metrics if m.metric == "precision_at_5")
+    assert p5.candidate_own is None  # the run itself measured K = 100 and 200 only
+
+
+def test_each_slice_says_why_it_is_or_is_not_a_regression() -> None:
+    base, cand = make_run(_queue(40, good=True), run_id="b"), make_run(_queue(40, good=False), run_id="c")
+    c = compare_runs(base, cand, FAST)
+    assert c.slice_comparisons == 2 * len(c.slices)
+    for s in c.slices:
+        assert s.verdict and s.clusters >= 1
+        if s.regression:
+            assert s.verdict.startswith("Regression")
+    bad_box = next(s for s in c.slices if s.value == "bad_box")
+    # 7 sequences cannot clear a correction over 8 comparisons (2 * 0.5**7 * 8 = 0.125); 40 frames can
+    assert bad_box.clusters == 7 and bad_box.too_small and bad_box.verdict.startswith("Too small to call")
+    by_frame = compare_runs(base, cand, replace(FAST, cluster="frame"))
+    bad_box = next(s for s in by_frame.slices if s.value == "bad_box")
+    assert bad_box.clusters == 40 and bad_box.regression and bad_box.verdict.startswith("Regression")
+
+
+def test_a_slice_of_few_clusters_is_too_small_to_call() -> None:
+    assert too_small(3, 20, 0.05)  # best p 0.25, times 20
+    assert not too_small(12, 20, 0.05)  # best p 0.00049, times 20 = 0.0098
+    base = [*_queue(40, good=True), flag("lonely/1", "x", 0.9, 1, cls="Cyclist")]
+    cand = [*_queue(40, good=True), flag("lonely/1", "x", 0.1, 1, cls="Cyclist")]
+    c = compare_runs(make_run(base), make_run(cand), FAST)
+    cyclist = next(s for s in c.slices if s.value == "Cyclist")
+    assert cyclist.too_small and not cyclist.regression and cyclist.verdict.startswith("Too small to call")
 
 
 @pytest.mark.parametrize(
@@ -134,7 +232,8 @@ def test_cli_input_errors_exit_2_and_a_failed_gate_exits_1(tmp_path: Path) -> No
         runner.invoke(app, ["evals", "compare", str(tmp_path / "b.json"), str(tmp_path / "x.json")]).exit_code
         == 2
     )
-    assert runner.invoke(app, [*compare, "--fail-if", "ap<-0.01"]).exit_code == 1
+    worse = runner.invoke(app, [*compare, "--fail-if", "ap<-0.01"])
+    assert worse.exit_code == 1 and "WORSE (fails) ap<-0.01" in worse.output
     assert (
         runner.invoke(app, [*compare[:2], str(tmp_path / "b.json"), str(tmp_path / "b.json")]).exit_code == 0
     )

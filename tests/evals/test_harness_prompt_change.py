@@ -175,6 +175,7 @@ def test_a_recorded_cache_replays_offline_and_misses_are_infrastructure_errors(
         root = Path(recheck[0].root)
         args = ["evals", "run", "-a", str(root / "recheck.csv"), "-d", str(root), "-p", str(root / "pred_2")]
         args += ["--offline", "--cache-dir", str(settings.judge_cache_dir), "--prompts", str(v2)]
+        args += ["--no-default-calibration"]  # the runs above score with the priors (RunConfig's default)
         result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "offline.json")])
     finally:
         get_settings.cache_clear()

@@ -52,7 +52,9 @@ def test_two_check_settings_compared_on_the_real_recheck(
     p = base.provenance
     assert p.audits.checksum == cand.provenance.audits.checksum and p.audits.audits == 916
     assert p.dataset.frames == 393 and p.dataset.frames_replayed == p.audits.frames == 290
-    assert p.calibration == "priors" and p.judge_mode == "off" and p.spec_hash == load_spec().hash
+    # as shipped: the spec's shipped calibration, as gtqa scan and the service use it
+    assert p.calibration_path == "specs/kitti.calibration.json" and p.calibration.startswith("sha256:")
+    assert p.judge_mode == "off" and p.spec_hash == load_spec().hash
     assert "pred_bad_box" in p.checks and "pred_bad_box" not in cand.provenance.checks
     assert base.infra.total == 0
     # The re-check is exhaustive: every flag is a find or a false alarm, except the few that land on an
@@ -80,7 +82,11 @@ def test_two_check_settings_compared_on_the_real_recheck(
     above, below = f"ap<{ap['lo'] - 0.001:.6f}", f"ap<{ap['lo'] + 0.001:.6f}"
     assert runner.invoke(app, [*compare, "--fail-if", above]).exit_code == 0
     strict = runner.invoke(app, [*compare, "--fail-if", below])
-    assert strict.exit_code == 1 and f"FAIL {below}" in strict.output
+    assert strict.exit_code == 1 and f"(fails) {below}" in strict.output
+    assert "INCONCLUSIVE" in strict.output or "WORSE" in strict.output
+    # what the candidate changed, first
+    assert "checks excluded: none → pred_bad_box" in result.output
+    assert "checks run by one run only: pred_bad_box → none" in result.output
 
 
 def test_items_carry_the_audit_targets_of_the_replayed_flags(shared_data: Path) -> None:
@@ -110,7 +116,7 @@ def test_a_calibration_fitted_on_half_measured_on_the_other(
     (tmp_path / "test.txt").write_text("\n".join(test_frames) + "\n")
 
     half = ("--frames", str(tmp_path / "test.txt"))
-    priors = _run(root, tmp_path / "priors.json", *half)
+    priors = _run(root, tmp_path / "priors.json", *half, "--no-default-calibration")
     calibrated = _run(
         root, tmp_path / "calibrated.json", *half, "--calibration", str(tmp_path / "calibration.json")
     )

@@ -17,7 +17,7 @@ def test_manifest_entries_become_defect_audits_and_train_targets(shared_data: Pa
     )
     audits = manifest_audits(manifest)
     assert len(audits) == len(manifest.entries)
-    assert all(a.verdict is Verdict.defect for a in audits)
+    assert all(a.verdict == Verdict.defect for a in audits)
     shifted = [a for a, e in zip(audits, manifest.entries, strict=True) if e.family is Family.shifted]
     assert shifted and all(a.corrected is not None and a.issue_type is IssueType.bad_box for a in shifted)
     dropped = [a for a, e in zip(audits, manifest.entries, strict=True) if e.family is Family.dropped]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,18 @@ def test_unreadable_spec_file_is_a_spec_error(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00")
     with pytest.raises(SpecError, match=r"bad\.md"):
         compile_spec(path)
+
+
+@pytest.mark.parametrize(
+    "rule_id", ["Upper", "has space", "quote'd", 'x"y', "new\\nline", "-dash-first", "<b>", "x" * 65, "ü"]
+)
+def test_a_rule_id_outside_its_charset_is_refused(rule_id: str) -> None:
+    body = f"\n\n```rule\nid: {json.dumps(rule_id)}\nkind: dontcare\nmax_inside: 0.5\n```\n"
+    with pytest.raises(SpecError, match=r"x.md:\d+: rule id .*lower-case letters"):
+        compile_text(_spec(body), "x.md")
+
+
+@pytest.mark.parametrize("rule_id", ["dontcare", "box-size", "v2.rule_1", "3d"])
+def test_a_rule_id_in_its_charset_is_accepted(rule_id: str) -> None:
+    body = f"\n\n```rule\nid: {rule_id}\nkind: dontcare\nmax_inside: 0.5\n```\n"
+    assert rule_id in compile_text(_spec(body), "x.md").rules

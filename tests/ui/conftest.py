@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from gtqa.domain import Box2D, Dataset, Finding, Frame, IssueType, JudgeOpinion, Label, Prediction
+from gtqa.formats import load_dataset
+from gtqa.review import review_dataset
 from gtqa.scoring import mark_followers
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec, load_spec
@@ -172,6 +174,47 @@ def seed(
     return Delivery(batch.id, job.id, made)
 
 
+REAL = {  # the shared data's folders: format and detections
+    "kitti_object": ("kitti", "predictions/box2d.list"),
+    "kitti_tracking": ("kitti-tracking", "detections"),
+}
+
+
+def seed_kitti(
+    sessions: sessionmaker[Session],
+    spec: CompiledSpec,
+    data: Path,
+    *,
+    name: str = "kitti_object",
+    calibrated_only: bool = False,
+    **batch: Any,
+) -> Delivery:
+    """Real KITTI frames (``data/<name>``: the object frames with images, or tracking sequence 0016)
+    with their detections, reviewed by the checks (no judge), stored as a worker would store them, and
+    their queue built; with ``calibrated_only``, only the flags of frames with a calibration are queued."""
+    root = data / name
+    fmt, detections = REAL[name]
+    dataset = load_dataset(root, fmt, [root / detections])
+    calibrated = {f.id for f in dataset.frames if f.calib is not None}
+    flags: dict[str, list[Finding]] = {}
+    for f in review_dataset(dataset, spec).findings:
+        if not calibrated_only or f.frame in calibrated:
+            flags.setdefault(f.frame, []).append(f)
+    with sessions.begin() as session:
+        made = ingest_batch(session, dataset, spec, vendor=batch.get("vendor", "kitti-vendor"),
+                            team=batch.get("team", "blue"), source_path=str(root))  # fmt: skip
+        job = create_review_job(session, made.id, spec_hash=spec.hash, chunk_size=8)
+    with sessions.begin() as session:
+        for chunk in chunk_ids(session, job.id):
+            lease = claim_chunk(session, chunk, "worker", lease_s=60)
+            assert lease is not None
+            finish_chunk(
+                session, chunk, "worker", [x for k in lease.frame_keys for x in flags.get(k, [])], spec
+            )
+        build_review_items(session, job.id, spec, spot_check_share=0.0, seed=7)
+    return Delivery(made.id, job.id, dataset.frames)
+
+
 # --- the server -------------------------------------------------------------------------------------
 
 
@@ -193,6 +236,9 @@ class Site:
 
     def seed(self, **options: Any) -> Delivery:
         return seed(self.sessions, self.spec, **options)
+
+    def seed_kitti(self, data: Path, **options: Any) -> Delivery:
+        return seed_kitti(self.sessions, self.spec, data, **options)
 
 
 @contextmanager

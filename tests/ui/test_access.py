@@ -37,8 +37,12 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("POST", "/ui/api/items/{item_id}/extend"): AUDIT,
     ("POST", "/ui/api/items/{item_id}/release"): AUDIT,
     ("GET", "/ui/items/{item_id}/image"): ALL,
+    ("GET", "/ui/items/{item_id}"): ALL,  # read only; an auditor only the items they hold or decided
+    ("GET", "/ui/api/items/{item_id}/view"): ALL,
     ("GET", "/ui/dashboard"): OPS,
     ("GET", "/ui/dashboard.csv"): OPS,
+    ("GET", "/ui/batches/{batch_id}/acceptance"): OPS,
+    ("GET", "/ui/batches/{batch_id}/acceptance.csv"): OPS,
     ("GET", "/ui/specs"): READ,
     ("GET", "/ui/specs/{ref}"): READ,
     ("GET", "/ui/prompts"): READ,

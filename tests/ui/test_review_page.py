@@ -19,8 +19,10 @@ SCREENSHOTS = os.environ.get("GTQA_SCREENSHOT_DIR")  # set to docs/ to refresh t
 
 
 def _item(page: Any) -> dict[str, Any]:
-    """The item the page shows (its id, and what the page's script holds of it)."""
+    """The item the page shows (its id, and what the page's script holds of it), once it has been on
+    screen the minimum time (0.4 s by default) a decision needs."""
     page.wait_for_selector("#review[data-state=ready]")
+    page.wait_for_function("() => performance.now() - window.gtqaReview.shownAt > 450")
     got: dict[str, Any] = page.evaluate(
         "() => ({id: Number(document.getElementById('review').dataset.itemId),"
         " label: window.gtqaReview.item.label, finding: window.gtqaReview.item.finding})"
@@ -91,7 +93,7 @@ def test_the_page_shows_the_evidence_and_the_queue_left(site, page, console, log
         shown = _item(page)
     assert page.locator("#item-title").inner_text() == f"bad box · frame {delivery.frames[0].id}"
     checks = page.locator("#checks tbody tr").all_inner_texts()
-    assert [row.split("\t")[0] for row in checks] == ["pred_bad_box", "box_size"]
+    assert [row.split("\t")[0] for row in checks] == ["pred_bad_box", "box_size"]  # both scored above 0
     assert "The box edge leaves a gap" in page.locator("#judge").inner_text()
     assert "Rule box-size" in page.locator("#rules").inner_text()
     with site.sessions() as session:
@@ -189,7 +191,7 @@ def test_a_class_and_an_attribute_are_corrected_with_the_keyboard(site, page, co
     page.keyboard.press("a")  # the attributes: truncation
     page.keyboard.type("0.3")
     page.keyboard.press("Enter")
-    assert page.locator("#edits").inner_text() == "(changed: class)"
+    assert page.locator("#edits").inner_text() == "(changed: class, truncation)"
     _press(page, "c", shown["id"])
     with site.sessions() as session:
         audit = session.scalars(select(AuditRow).where(AuditRow.item_id == shown["id"])).one()

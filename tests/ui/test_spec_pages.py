@@ -61,3 +61,46 @@ def test_the_prompts_page_shows_every_prompt_and_version(reader) -> None:
     assert page.status_code == 200
     for pid in prompt_ids(PROMPTS_DIR):
         assert f'id="prompt-{pid}"' in page.text
+
+
+def test_rule_prose_is_rendered_as_markdown_and_html_in_it_is_escaped() -> None:
+    from api.ui.templates import markdown
+
+    text = "A `Van` is **taller** than a car.\n\n- one\n- two\n\n"
+    html = markdown(text + "<script>alert(1)</script> [x](javascript:alert(1))")
+    assert "<code>Van</code>" in html and "<strong>taller</strong>" in html and "<li>one</li>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html and 'href="javascript' not in html
+    assert "<h5>The box</h5>" in markdown("## The box")  # below the page's rule headings (h3)
+
+
+def test_a_spec_page_shows_backticked_prose_as_code(site, reader) -> None:
+    page = reader.get(f"/ui/specs/{site.spec.hash}")
+    prose = [r.prose for r in site.spec.rules.values() if "`" in r.prose]
+    assert prose, "the shipped spec has rule prose with code spans"
+    rules = page.text.split('<article class="rule"', 1)[1]
+    assert '<div class="rule-prose">' in rules and "<code>" in rules
+    assert "`" not in re.sub(r"<pre>.*?</pre>", "", rules, flags=re.S)
+
+
+def test_latest_precision_on_the_specs_page_comes_from_a_run_of_the_spec_as_written(site, reader) -> None:
+    from datetime import UTC, datetime
+
+    from evals.harness.runfile import RunConfiguration
+
+    def run(run_id: str, score: float, minute: int, **config: object) -> None:
+        items = [flag(f"{i:06d}", f"{i}:0", score if i % 2 else 0.9, i % 2) for i in range(10)]
+        at = datetime(2026, 12, 6, 20, minute, tzinfo=UTC)
+        save_run(make_run(items, run_id=run_id, spec_hash=site.spec.hash, spec_name=site.spec.name,
+                          started_at=at, config=RunConfiguration(**config)), site.settings.home)  # fmt: skip
+
+    run("written-run-0001", 0.9, 0, name="as shipped")  # precision 0.5 (every flag raised, half real)
+    run(
+        "excluded-run-0002", 0.1, 5, name="no pred_bad_box", checks_excluded=("pred_bad_box",)
+    )  # 0 raised real
+    row = re.search(rf'href="/ui/specs/{site.spec.hash}".*?</tr>', reader.get("/ui/specs").text, re.S)
+    assert row is not None
+    assert "0.500" in row.group(0) and "spec as written" in reader.get("/ui/specs").text
+    page = reader.get(f"/ui/specs/{site.spec.hash}").text
+    assert "as shipped" in page and "no pred_bad_box" in page and "excluded pred_bad_box" in page
+    assert "written-run-0001" in page and "excluded-run-0002" in page  # whole ids, never cut
+    assert "off (gpt-4o-mini)" not in page

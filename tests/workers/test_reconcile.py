@@ -4,14 +4,17 @@ they have one."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from gtqa.storage import ChunkStatus, JobStatus, claim_chunk, job_record
+from gtqa.storage import ChunkStatus, JobStatus, claim_chunk, job_record, mark_finished, mark_unfinished
 from gtqa.storage.models import ReviewItemRow
 from gtqa.storage.types import utcnow
+from gtqa.storage.uploads import UNFINISHED
 from workers.app import create_app
 from workers.broker import REVIEW_QUEUE, waiting_messages
 from workers.dispatch import enqueue_job
@@ -86,3 +89,17 @@ def test_a_chunk_out_of_attempts_fails_and_completes_its_job(sweep, local_stack,
         # The queue was built for what the job has: no chunk done, so no flags and no spot checks.
         assert session.scalar(select(func.count()).select_from(ReviewItemRow)) == 0
     assert local_stack.chunks(job_id)[0].status == ChunkStatus.failed
+
+
+def test_the_folder_of_a_killed_upload_is_swept_and_a_finished_one_kept(sweep, local_stack):
+    rt, app = sweep
+    ingest = rt.settings.home / "ingest"
+    killed, running, finished = (ingest / name for name in ("killed", "running", "finished"))
+    for folder in (killed, running, finished):
+        (folder / "files").mkdir(parents=True)
+        mark_unfinished(folder)
+    mark_finished(finished)
+    stale = time.time() - rt.settings.upload_stale_s - 60
+    os.utime(killed / UNFINISHED, (stale, stale))
+    reconcile(rt, app)
+    assert (killed.exists(), running.exists(), finished.exists()) == (False, True, True)

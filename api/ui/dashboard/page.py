@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 from dataclasses import asdict
 
@@ -12,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from api.deps import ReadSessionDep, SettingsDep
+from api.exports.csvfile import csv_text
 from api.queries.precision import PrecisionRow
 from api.ui.access import OpsPage, PageRoute
 from api.ui.dashboard import charts
@@ -36,13 +35,11 @@ def dashboard(
 @router.get("/ui/dashboard.csv", name="dashboard_csv")
 def dashboard_csv(viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep) -> Response:
     """Every number of the dashboard, one per line: section, key, metric, value."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["section", "key", "metric", "value"])
-    writer.writerows(csv_rows(build(session, utcnow(), settings)))
+    rows = csv_rows(build(session, utcnow(), settings))
+    text = csv_text([("section", "key", "metric", "value"), *rows])
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="gtqa-dashboard-{stamp}.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/ui/batches/{batch_id}/acceptance", response_class=HTMLResponse, name="acceptance_report")
@@ -62,12 +59,9 @@ def acceptance_report_csv(
 ) -> Response:
     """The same report as CSV: metric, value."""
     row = _acceptance_row(build(session, utcnow(), settings), batch_id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["metric", "value"])
-    writer.writerows(acceptance_rows(row))
+    text = csv_text([("metric", "value"), *acceptance_rows(row)])
     headers = {"Content-Disposition": f'attachment; filename="gtqa-acceptance-{batch_id:06d}.csv"'}
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _acceptance_row(board: Dashboard, batch_id: int) -> AcceptanceRow:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.lidar._lidar import NON_RIGID_CLASSES, ramp, windowed_median, world_tracks
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
@@ -37,17 +37,7 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
             l, w, h = track.cub.dims[i]  # noqa: E741
             message = f"size {l:.2f} x {w:.2f} x {h:.2f} m differs from its track's by {np.expm1(dev[i]):.0%}"
             features = {"dims_log_dev": float(dev[i])}
-            out.append(
-                label_finding(
-                    track.cub.labels[i],
-                    IssueType.geometry_3d,
-                    float(raw[i]),
-                    CHECK_ID,
-                    message,
-                    params,
-                    features=features,
-                )
-            )
+            out.append(CHECK.flag(track.cub.labels[i], float(raw[i]), message, params, features=features))
     return out
 
 

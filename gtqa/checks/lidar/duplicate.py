@@ -13,7 +13,7 @@ from collections import Counter
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
@@ -51,23 +51,9 @@ def _pair(
     copy, original = (b, a) if lengths[b.track_id] <= lengths[a.track_id] else (a, b)
     feats = {"centre_ratio": ratio}
     return [
-        label_finding(
-            copy,
-            IssueType.duplicate,
-            raw,
-            CHECK_ID,
-            f"on the same object as {original.id}",
-            params,
-            features=feats,
-        ),
-        label_finding(
-            original,
-            IssueType.duplicate,
-            raw * params.partner_factor,
-            CHECK_ID,
-            f"on the same object as {copy.id}",
-            params,
-            features=feats,
+        CHECK.flag(copy, raw, f"on the same object as {original.id}", params, features=feats),
+        CHECK.flag(
+            original, raw * params.partner_factor, f"on the same object as {copy.id}", params, features=feats
         ),
     ]
 

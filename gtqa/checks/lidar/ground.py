@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
@@ -37,14 +37,8 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
                 f"bottom {abs(gap[i]):.2f} m {where} the ground ({'floating' if gap[i] > 0 else 'sunk'})"
             )
             out.append(
-                label_finding(
-                    labels[i],
-                    IssueType.geometry_3d,
-                    float(raw[i]),
-                    CHECK_ID,
-                    message,
-                    params,
-                    features={"ground_gap_m": float(gap[i])},
+                CHECK.flag(
+                    labels[i], float(raw[i]), message, params, features={"ground_gap_m": float(gap[i])}
                 )
             )
     return out

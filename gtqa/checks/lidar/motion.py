@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.lidar._lidar import (
     NON_RIGID_CLASSES,
     STATIC_CLASSES,
@@ -83,14 +83,13 @@ def _jumps(track: WorldTrack, params: Params) -> list[Finding]:
     raw = ramp(accel, params.accel_start * factor, params.accel_full * factor)
     issue = IssueType.track_id if len(track.index) >= 3 else IssueType.bad_box
     return [
-        label_finding(
+        CHECK.flag(
             track.cub.labels[i],
-            issue,
             float(raw[i]),
-            CHECK_ID,
             f"track {track.id} jumps here: {accel[i]:.0f} m/s^2 implied"
             f" (limit {params.accel_start * factor:g})",
             params,
+            issue=issue,
             features={"accel": float(accel[i])},
         )
         for i in np.flatnonzero((raw > 0) & track.in_scope)
@@ -117,14 +116,13 @@ def _heading(track: WorldTrack, params: Params) -> list[Finding]:
     off = np.maximum(off_neighbours, off_travel)
     raw = ramp(off, params.flip_start, params.flip_full)
     return [
-        label_finding(
+        CHECK.flag(
             track.cub.labels[i],
-            IssueType.geometry_3d,
             float(raw[i]),
-            CHECK_ID,
             f"heading {np.degrees(off_neighbours[i]):.0f} deg off its track's neighbours, "
             f"{np.degrees(off_travel[i]):.0f} deg off its direction of travel (flipped yaw?)",
             params,
+            issue=IssueType.geometry_3d,
             features={"yaw_off_neighbours": off_neighbours[i], "yaw_off_travel": off_travel[i]},
         )
         for i in np.flatnonzero((raw > 0) & track.in_scope)
@@ -152,13 +150,12 @@ def _static(track: WorldTrack, params: Params) -> list[Finding]:
     dist = np.linalg.norm(xy - med, axis=1)
     raw = ramp(dist, params.static_start, params.static_full)
     return [
-        label_finding(
+        CHECK.flag(
             track.cub.labels[i],
-            IssueType.bad_box,
             float(raw[i]),
-            CHECK_ID,
             f"a {track.cls} (static class) {dist[i]:.2f} m from where its track stands",
             params,
+            issue=IssueType.bad_box,
             features={"static_offset_m": float(dist[i])},
         )
         for i in np.flatnonzero((raw > 0) & track.in_scope)

@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial import cKDTree
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
@@ -64,13 +64,12 @@ def _empty(labels: list[Label], cub: LidarCuboids, params: Params) -> list[Findi
     rng = np.linalg.norm(cub.centre[:, :2], axis=1)
     raw = np.where(cub.interior == 0, params.empty_raw * ramp(params.near_m - rng, 0.0, params.near_m), 0.0)
     return [
-        label_finding(
+        CHECK.flag(
             labels[i],
-            IssueType.spurious_object,
             float(raw[i]),
-            CHECK_ID,
             f"no LiDAR point inside at {rng[i]:.0f} m",
             params,
+            issue=IssueType.spurious_object,
             features={"range_m": float(rng[i])},
         )
         for i in np.flatnonzero(raw > 0)
@@ -119,14 +118,10 @@ def _against_points(
         feats = {"points_in": float(n_in[i]), "spill": float(spill[i]), "count_mismatch": float(mismatch[i])}
         if r_mis > 0:
             msg = f"{n_in[i]} points inside, {int(cub.interior[i])} stored in num_interior_pts"
-            out.append(
-                label_finding(labels[i], IssueType.bad_box, r_mis, CHECK_ID, msg, params, features=feats)
-            )
+            out.append(CHECK.flag(labels[i], r_mis, msg, params, issue=IssueType.bad_box, features=feats))
         if r_spill > 0:
             msg = f"{spill[i]:.0%} of the object's points lie just outside the cuboid (shifted or too small)"
-            out.append(
-                label_finding(labels[i], IssueType.bad_box, r_spill, CHECK_ID, msg, params, features=feats)
-            )
+            out.append(CHECK.flag(labels[i], r_spill, msg, params, issue=IssueType.bad_box, features=feats))
     return out
 
 

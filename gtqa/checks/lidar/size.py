@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams, label_finding
+from gtqa.checks.base import Check, CheckParams
 from gtqa.checks.lidar._lidar import lidar_labels, ramp
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
@@ -38,13 +38,12 @@ def check(scope: ReviewScope, params: Params) -> list[Finding]:
         for i in np.flatnonzero(raw > 0):
             l, w, h = cub.dims[i]  # noqa: E741
             message = f"{labels[i].cls} of {l:.2f} x {w:.2f} x {h:.2f} m, far from the class's usual size"
-            finding = label_finding(
+            finding = CHECK.flag(
                 labels[i],
-                IssueType.wrong_class,
                 float(raw[i]),
-                CHECK_ID,
                 message,
                 params,
+                rule_ids=(),
                 features={"size_log_dev": float(dev[i])},
             )
             out.append(finding)

@@ -73,9 +73,11 @@ class GroundRaster:
 
     def height_at(self, xy: FloatArray) -> FloatArray:
         """Ground height (city z) under city points (N, 2); NaN outside the raster."""
-        px = np.rint(self.scale * (xy @ self.rotation.T + self.translation)).astype(np.int64)
+        finite = np.asarray(np.isfinite(xy).all(axis=1), dtype=bool)
+        safe = np.where(finite[:, None], xy, 0.0)
+        px = np.rint(self.scale * (safe @ self.rotation.T + self.translation)).astype(np.int64)
         rows, cols = self.heights.shape
-        inside = (px[:, 0] >= 0) & (px[:, 0] < cols) & (px[:, 1] >= 0) & (px[:, 1] < rows)
+        inside = finite & (px[:, 0] >= 0) & (px[:, 0] < cols) & (px[:, 1] >= 0) & (px[:, 1] < rows)
         out = np.full(len(xy), np.nan)
         out[inside] = self.heights[px[inside, 1], px[inside, 0]]
         return out

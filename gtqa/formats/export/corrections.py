@@ -26,10 +26,12 @@ from typing import Any
 
 from gtqa.domain import Audit, Dataset, InputFormatError, IssueType, Label, SourceRef, Verdict
 from gtqa.formats._json import Places
+from gtqa.formats.av2 import read_av2
 from gtqa.formats.bdd.read import read_bdd_places
 from gtqa.formats.bdd.write import bdd_patch_format
 from gtqa.formats.coco.read import read_coco_places
 from gtqa.formats.coco.write import coco_patch_format
+from gtqa.formats.export.feather import patch_av2
 from gtqa.formats.export.json_patch import patch_json
 from gtqa.formats.export.lines import patch_kitti, patch_kitti_tracking
 from gtqa.formats.kitti import read_kitti
@@ -48,6 +50,7 @@ SOURCES: dict[str, Callable[[Path], tuple[Dataset, Places]]] = {
     "kitti-tracking": _with_places(read_kitti_tracking),
     "coco": read_coco_places,
     "bdd": read_bdd_places,
+    "av2": _with_places(read_av2),
 }
 PATCHES: dict[str, Patch] = {
     "kitti": lambda original, corrected, _, out: patch_kitti(original, corrected, out),
@@ -58,6 +61,7 @@ PATCHES: dict[str, Patch] = {
     "bdd": lambda original, corrected, places, out: patch_json(
         original, corrected, places, out, bdd_patch_format(corrected)
     ),
+    "av2": lambda original, corrected, _, out: patch_av2(original, corrected, out),
 }
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from gtqa.domain import Dataset
 from gtqa.formats._json import json_files
+from gtqa.formats.av2.reader import ANNOTATIONS, log_dirs
 
 _LABEL_FOLDERS = {"kitti": "label_2", "kitti-tracking": "label_02"}
 _CHUNK = 1 << 20
@@ -26,6 +27,8 @@ def source_files(root: Path, fmt: str) -> list[Path]:
         files = sorted(p for p in folder.iterdir() if p.is_file()) if folder.is_dir() else []
         listed = root / "frames.txt"  # which frames a KITTI object dataset holds
         return [listed, *files] if listed.is_file() else files
+    if fmt == "av2":  # each log's annotations.feather (not its sweeps, poses or map)
+        return [log / ANNOTATIONS for log in log_dirs(root) if (log / ANNOTATIONS).is_file()]
     return json_files(root)
 
 

@@ -55,7 +55,7 @@ def test_a_structured_verdict_is_returned_with_its_provenance(
 
     assert route.call_count == 1
     assert result.verdict is not None and not result.needs_human
-    assert result.verdict.verdict is Verdict.defect
+    assert result.verdict.verdict == Verdict.defect
     assert result.verdict.issue_type is IssueType.wrong_class
     assert result.verdict.rule_ids == [PEDESTRIAN_RULE] and result.verdict.confidence == 0.85
     assert (result.model, result.prompt_id, result.prompt_version) == ("gpt-4o-mini", "prose-rule", 1)
@@ -116,7 +116,7 @@ def test_a_flag_is_reviewed_with_its_evidence_by_the_review_flag_prompt(
     result = build_judge(settings, environ={}).judge_sync(flag_request())
 
     assert result.prompt_id == "review-flag" and result.verdict is not None
-    assert result.verdict.verdict is Verdict.not_defect
+    assert result.verdict.verdict == Verdict.not_defect
     text = user_text(request_body(route))
     assert load_spec().rule("box-size").prose in text
     assert '"check": "min_size"' in text and "box is 8 px high, under 10 px" in text

@@ -817,3 +817,16 @@ def test_scan_of_a_folder_without_labels_exits_2_naming_it(tmp_path: Path) -> No
     result = CliRunner().invoke(cli.app, ["scan", str(tmp_path), "--format", "kitti"])
     assert result.exit_code == 2
     assert f"error: {tmp_path}: no label_2/ folder" in result.output
+
+
+def test_a_text_file_over_the_per_file_cap_is_one_problem_and_not_read(tmp_path: Path, monkeypatch) -> None:
+    from gtqa.formats import _text
+
+    path = tmp_path / "000001.txt"
+    path.write_text("Car 0 0 0 1 2 3 4 1 1 1 0 0 10 0\n" * 100)
+    monkeypatch.setattr(_text, "MAX_TEXT_FILE_BYTES", 1000)
+    problems: list[InputProblem] = []
+    assert list(_text.iter_lines(path, problems)) == []
+    assert [p.message for p in problems] == ["larger than 1000 bytes, not a label file: nothing read from it"]
+    size = path.stat().st_size
+    assert _text.read_capped(path, size) is not None and _text.read_capped(path, size - 1) is None
