@@ -14,6 +14,7 @@ from rich.table import Table
 from cli._common import spec_or_exit
 from cli.eval_runs import register
 from cli.judge_accuracy import register as register_judge_accuracy
+from cli.replay import replay_cmd
 from cli.voice import brief, fail, fail_input, fail_os, note, stdout, warn
 from evals.inject import InjectionError, inject_folder
 from evals.inject.manifest import Family, parse_families, read_manifest
@@ -155,6 +156,7 @@ def _score_manifest(
 
 register(evals_app)  # run, compare, runs: the eval harness (cli/eval_runs.py)
 register_judge_accuracy(evals_app)  # judge-accuracy (cli/judge_accuracy.py)
+evals_app.command("replay")(replay_cmd)  # the learning queue replayed on past audits (cli/replay.py)
 
 
 @evals_app.command("suggest")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import statistics
 from datetime import datetime, timedelta
 from functools import cache, partial
+from typing import TypeGuard
 
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
@@ -13,10 +14,13 @@ from sqlalchemy.orm import Session
 from api.queries.items import item_view
 from api.schemas.queue import ItemContextOut
 from api.spec_lookup import job_spec_or_none
+from api.ui.bev import LidarView, lidar_view
 from api.ui.history import EarlierDecision, earlier_decisions
 from api.ui.scene import NEIGHBOURS, SceneView, TrackView, scene_view, track_view
 from api.ui.why import Why, why
+from gtqa.checks.scope import sweep_points
 from gtqa.domain import Frame, Label
+from gtqa.domain.lidar import is_lidar
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec
 from gtqa.storage import (
@@ -51,6 +55,9 @@ class ReviewPayload(BaseModel):
     vendor: str | None = Field(default=None, description="the batch's vendor")
     track: TrackView | None = Field(default=None, description="the flagged object's track, if it has one")
     scene: SceneView | None = Field(default=None, description="the frame's cuboids, if it has any")
+    lidar: LidarView | None = Field(
+        default=None, description="a LiDAR label's sweep from above (its cuboids, points, track path)"
+    )
     history: list[EarlierDecision] = Field(
         default_factory=list, description="earlier decisions on the label, in any delivery, newest first"
     )
@@ -92,8 +99,9 @@ def _around(session: Session, context: ItemContextOut, frame: Frame) -> dict[str
     label = context.label
     return {
         "vendor": batch_record(session, batch).vendor,
-        "track": _track(session, batch, frame, label) if label and label.track_id is not None else None,
+        "track": _track(session, batch, frame, label) if _image_track(label) else None,
         "scene": scene_view(frame, label),
+        "lidar": _lidar(session, batch, frame, label) if label and is_lidar(label) else None,
         "history": _history(session, context, label) if label else [],
     }
 
@@ -102,6 +110,21 @@ def _history(session: Session, context: ItemContextOut, label: Label) -> list[Ea
     batch = context.item.batch_id
     found = label_audits(session, batch, context.item.frame, label.id)
     return earlier_decisions(found, label, batch)
+
+
+def _image_track(label: Label | None) -> TypeGuard[Label]:
+    """The image track strip and timeline: for a tracked image label (a LiDAR one has its path in
+    ``lidar``, and its box is a footprint in metres, not pixels)."""
+    return label is not None and label.track_id is not None and not is_lidar(label)
+
+
+def _lidar(session: Session, batch_id: int, frame: Frame, label: Label) -> LidarView:
+    """The sweep from above, with the label's track over its whole log (labels only, one per sweep)."""
+    track = []
+    if frame.sequence is not None and label.track_id is not None:
+        track = track_labels(session, batch_id, frame.sequence, label.track_id)
+    path = [Frame(id=key, sequence=frame.sequence, index=index, labels=(lab,)) for key, index, lab in track]
+    return lidar_view(frame, label, path, sweep_points)
 
 
 def _track(session: Session, batch_id: int, frame: Frame, label: Label) -> TrackView | None:

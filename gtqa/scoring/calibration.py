@@ -78,11 +78,11 @@ class LogisticMap(BaseModel):
         return np.asarray(1.0 / (1.0 + np.exp(-(self.a * _logit(p) + self.b))), dtype=np.float64)
 
     @classmethod
-    def fit(cls, p: np.ndarray, y: np.ndarray) -> LogisticMap:
+    def fit(cls, p: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> LogisticMap:
         from sklearn.linear_model import LogisticRegression
 
         # Practically unpenalised: two parameters fitted on hundreds of audits need no shrinkage.
-        lr = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(p)[:, None], y)
+        lr = LogisticRegression(C=1e6, max_iter=1000).fit(_logit(p)[:, None], y, sample_weight=w)
         a = float(lr.coef_[0, 0])
         if a <= 0.0:  # the model ranks backwards on these audits: keep its order, calibrate the level
             return cls(a=1e-6, b=float(_logit(np.array([y.mean()]))[0]))
@@ -171,10 +171,10 @@ def _file_version(text: str) -> object:
     return data.get("version", MODEL_VERSION) if isinstance(data, dict) else None
 
 
-def _train(x: np.ndarray, y: np.ndarray, rounds: int, seed: int) -> list[Any]:
+def _train(x: np.ndarray, y: np.ndarray, rounds: int, seed: int, w: np.ndarray | None = None) -> list[Any]:
     import lightgbm as lgb
 
-    data = lgb.Dataset(x, label=y, free_raw_data=False)
+    data = lgb.Dataset(x, label=y, weight=w, free_raw_data=False)
     return [
         lgb.train({**LGB_PARAMS, "seed": seed * ENSEMBLE + k}, data, num_boost_round=rounds)
         for k in range(ENSEMBLE)
@@ -194,14 +194,17 @@ def group_folds(groups: Sequence[str], folds: int, seed: int) -> np.ndarray:
     return np.array([fold_of[g] for g in groups], dtype=int)
 
 
-def _oof(x: np.ndarray, y: np.ndarray, fold: np.ndarray, rounds: int, seed: int) -> np.ndarray:
+def _oof(
+    x: np.ndarray, y: np.ndarray, fold: np.ndarray, rounds: int, seed: int, w: np.ndarray | None = None
+) -> np.ndarray:
     out = np.zeros(len(y))
     for k in np.unique(fold):
         test = fold == k
         if len(np.unique(y[~test])) < 2:
             out[test] = y[~test].mean() if (~test).any() else 0.5
             continue
-        out[test] = _predict(_train(x[~test], y[~test], rounds, seed), x[test])
+        wk = None if w is None else w[~test]
+        out[test] = _predict(_train(x[~test], y[~test], rounds, seed, wk), x[test])
     return out
 
 
@@ -216,13 +219,17 @@ def fit_calibration(
     rounds: int = ROUNDS,
     formats: Sequence[str] = (),
     detectors: Sequence[str] = (),
+    weights: Sequence[float] | None = None,
 ) -> CalibrationModel:
     """Fit on the flags whose target is known; ``groups`` (one per flag, e.g. its frame) keep related
     flags in one fold when fitting the probability maps. Give every flag of the audited frames, with None
-    targets where the outcome is unknown: a flag's context features depend on its frame's other flags."""
+    targets where the outcome is unknown: a flag's context features depend on its frame's other flags.
+    ``weights`` (one per flag, optional) weigh the known flags in the boosters and the map, e.g. inverse
+    inclusion probabilities when the audited flags were not a random sample (``evals.replay``)."""
     known = [i for i, t in enumerate(targets) if t is not None]
     items = [findings[i] for i in known]
     y = np.array([targets[i] for i in known], dtype=np.float64)
+    w = None if weights is None else np.array([weights[i] for i in known], dtype=np.float64)
     if len(np.unique(y)) < 2:
         raise ValueError("calibration needs audits with both real defects and false alarms")
     # Features over every flag given (context features see the whole frame, audited or not), rows of
@@ -230,7 +237,7 @@ def fit_calibration(
     space, matrix = FeatureSpace.fit_matrix(findings)
     x = matrix[known]
     fold = group_folds([groups[i] for i in known], folds, seed)
-    oof = _oof(x, y, fold, rounds, seed)
+    oof = _oof(x, y, fold, rounds, seed, w)
     types = np.array([f.type.value for f in items])
     calibrated = _cross_fitted(oof, y, fold)
     validation = {
@@ -251,10 +258,12 @@ def fit_calibration(
         pin=_pin(spec, findings),
         formats=tuple(sorted(set(formats))),
         detectors=tuple(sorted(set(detectors))),
-        training_hash=content_hash([x.round(6).tolist(), y.tolist()]),
+        training_hash=content_hash(
+            [x.round(6).tolist(), y.tolist(), *([] if w is None else [w.round(6).tolist()])]
+        ),
         features=space,
-        boosters=tuple(b.model_to_string() for b in _train(x, y, rounds, seed)),
-        calibrator=LogisticMap.fit(oof, y),
+        boosters=tuple(b.model_to_string() for b in _train(x, y, rounds, seed, w)),
+        calibrator=LogisticMap.fit(oof, y, w),
         types=tuple(IssueType(t) for t in sorted(set(types))),
         counts=counts,
         validation=validation,

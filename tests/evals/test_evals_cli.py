@@ -72,3 +72,29 @@ def test_usage_errors_exit_2(shared_data: Path, tmp_path: Path) -> None:
     args = ["evals", "inject", str(shared_data / "kitti_object"), "--out", str(tmp_path / "c")]
     result = runner.invoke(app, [*args, "--families", "teleported"])
     assert result.exit_code == 2 and "unknown families" in result.output
+
+
+def test_replay_on_the_real_recheck_writes_each_rounds_figures(shared_data: Path, tmp_path: Path) -> None:
+    root = shared_data / "kitti_rechecked"
+    out = tmp_path / "replay.json"
+    args = ["evals", "replay", str(root), "-f", "kitti", "-p", str(root / "pred_2")]
+    args += ["--audits", str(root / "recheck.csv"), "--batch", "50", "--rounds", "2", "--min-fit", "100000"]
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert [r["round"] for r in data["rounds"]] == [1, 2]
+    assert all(r["decided"] == 50 and r["explored"] == 5 for r in data["rounds"])
+    # Too few audits to refit: the learning queue is the static one but for its exploration picks.
+    assert all(not r["promoted"] and r["reason"].startswith("not refitted") for r in data["rounds"])
+    assert all(r["ap_remaining_learning"] == r["ap_remaining_static"] for r in data["rounds"])
+    assert data["positives"] > 0 and data["flags"] > data["positives"]
+
+
+def test_replay_refuses_a_calibration_file_it_cannot_read(shared_data: Path, tmp_path: Path) -> None:
+    root = shared_data / "kitti_rechecked"
+    (tmp_path / "bad.json").write_text("{}")
+    args = ["evals", "replay", str(root), "-f", "kitti", "--audits", str(root / "recheck.csv")]
+    result = runner.invoke(
+        app, [*args, "--calibration", str(tmp_path / "bad.json"), "--out", str(tmp_path / "r")]
+    )
+    assert result.exit_code == 2 and "error:" in result.output

@@ -30,7 +30,7 @@ const state = {
   item: null, shownAt: 0, busy: false, zoom: false, original: null, box: null, proposed: null, match: null,
   size: [1, 1], image: null, imageReady: false, imageFailed: false, drag: null, extendTimer: 0, timings: [],
   visibleMs: 0, visibleSince: null, lost: false, pollTimer: 0, region: null, ignored: 0, restored: false,
-  track: null, scene: null, step: 0,
+  track: null, scene: null, lidar: null, step: 0,
   others: {}, added: [], sel: null,  // edits of the frame's other labels: by label id, the boxes drawn, the one selected
 };
 window.gtqaReview = state;
@@ -207,6 +207,7 @@ function show(payload) {
   state.match = payload.why?.match ?? null;
   state.track = payload.track ?? null;
   state.scene = payload.scene ?? null;
+  state.lidar = payload.lidar ?? null;
   state.step = 0;
   state.others = {};
   state.added = [];
@@ -353,6 +354,7 @@ function emptyQueue() {
   $("item-link").hidden = true;
   state.track = null;
   state.scene = null;
+  state.lidar = null;
   around();
   for (const id of ["x1", "y1", "x2", "y2", "truncation", "occlusion", "comment", "issue"]) $(id).value = "";
   $("cls").replaceChildren();
@@ -405,12 +407,25 @@ async function extendClaim() {
 
 // ---- the track and the 3D scene (api/ui/scene.py) -----------------------------------------------------
 
+// A LiDAR label's sweep from above (api/ui/bev.py): the server's own SVG, parsed as SVG (not HTML).
+function lidarBev(view) {
+  const box = $("lidar-bev");
+  $("lidar-box").hidden = !view;
+  if (!view) { box.replaceChildren(); return; }
+  const svg = new DOMParser().parseFromString(view.svg, "image/svg+xml").documentElement;
+  box.replaceChildren(document.importNode(svg, true));
+  const points = view.points ? `${view.points} LiDAR points` : "no LiDAR points (the sweep has none)";
+  box.setAttribute("aria-label", `The sweep from above: ${view.cuboids} cuboids, the flagged ${view.flagged_cls} ` +
+    `highlighted, ${points}, its track over ${view.path} sweeps with the flagged one marked`);
+}
+
 function around() {
   const t = state.track, sc = state.scene;
-  $("around").hidden = !t && !sc;
+  $("around").hidden = !t && !sc && !state.lidar;
   $("bev-box").hidden = !sc;
   $("track-box").hidden = !t;
   if (sc) drawBev(sc);
+  lidarBev(state.lidar);
   $("strip").replaceChildren();
   if (!t) return;
   const changes = t.points.length;

@@ -204,3 +204,16 @@ def _assert_same_model_text(ours: str, theirs: str) -> None:
             if x == y:
                 continue
             assert float(x) == pytest.approx(float(y), rel=1e-6, abs=1e-9), f"{x} != {y} in {ours_line[:60]}"
+
+
+def test_unit_weights_fit_the_unweighted_model_and_other_weights_change_it() -> None:
+    findings, targets, groups = _synthetic(400, 11)
+    spec = load_spec()
+    plain = fit_calibration(findings, targets, groups, spec)
+    unit = fit_calibration(findings, targets, groups, spec, weights=[1.0] * len(findings))
+    assert unit.boosters == plain.boosters and unit.calibrator == plain.calibrator
+    # Weigh the low-evidence flags 20 times: the level of their probabilities moves, and the file says so.
+    heavy = [20.0 if f.features["c.x"] < 0.5 else 1.0 for f in findings]
+    weighted = fit_calibration(findings, targets, groups, spec, weights=heavy)
+    assert weighted.training_hash != plain.training_hash
+    assert not np.allclose(weighted.predict(findings), plain.predict(findings))

@@ -1,0 +1,76 @@
+"""``gtqa evals replay``: replay a learning review queue on past audits (``evals.replay``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
+from cli.voice import brief, fail, fail_input, note, stdout
+from gtqa.domain import InputFormatError
+
+
+def replay_cmd(
+    dataset: Annotated[Path, typer.Argument(help="the audited dataset")],
+    audits: Annotated[Path, typer.Option("--audits", "-a", help="audits: JSONL, re-check .csv, manifest")],
+    output: Annotated[Path, typer.Option("--out", "-o", help="the rounds as JSON")],
+    predictions: PredictionsOpt = None,
+    format: Annotated[str | None, typer.Option("--format", "-f", help="dataset format")] = None,
+    calibration: Annotated[
+        Path | None, typer.Option(help="starting calibration file (default: the spec's priors)")
+    ] = None,
+    batch: Annotated[int, typer.Option(min=1, help="flags the auditors decide per round")] = 100,
+    rounds: Annotated[int, typer.Option(min=1, help="rounds to replay")] = 4,
+    explore: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="share of each batch drawn at random (0: no correction)")
+    ] = 0.1,
+    holdout: Annotated[float, typer.Option(min=0.05, max=0.9, help="share of frames held out")] = 0.3,
+    margin: Annotated[float, typer.Option(min=0.0, help="AP a candidate may lose (CI lower bound)")] = 0.02,
+    min_fit: Annotated[int, typer.Option(help="fewest decided fit flags to refit on")] = 50,
+    exhaustive: Annotated[bool, typer.Option(help="JSONL audits judged whole frames")] = False,
+    seed: Annotated[int, typer.Option(help="seed of the split, the exploration and the fits")] = 0,
+    spec_path: Annotated[Path | None, typer.Option("--spec", help="QA spec")] = None,
+) -> None:
+    """Replay refit-gate-promote-re-rank on past audits: per round, the precision of the learning and
+    the static queue's decisions and the AP of the remaining queue."""
+    from evals.calibration_data import AuditedSource
+    from evals.replay import ReplayConfig, replay
+    from evals.replay_data import calibration_learner, replay_data
+    from gtqa.scoring.calibration import CalibrationSpecMismatchError, CalibrationVersionError
+
+    spec = spec_or_exit(spec_path)
+    preds = predictions_per_dataset(predictions or [], 1)[0]
+    try:
+        data = replay_data(AuditedSource(dataset, audits, preds, format, exhaustive), spec, calibration)
+    except InputFormatError as exc:
+        raise fail_input(exc) from None
+    except (OSError, CalibrationSpecMismatchError, CalibrationVersionError, ValueError) as exc:
+        raise fail(brief(exc)) from None
+    note(f"{len(data.y)} flags with a known outcome, {int(data.y.sum())} real defects")
+    config = ReplayConfig(
+        batch=batch, rounds=rounds, explore=explore, holdout=holdout, margin=margin, min_fit=min_fit,
+        seed=seed,
+    )  # fmt: skip
+    result = replay(data.start, data.y, data.groups, calibration_learner(data, spec, seed=seed), config)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(result.model_dump_json(indent=1) + "\n", encoding="utf-8")
+    table = Table("round", "P learning", "P static", "AP rest learning", "AP rest static", "promoted", "why")
+    for r in result.rounds:
+        table.add_row(
+            str(r.round),
+            f"{r.precision_learning:.3f}",
+            f"{r.precision_static:.3f}",
+            _f(r.ap_remaining_learning),
+            _f(r.ap_remaining_static),
+            "yes" if r.promoted else "no",
+            r.reason,
+        )
+    stdout().print(table)
+    note(f"wrote {output}")
+
+
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
