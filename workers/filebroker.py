@@ -42,7 +42,7 @@ class Channel(filesystem.Channel):
 
     def _put(self, queue: Any, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
         name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
-        tmp_folder = Path(self._option(TMP_FOLDER_OPTION, "tmp"))
+        tmp_folder = Path(self._tmp_folder())
         tmp = tmp_folder / f"{name}.part"
         try:
             tmp_folder.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.decisions import corrected_label
 from api.deps import ReadSessionDep, SessionDep, SettingsDep
-from api.queries.items import item_image
+from api.queries.items import item_frame, item_image
 from api.queries.scope import may_see_item
 from api.routes.params import IdPath
 from api.schemas.queue import ClaimOut, Released, SkipIn
@@ -35,7 +35,6 @@ from gtqa.storage import (
     extend_claim,
     held_item,
     item_context,
-    load_frames,
     record_frame_edits,
     release,
     review_item,
@@ -113,7 +112,7 @@ def decision(
             corrected=corrected, comment=body.comment, seconds=body.seconds,
         )  # fmt: skip
         if body.frame_edits:
-            (frame,) = load_frames(session, ctx.item.batch_id, [ctx.item.frame_key])
+            frame = item_frame(session, ctx)
             edits = frame_edits(frame.labels, frame.id, item_id, body.frame_edits)
             record_frame_edits(session, item_id, viewer.user.name, edits, of_audit=audit.id)
     following = _claim(session, viewer.user.name, settings)

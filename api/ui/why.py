@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from api.schemas.findings import FindingOut
 from api.schemas.queue import ItemContextOut
 from gtqa.checks.registry import CHECKS
-from gtqa.domain import IssueType, Label, Prediction
+from gtqa.domain import IssueType, Label, Prediction, Requirement
 
 # Below this overlap a detection is about another object: never shown as the flag's match.
 MIN_MATCH_IOU = 0.1
@@ -99,7 +99,7 @@ def iou(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 def _reads_detections(finding: FindingOut) -> bool:
-    readers = {c.id for c in CHECKS if "predictions" in c.requires}
+    readers = {c.id for c in CHECKS if Requirement.predictions in c.requires}
     return any(c.check in readers for c in contributions(finding))
 
 

@@ -26,7 +26,7 @@ from agents.judge import JudgeResult
 from agents.judge.prompts import PROMPTS_DIR
 from agents.nodes import judge_request
 from agents.run import areview, build_context
-from agents.triage import plan_tasks
+from agents.triage import flag_key, plan_tasks
 from evals.harness import collect
 from evals.harness.dataset import EvalDataset, audited_frames
 from evals.harness.judge import EvalJudge, build_eval_judge
@@ -156,11 +156,9 @@ async def _ask(
         return [None] * len(flags)
     tasks = {t.key: t for t in plan_tasks(flags, subset.frames, spec, _ASK_ALL) if t.finding is not None}
     ctx = build_context(subset, spec, [], judge=judge)
-    keys = [k for k in tasks]
+    keys = list(tasks)
     results = await judge.ajudge_many([judge_request(tasks[k], ctx) for k in keys])
     by_key = dict(zip(keys, results, strict=True))
-    from agents.triage import flag_key
-
     return [by_key.get(flag_key(f)) for f in flags]
 
 

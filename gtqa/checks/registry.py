@@ -55,6 +55,7 @@ from gtqa.checks.temporal import (
 )
 from gtqa.checks.three_d import depth_height, dims_prior, projection
 from gtqa.domain import Dataset, Frame, Requirement
+from gtqa.domain.lidar import LIDAR_KEY, SWEEP_KEY, is_lidar
 
 CHECKS: tuple[Check[Any], ...] = (
     degenerate.CHECK,
@@ -122,8 +123,8 @@ def select(ids: Sequence[str] | None = None, *, exclude: Sequence[str] = ()) -> 
 # Label attributes that offer a LiDAR feature (gtqa.domain.lidar): its cuboid, the sweep's points, and
 # the ground under it.
 _LIDAR_FEATURES = {
-    "num_interior_pts": Requirement.lidar,
-    "sweep": Requirement.lidar_points,
+    LIDAR_KEY: Requirement.lidar,
+    SWEEP_KEY: Requirement.lidar_points,
     "ground_z": Requirement.ground,
 }
 
@@ -145,7 +146,7 @@ def data_features(frames: Iterable[Frame]) -> frozenset[Requirement]:
                 have.add(Requirement.cuboids)
             if label.track_id is not None:
                 have.add(Requirement.tracks)
-            if "num_interior_pts" not in label.attributes:
+            if not is_lidar(label):
                 have.add(Requirement.image_boxes)  # a box in pixels (a LiDAR label's box is metres)
             have.update(v for k, v in _LIDAR_FEATURES.items() if k in label.attributes)
     return frozenset(have)

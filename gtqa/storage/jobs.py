@@ -271,7 +271,7 @@ def job_chunks(session: Session, job_id: int, status: ChunkStatus | None = None)
 def requeue_failed_chunks(session: Session, job_id: int, *, now: datetime | None = None) -> list[int]:
     """Put every failed chunk of a job back to pending with fresh attempts (ops re-running them after
     the cause is mended); their ids, for the caller to enqueue once committed."""
-    ids = [c.id for c in job_chunks(session, job_id, ChunkStatus.failed)]
+    ids = chunk_ids(session, job_id, ChunkStatus.failed)
     for chunk_id in ids:
         requeue_chunk(session, chunk_id, now=now)
     return ids

@@ -55,9 +55,8 @@ def ramp(x: FloatArray | float, start: float, full: float) -> FloatArray:
 
 
 def lidar_labels(scope: ReviewScope, frame: Frame) -> list[Label]:
-    """The frame's reviewed LiDAR labels (the spec asked once per class, not once per label)."""
-    reviewed = {cls: scope.spec.is_reviewed(cls) for cls in {lab.cls for lab in frame.labels}}
-    return [lab for lab in frame.labels if reviewed[lab.cls] and is_lidar(lab)]
+    """The frame's reviewed LiDAR labels."""
+    return [lab for _, lab in scope.reviewed(frame) if is_lidar(lab)]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from gtqa.domain import Box2D, Dataset, Frame, InputFormatError, InputProblem, Label, SourceRef
 from gtqa.domain.geometry import FloatArray
-from gtqa.domain.lidar import yaw_of
+from gtqa.domain.lidar import wrap_angle, yaw_of
 from gtqa.formats.av2._tables import ANNOTATION_COLUMNS, floats, ints, table_or_problem, warning
 from gtqa.formats.av2._world import GroundRaster, Poses, read_ground, read_poses
 
@@ -183,7 +183,7 @@ def _world(
         problems.append(warning(log / POSES, message))
     safe = np.maximum(at, 0)
     city = np.einsum("nij,nj->ni", poses.rotation[safe], rows.centre) + poses.translation[safe]
-    city_yaw = (yaw + poses.yaw[safe] + np.pi) % (2 * np.pi) - np.pi
+    city_yaw = wrap_angle(yaw + poses.yaw[safe])
     ground_z = ground.height_at(city[:, :2]) if ground is not None else np.full(len(city), np.nan)
     out: list[dict[str, Any]] = []
     for i in range(len(rows.stamps)):

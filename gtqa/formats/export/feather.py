@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from gtqa.domain import Dataset, Frame, Label
+from gtqa.domain.lidar import yaw_of
 from gtqa.formats.av2.reader import ANNOTATIONS, log_dirs
 from gtqa.formats.export.diff import Changes, changes
 
@@ -147,7 +148,7 @@ def _yaw_quaternion(yaw: float) -> tuple[float, float, float, float]:
 
 def _same_heading(yaw: float, quat: list[float | None]) -> bool:
     w, x, y, z = (float(q or 0.0) for q in quat)
-    heading = math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+    heading = float(yaw_of(w, x, y, z))  # type: ignore[arg-type]
     return abs(math.remainder(heading - yaw, 2 * math.pi)) < 1e-9
 
 
