@@ -32,6 +32,7 @@ from gtqa.storage.activity import (
 )
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, label_audits, list_audits
+from gtqa.storage.blind import chosen_for_second_review, gold_results, second_reviews, seed_gold
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
 from gtqa.storage.errors import (
     ClaimCapError,
@@ -99,14 +100,17 @@ from gtqa.storage.records import (
     ChunkStatus,
     ExpiredLeases,
     FrameEdit,
+    GoldResult,
     ItemContext,
     ItemKind,
+    ItemPurpose,
     ItemStatus,
     JobRecord,
     JobStatus,
     QueueBuild,
     ReviewItem,
     Role,
+    SecondReview,
     UserRecord,
 )
 from gtqa.storage.stats import (
@@ -146,9 +150,11 @@ __all__ = [
     "FindingFilter",
     "FlagDecisions",
     "FrameEdit",
+    "GoldResult",
     "IngestError",
     "ItemContext",
     "ItemKind",
+    "ItemPurpose",
     "ItemStatus",
     "JobRecord",
     "JobStatus",
@@ -159,6 +165,7 @@ __all__ = [
     "ReviewItem",
     "Role",
     "SampleTally",
+    "SecondReview",
     "Series",
     "StorageError",
     "StoredFinding",
@@ -174,6 +181,7 @@ __all__ = [
     "batch_jobs",
     "batch_record",
     "build_review_items",
+    "chosen_for_second_review",
     "chunk_findings",
     "chunk_ids",
     "chunk_seconds",
@@ -198,6 +206,7 @@ __all__ = [
     "finish_chunk",
     "flag_decisions",
     "frame_keys_near",
+    "gold_results",
     "head_revision",
     "held_by",
     "held_item",
@@ -230,6 +239,8 @@ __all__ = [
     "return_skipped",
     "review_item",
     "rotate_token",
+    "second_reviews",
+    "seed_gold",
     "set_active",
     "skip",
     "stale_pending_chunks",

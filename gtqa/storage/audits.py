@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, insert, select
 from sqlalchemy.orm import Session
 
-from gtqa.domain import Audit, AuditSource, IssueType, Verdict
+from gtqa.domain import BLIND_SOURCES, Audit, AuditSource, IssueType, Verdict
 from gtqa.storage.mapping import audit_values, to_audit
 from gtqa.storage.models import AuditRow, BatchRow
 
@@ -35,10 +35,19 @@ def list_audits(
 
 
 def export_audits(
-    session: Session, *, spec_hash: str | None = None, batch_id: int | None = None, batch_size: int = 1000
+    session: Session,
+    *,
+    spec_hash: str | None = None,
+    batch_id: int | None = None,
+    batch_size: int = 1000,
+    blind: bool = False,
 ) -> Iterator[Audit]:
-    """Every audit (of one spec, or one batch), oldest first, streamed ``batch_size`` rows at a time."""
+    """Every audit (of one spec, or one batch), oldest first, streamed ``batch_size`` rows at a time.
+    Blind answers (second reviews, gold) only with ``blind``: they measure auditors, and what learns
+    from or applies audits (calibration, evals, corrections) must see each label's first decision only."""
     query = _filtered(batch_id, spec_hash, None, None, None, None, None, None)
+    if not blind:
+        query = query.where(AuditRow.source.not_in(BLIND_SOURCES))
     for row in session.scalars(query.execution_options(yield_per=batch_size)):
         yield to_audit(row)
 
@@ -121,13 +130,17 @@ def label_audits(
 ) -> list[tuple[int | None, Audit]]:
     """The audits of one label (by frame and label key) in any delivery of the batch's dataset, this one
     included, newest first, each with its batch id: what auditors decided and corrected about it before.
-    Found through the audits' batch index (every batch of the dataset), then by frame and label."""
+    Found through the audits' batch index (every batch of the dataset), then by frame and label. Blind
+    answers (second reviews, gold) are left out: they are not the label's outcome."""
     dataset = select(BatchRow.dataset_id).where(BatchRow.id == batch_id).scalar_subquery()
     batches = select(BatchRow.id).where(BatchRow.dataset_id == dataset)
     query = (
         select(AuditRow)
         .where(
-            AuditRow.batch_id.in_(batches), AuditRow.frame_key == frame_key, AuditRow.label_key == label_key
+            AuditRow.batch_id.in_(batches),
+            AuditRow.frame_key == frame_key,
+            AuditRow.label_key == label_key,
+            AuditRow.source.not_in(BLIND_SOURCES),
         )
         .order_by(AuditRow.created_at.desc(), AuditRow.id)
         .limit(limit)
