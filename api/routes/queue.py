@@ -133,16 +133,19 @@ def image(item_id: IdPath, user: AnyUser, session: ReadSessionDep) -> FileRespon
     response_model=Audit,
     responses=errors(404, 409),
 )
-def decision(item_id: IdPath, body: DecisionIn, user: Auditor, session: SessionDep) -> Audit:
+def decision(
+    item_id: IdPath, body: DecisionIn, user: Auditor, session: SessionDep, settings: SettingsDep
+) -> Audit:
     """A defect takes an issue type (the flag's own if omitted) and optionally the corrected label;
-    ``not_defect`` and ``unsure`` take neither."""
+    ``not_defect`` and ``unsure`` take neither. A share of decided items (``second_review_share``) is
+    queued again, blind, for another auditor."""
     with session.begin():
         corrected = (
             corrected_label(item_context(session, item_id), body.corrected) if body.corrected else None
         )
         return decide(
             session, item_id, user.name, body.verdict, issue_type=body.issue_type, corrected=corrected,
-            comment=body.comment, seconds=body.seconds,
+            comment=body.comment, seconds=body.seconds, second_review_share=settings.second_review_share,
         )  # fmt: skip
 
 

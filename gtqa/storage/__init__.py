@@ -32,7 +32,7 @@ from gtqa.storage.activity import (
 )
 from gtqa.storage.auditors import audited_by, auditor_batches, decision_seconds, held_item
 from gtqa.storage.audits import count_audits, export_audits, import_audits, label_audits, list_audits
-from gtqa.storage.blind import chosen_for_second_review, gold_results, second_reviews, seed_gold
+from gtqa.storage.blind import chosen_for_second_review, gold_results, is_blind, second_reviews, seed_gold
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
 from gtqa.storage.errors import (
     ClaimCapError,
@@ -212,6 +212,7 @@ __all__ = [
     "held_item",
     "import_audits",
     "ingest_batch",
+    "is_blind",
     "item_context",
     "job_chunks",
     "job_record",

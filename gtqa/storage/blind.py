@@ -126,6 +126,12 @@ def _stream_priorities(session: Session, job_id: int) -> list[float]:
     return [float(p) for p in session.scalars(query)]
 
 
+def is_blind(session: Session, item_id: int) -> bool:
+    """Whether an item is a second review or a gold item (its page must not show earlier decisions)."""
+    purpose = session.scalar(select(ReviewItemRow.purpose).where(ReviewItemRow.id == item_id))
+    return purpose is not None and purpose != ItemPurpose.audit
+
+
 def second_reviews(session: Session) -> list[SecondReview]:
     """Every decided second review with the first decision it repeats, oldest first."""
     second, first = aliased(AuditRow), aliased(AuditRow)
