@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
-from gtqa.domain import AuditSource, Verdict
+from gtqa.domain import BLIND_SOURCES, AuditSource, Verdict
 from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, FindingRow, ReviewItemRow
 from gtqa.storage.records import ItemKind, ItemStatus
 from gtqa.storage.stats import judge_spend
@@ -196,8 +196,10 @@ class AuditorFacts:
 
 
 def auditor_facts(session: Session) -> list[AuditorFacts]:
-    """Every auditor who made a queue decision, by name."""
-    query = select(AuditRow.auditor, AuditRow.verdict, AuditRow.seconds).where(AuditRow.source.in_(QUEUE))
+    """Every auditor who made a queue decision, by name; their second reviews and gold answers count as
+    work done (throughput, time per item)."""
+    work = (*QUEUE, *BLIND_SOURCES)
+    query = select(AuditRow.auditor, AuditRow.verdict, AuditRow.seconds).where(AuditRow.source.in_(work))
     out: dict[str, AuditorFacts] = {}
     for name, verdict, seconds in session.execute(query):
         facts = out.setdefault(name, AuditorFacts(name))

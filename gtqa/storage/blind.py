@@ -147,7 +147,7 @@ def second_reviews(session: Session) -> list[SecondReview]:
     return [
         SecondReview(a.auditor, answer(a.verdict, a.issue_type), b.auditor, answer(b.verdict, b.issue_type),
                      t.value if t is not None else None)
-        for a, b, t in session.execute(query).tuples()
+        for a, b, t in session.execute(query)
     ]  # fmt: skip
 
 
@@ -169,7 +169,7 @@ def gold_results(session: Session) -> list[GoldResult]:
         .order_by(AuditRow.created_at, AuditRow.id)
     )  # fmt: skip
     out = []
-    for auditor, verdict, issue, want_verdict, want_issue in session.execute(query).tuples():
+    for auditor, verdict, issue, want_verdict, want_issue in session.execute(query):
         right = verdict == want_verdict and (want_issue is None or issue == want_issue)
         out.append(GoldResult(auditor, right))
     return out

@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 from api.queries.precision import PrecisionRow, flag_precision
 from api.ui.dashboard.numbers import (
     AcceptanceRow,
+    AuditorQuality,
     AuditorRow,
     GroupRow,
     Headline,
+    Quality,
     SlaRow,
     VendorDay,
     acceptance,
+    auditor_quality,
     auditors,
     groups,
     headline,
@@ -36,7 +39,9 @@ from gtqa.storage import (
     batch_facts,
     defects_by_type,
     flag_decisions,
+    gold_results,
     queue_counts,
+    second_reviews,
     vendor_spot_days,
     waiting_probabilities,
 )
@@ -57,6 +62,7 @@ class Dashboard:
     acceptance: list[AcceptanceRow]
     backlog: Backlog
     auditors: list[AuditorRow]
+    quality: AuditorQuality  # agreement per issue type, the thresholds behind the auditors table
     defects_by_chosen_type: dict[str, int]  # confirmed defects by the auditor's issue type, all batches
     vendor_days: list[VendorDay]
     seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
@@ -80,6 +86,7 @@ def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
 def build(session: Session, now: datetime, settings: Settings | None = None) -> Dashboard:
     batches, decisions = batch_facts(session), flag_decisions(session)
     by_type = defects_by_type(session)
+    team, quality = _auditor_quality(session, settings)
     return Dashboard(
         now=now,
         headline=headline(batches),
@@ -96,8 +103,21 @@ def build(session: Session, now: datetime, settings: Settings | None = None) -> 
         vendor_days=vendor_days(vendor_spot_days(session)),
         backlog=_backlog(session, batches, settings),
         seconds_measured=any(b.flag_seconds for b in batches),
-        auditors=auditors(auditor_facts(session)),
+        auditors=team,
+        quality=quality,
     )
+
+
+def _auditor_quality(session: Session, settings: Settings | None) -> tuple[list[AuditorRow], AuditorQuality]:
+    """The auditors table (throughput, agreement, gold accuracy) and the agreement per issue type."""
+    pairs = second_reviews(session)
+    quality = Quality()
+    if settings is not None:
+        quality = Quality(
+            settings.low_agreement_kappa, settings.low_gold_accuracy, settings.second_review_share
+        )
+    table = auditors(auditor_facts(session), pairs, gold_results(session), quality)
+    return table, auditor_quality(pairs, quality)
 
 
 def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
