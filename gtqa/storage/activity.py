@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from gtqa.domain import BLIND_SOURCES, AuditSource, Verdict
 from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, FindingRow, ReviewItemRow
-from gtqa.storage.records import ItemKind, ItemStatus
+from gtqa.storage.records import ItemKind, ItemPurpose, ItemStatus
 from gtqa.storage.stats import judge_spend
 from gtqa.storage.types import UTCDateTime
 
@@ -234,7 +234,7 @@ def waiting_probabilities(session: Session) -> list[float]:
     query = (
         select(FindingRow.score)
         .join(ReviewItemRow, ReviewItemRow.finding_id == FindingRow.id)
-        .where(waiting)
+        .where(waiting, ReviewItemRow.purpose == ItemPurpose.audit)  # a second look finds no new defect
         .order_by(ReviewItemRow.priority.desc(), ReviewItemRow.id.desc())
     )
     return [float(p) for p in session.scalars(query)]

@@ -43,15 +43,16 @@ DatasetFactory = Callable[..., Dataset]
 ALL = 1.0  # every decided item goes to a second review
 
 
-def _job(sessions: Sessions, spec: CompiledSpec, dataset: Dataset) -> int:
-    """A reviewed job with one flag per frame (on its label 0), queued: the job id."""
+def _job(sessions: Sessions, spec: CompiledSpec, dataset: Dataset, base: float = 0.1) -> int:
+    """A reviewed job with one flag per frame (on its label 0, scores from ``base`` up), queued: the
+    job id."""
     with sessions.begin() as session:
         batch = ingest_batch(session, dataset, spec)
         job = create_review_job(session, batch.id, spec_hash=spec.hash, chunk_size=5)
         for chunk in chunk_ids(session, job.id):
             lease = claim_chunk(session, chunk, "worker", lease_s=60)
             assert lease is not None
-            found = [_flag(key, 0.1 + int(key) / 100) for key in lease.frame_keys]
+            found = [_flag(key, base + int(key) / 1000) for key in lease.frame_keys]
             finish_chunk(session, chunk, "worker", found, spec)
         build_review_items(session, job.id, spec, spot_check_share=0.0)
         return job.id
@@ -214,3 +215,22 @@ def test_a_gold_answer_naming_an_unknown_label_names_its_line(
     wrong = GoldAnswer(frame="000001", label="000001:9", verdict=Verdict.defect, where="gold.csv:3")
     with sessions.begin() as session, pytest.raises(NotFoundError, match=r"gold\.csv:3: .*000001:9"):
         seed_gold(session, job, [wrong])
+
+
+def test_a_rebuild_keeps_blind_items_and_the_sample_never_picks_them(
+    sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    job = _job(sessions, spec, make_dataset(frames=4), base=0.01)  # every flag in the band under 2%
+    with sessions.begin() as session:
+        first = _decide_next(session, "alice", Verdict.not_defect)
+        gold = seed_gold(session, job, [GoldAnswer(frame="000003", label="000003:0", verdict=Verdict.defect)])
+        build_review_items(session, job, spec, spot_check_share=1.0)  # samples every pending flag
+    with sessions() as session:
+        rows = session.scalars(select(ReviewItemRow).where(ReviewItemRow.job_id == job)).all()
+        blind = {r.id: r for r in rows if r.purpose != ItemPurpose.audit}
+        audit_flags = [r for r in rows if r.purpose == ItemPurpose.audit and r.kind == ItemKind.flag]
+        second = [r for r in blind.values() if r.review_of == first]
+        assert len(second) == 1 and gold[0] in blind and len(blind) == 2
+        assert all(r.stratum is None and r.inclusion_probability is None for r in blind.values())
+        assert len(audit_flags) == 4 and all(r.stratum is not None for r in audit_flags if r.id != first)
+        assert [r.right for r in gold_results(session)] == []  # seeded, not yet answered
