@@ -158,6 +158,7 @@ def test_kappa_of_stored_second_reviews_is_the_hand_computed_one(
         order = [_decide_next(session, "alice", verdict, issue) for verdict, issue in firsts]
         while (item := claim_next(session, "bob", lease_s=60)) is not None:
             of = session.scalar(select(ReviewItemRow.review_of).where(ReviewItemRow.id == item.id))
+            assert of is not None
             verdict, issue = seconds[order.index(of)]
             decide(session, item.id, "bob", verdict, issue_type=issue)
     with sessions() as session:
