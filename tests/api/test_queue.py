@@ -308,3 +308,34 @@ def test_ops_seed_gold_items_from_a_csv_and_bad_lines_are_named(api, queued) -> 
     assert api.count(GoldAnswerRow) == 2
     shown = api.client.get(f"{V1}/queue/items/{ids[0]}", headers=api.as_("ops")).json()
     assert "gold" not in json.dumps(shown["item"])
+
+
+def test_the_cli_seeds_gold_from_audit_jsonl_and_names_a_bad_line(
+    api, queued, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+    from gtqa.settings import get_settings
+
+    good = tmp_path / "gold.jsonl"
+    good.write_text('{"id": "g1", "frame": "000002", "label": "000002:0", "verdict": "defect"}\n')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('# known answers\n{"id": "g2", "frame": "000002", "verdict": "unsure"}\n')
+    monkeypatch.setenv("GTQA_DATABASE_URL", api.settings.database_url)
+    monkeypatch.setenv("GTQA_HOME", str(api.settings.home))
+    get_settings.cache_clear()
+    try:
+        seeded = CliRunner().invoke(
+            cli, ["gold", "seed", str(good), "--job", str(queued["job"]), "--no-migrate"]
+        )
+        refused = CliRunner().invoke(
+            cli, ["gold", "seed", str(bad), "--job", str(queued["job"]), "--no-migrate"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert seeded.exit_code == 0, seeded.output
+    (item_id,) = [int(line) for line in seeded.stdout.split()]
+    with api.sessions() as session:
+        assert session.get_one(GoldAnswerRow, item_id).verdict == "defect"
+    assert refused.exit_code == 2 and f"{bad}:2" in refused.output and "Traceback" not in refused.output
