@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, insert, select
+from sqlalchemy import ColumnElement, Select, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from gtqa.domain import BLIND_SOURCES, Audit, AuditSource, IssueType, Verdict
@@ -27,11 +27,27 @@ def list_audits(
     until: datetime | None = None,
     limit: int | None = None,
     offset: int = 0,
+    as_auditors_see: bool = False,
 ) -> list[Audit]:
-    """Audits matching every filter given, oldest first; ``since`` inclusive, ``until`` exclusive."""
-    query = _filtered(batch_id, spec_hash, auditor, verdict, issue_type, source, since, until)
-    query = query.offset(offset).limit(limit)
-    return [to_audit(row) for row in session.scalars(query)]
+    """Audits matching every filter given, oldest first; ``since`` inclusive, ``until`` exclusive.
+    ``as_auditors_see``: the source as the auditor saw the item (see ``seen_source``), filtered on too."""
+    where = _conditions(
+        batch_id, spec_hash, auditor, verdict, issue_type, source, since, until, as_auditors_see
+    )
+    query = select(AuditRow, seen_source()).where(*where).order_by(AuditRow.created_at, AuditRow.id)
+    rows = session.execute(query.offset(offset).limit(limit)).all()
+    if not as_auditors_see:
+        return [to_audit(row) for row, _ in rows]
+    return [to_audit(row).model_copy(update={"source": AuditSource(seen)}) for row, seen in rows]
+
+
+def seen_source() -> ColumnElement[str]:
+    """An audit's source as its auditor saw the item: a blind item (second review, gold) looked like a
+    flag (it has a flag's check, or is a frame edit, which a queue item's are) or like a spot check. An
+    auditor's own audit list shows this, so that it does not tell them which items were blind."""
+    looked = case((AuditRow.flag_check.is_not(None) | AuditRow.item_id.is_(None), literal("queue")),
+                  else_=literal("spot_check"))  # fmt: skip
+    return case((AuditRow.source.in_(BLIND_SOURCES), looked), else_=AuditRow.source)
 
 
 def export_audits(
@@ -79,9 +95,12 @@ def count_audits(
     source: AuditSource | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    as_auditors_see: bool = False,
 ) -> int:
     """How many audits ``list_audits`` would list with these filters over all its pages."""
-    where = _conditions(batch_id, spec_hash, auditor, verdict, issue_type, source, since, until)
+    where = _conditions(
+        batch_id, spec_hash, auditor, verdict, issue_type, source, since, until, as_auditors_see
+    )
     return session.scalar(select(func.count(AuditRow.id)).where(*where)) or 0
 
 
@@ -108,6 +127,7 @@ def _conditions(
     source: AuditSource | None,
     since: datetime | None,
     until: datetime | None,
+    as_auditors_see: bool = False,
 ) -> list[ColumnElement[bool]]:
     equal = {
         AuditRow.batch_id: batch_id,
@@ -115,9 +135,10 @@ def _conditions(
         AuditRow.auditor: auditor,
         AuditRow.verdict: verdict,
         AuditRow.issue_type: issue_type,
-        AuditRow.source: source,
     }
     where = [column == value for column, value in equal.items() if value is not None]
+    if source is not None:
+        where.append(seen_source() == source.value if as_auditors_see else AuditRow.source == source)
     if since is not None:
         where.append(AuditRow.created_at >= since)
     if until is not None:

@@ -308,6 +308,16 @@ def test_ops_seed_gold_items_from_a_csv_and_bad_lines_are_named(api, queued) -> 
     assert api.count(GoldAnswerRow) == 2
     shown = api.client.get(f"{V1}/queue/items/{ids[0]}", headers=api.as_("ops")).json()
     assert "gold" not in json.dumps(shown["item"])
+    while (claimed := api.client.post(f"{V1}/queue/next", headers=api.as_("auditor"))).status_code == 200:
+        item = claimed.json()["item"]
+        assert _decide(api, item["id"], {"verdict": "not_defect"}).status_code == 201
+    mine = api.client.get(f"{V1}/audits?limit=50", headers=api.as_("auditor")).json()["items"]
+    assert len(mine) == 5 and {a["source"] for a in mine} == {"queue", "spot_check"}  # gold not told
+    spots = api.client.get(f"{V1}/audits?source=spot_check", headers=api.as_("auditor")).json()["items"]
+    assert sorted(a["label"] for a in spots) == ["000002:0", "000003:1"]  # unflagged: shown as spot checks
+    for source in ("gold", "second_review"):
+        assert api.client.get(f"{V1}/audits?source={source}", headers=api.as_("auditor")).json()["total"] == 0
+    assert api.client.get(f"{V1}/audits?source=gold", headers=api.as_("ops")).json()["total"] == 2
 
 
 def test_the_cli_seeds_gold_from_audit_jsonl_and_names_a_bad_line(
