@@ -109,6 +109,7 @@ from gtqa.storage.records import (
     Role,
     UserRecord,
 )
+from gtqa.storage.scope import EVERYTHING, Choices, Scope, choices
 from gtqa.storage.stats import (
     FlagDecisions,
     JudgeSpend,
@@ -133,10 +134,12 @@ from gtqa.storage.users import (
 )
 
 __all__ = [
+    "EVERYTHING",
     "UNFLAGGED",
     "AuditorFacts",
     "BatchFacts",
     "BatchRecord",
+    "Choices",
     "ChunkLease",
     "ChunkRecord",
     "ChunkStatus",
@@ -159,6 +162,7 @@ __all__ = [
     "ReviewItem",
     "Role",
     "SampleTally",
+    "Scope",
     "Series",
     "StorageError",
     "StoredFinding",
@@ -174,6 +178,7 @@ __all__ = [
     "batch_jobs",
     "batch_record",
     "build_review_items",
+    "choices",
     "chunk_findings",
     "chunk_ids",
     "chunk_seconds",
