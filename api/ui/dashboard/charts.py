@@ -123,7 +123,7 @@ def burndown(ident: str, title: str, desc: str, t: Timeline) -> Markup:
     if t.due is not None:
         body.append(_marker(xy(t.due, 0)[0], 10, "due" + (" (beyond) →" if t.due > t1 else ""), "chart-2"))
     body.append(_marker(xy(t.now, 0)[0], 34, "now", "chart-grid"))
-    fmt = "%d %b %H:00" if span < 3 * 86400 else "%d %b"
+    fmt = "%d %b %H:%M" if span < 3 * 86400 else "%d %b"
     labels = [t0.strftime(fmt), t1.strftime(fmt)]  # the ends; now is marked
     return _frame(ident, title, desc, top, labels, "".join(body))
 
