@@ -308,19 +308,19 @@ _SKIPPED = ReviewItemRow.status == ItemStatus.skipped  # a skip stamps decided_a
 
 def _window(session: Session, now: datetime, scope: Scope) -> tuple[datetime, timedelta, int]:
     """The series' first bucket's start, the bucket size and the number of buckets."""
+    items = of_batches(scope, ReviewItemRow.batch_id)
     if not scope.dated:
-        first = session.scalar(select(func.min(ReviewItemRow.created_at)))
+        first = session.scalar(select(func.min(ReviewItemRow.created_at)).where(*items))
         age = now - first if first else timedelta(0)
         size = timedelta(hours=1) if age <= timedelta(days=2) else timedelta(days=1)
         count = 48 if size == timedelta(hours=1) else min(30, age.days + 1)
         return _ceil(now, size) - count * size, size, count
-    first = scope.start or session.scalar(
-        select(func.min(ReviewItemRow.created_at)).where(*of_batches(scope, ReviewItemRow.batch_id))
-    )
+    first = scope.start or session.scalar(select(func.min(ReviewItemRow.created_at)).where(*items))
     last = min(scope.end, now) if scope.end is not None else now
     start = first or last
     span = max(last - start, timedelta(hours=1))
-    size = next(s for s in (timedelta(hours=1), timedelta(days=1), timedelta(weeks=1)) if span / s <= 100)
+    sizes = (timedelta(hours=1), timedelta(days=1), timedelta(weeks=1))
+    size = next((s for s in sizes if span / s <= 100), timedelta(days=-(-span.days // 100)))  # ≤ 100 periods
     start = _floor(start, size)
     return start, size, max(1, -(-(_ceil(last, size) - start) // size))
 

@@ -250,7 +250,7 @@ def test_the_filter_form_keeps_the_scope_in_the_url_and_every_chart_has_a_visibl
     assert page.locator("[data-metric=defects]").get_attribute("data-value") != whole
     assert "vendor=zenith" in (page.get_by_text("Export as CSV").get_attribute("href") or "")
     charts = page.locator("figure:has(svg.chart)")
-    assert charts.count() == 6 and charts.locator("figcaption").count() == 6
+    assert charts.count() == 7 and charts.locator("figcaption").count() == 7
     assert all(t.strip() for t in charts.locator("figcaption").all_inner_texts())
     _spread(site, programme["north"])
     page.goto(f"{site.url}/ui/dashboard")

@@ -80,6 +80,43 @@ def share_bars(ident: str, title: str, desc: str, rows: Sequence[tuple[str, floa
     return Markup("".join(parts) + "</svg>")
 
 
+def lines_over_time(
+    ident: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    lines: Sequence[tuple[str, Sequence[float | None]]],
+) -> Markup:
+    """One line per named series over the same periods (None: no value that period, the line joins the
+    periods that have one), told apart by colour and dash, with a legend."""
+    values = [v for _, vs in lines for v in vs if v is not None]
+    top, plot_h, step = _axes(values)
+    body = []
+    for k, (name, vs) in enumerate(lines):
+        colour, dash = (
+            ("chart-1", "chart-2")[k % 2],
+            ("", ' stroke-dasharray="6 3"', ' stroke-dasharray="2 2"')[k // 2 % 3],
+        )
+        points = [
+            (LEFT + (i + 0.5) * step, TOP + plot_h * (1 - v / top), i, v)
+            for i, v in enumerate(vs)
+            if v is not None
+        ]
+        body.append(_polyline([(x, y) for x, y, _, _ in points], colour, dash))
+        body.extend(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{PALETTE[colour]}">'
+            f"<title>{escape(name)}, {escape(labels[i])}: {v:g}</title></circle>"
+            for x, y, i, v in points
+        )
+        ly = TOP + 4 + 13 * k
+        body.append(
+            f'<line x1="{WIDTH - RIGHT - 130}" x2="{WIDTH - RIGHT - 110}" y1="{ly:.1f}" y2="{ly:.1f}" '
+            f'stroke="{PALETTE[colour]}" stroke-width="2"{dash}/>'
+            + _text(WIDTH - RIGHT - 106, ly + 4, _clip(name, 16), "start")
+        )
+    return _frame(ident, title, desc, top, labels, "".join(body))
+
+
 @dataclass(frozen=True)
 class Timeline:
     """A burndown's data: counts at moments (oldest first) and the moments to mark on its time axis."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -19,7 +20,7 @@ from api.ui.dashboard.board import Dashboard, acceptance_of, build
 from api.ui.dashboard.filters import Filter, read_filter
 from api.ui.dashboard.numbers import AcceptanceRow
 from api.ui.templates import render
-from gtqa.storage import ItemStatus, choices
+from gtqa.storage import ItemStatus, Series, choices
 from gtqa.storage.types import utcnow
 
 router = APIRouter(route_class=PageRoute)
@@ -34,7 +35,8 @@ def dashboard(
     board = build(session, utcnow(), settings, shown.scope)
     options = choices(session)
     context = {"viewer": viewer, "d": board, "charts": _charts(board), "waiting": ItemStatus,
-               "f": shown, "options": options, "scope_text": shown.describe(options)}  # fmt: skip
+               "unit": period(board.series), "f": shown, "options": options,
+               "scope_text": shown.describe(options)}  # fmt: skip
     return render(request, "dashboard.html", context)
 
 
@@ -136,13 +138,20 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
+def period(s: Series) -> str:
+    """The series' period in words: hour, day, week or "N days" (a long date range)."""
+    names = {3600: "hour", 86400: "day", 7 * 86400: "week"}
+    seconds = int(s.size.total_seconds())
+    return names.get(seconds, f"{seconds // 86400} days")
+
+
 def _charts(d: Dashboard) -> dict[str, Markup]:
     s = d.series
     hourly = s.size.total_seconds() < 86400
     labels = [
         (s.start + i * s.size).strftime("%d %b %H:00" if hourly else "%d %b") for i in range(len(s.depth))
     ]
-    unit = "hour" if hourly else "day"
+    unit = period(s)
     return {
         "throughput": charts.bars_over_time(
             "throughput", f"Queue decisions per {unit} (UTC)",
@@ -161,12 +170,28 @@ def _charts(d: Dashboard) -> dict[str, Markup]:
             f"{unit}; the estimated finish and the due date are marked. The table below has the numbers.",
             _timeline(d),
         ),
+        "vendor_days": _vendor_days_chart(d),
         "vendors": charts.share_bars(
             "vendors", "Audit pass rate per vendor (spot checks)",
             "Share of spot-checked labels found correct, per vendor.",
             [(g.key, g.pass_rate, f"n={g.spot_checked}") for g in d.by_vendor],
         ),
     }  # fmt: skip
+
+
+def _vendor_days_chart(d: Dashboard) -> Markup:
+    """Each vendor's spot-check defect rate per UTC day of decision (percent), one line per vendor."""
+    days = sorted({v.day for v in d.vendor_days})
+    rates: dict[str, dict[date, float]] = {}
+    for v in d.vendor_days:
+        rates.setdefault(v.vendor, {})[v.day] = 100.0 * v.rate.value
+    lines = [(vendor, [by_day.get(day) for day in days]) for vendor, by_day in sorted(rates.items())]
+    return charts.lines_over_time(
+        "vendor-days", "Defect rate of each vendor's spot checks per day (%)",
+        "Spot checks of unflagged labels found defective, per cent, per vendor and UTC day of decision; "
+        "the table below has the numbers with their intervals and n.",
+        [day.strftime("%d %b") for day in days], lines,
+    )  # fmt: skip
 
 
 def _timeline(d: Dashboard) -> charts.Timeline:
