@@ -77,12 +77,14 @@ from gtqa.storage.jobs import (
 from gtqa.storage.limits import unstorable_audit, unstorable_records
 from gtqa.storage.migrate import current_revision, engine_revision, head_revision, upgrade
 from gtqa.storage.queue import (
+    JobQueue,
     claim_next,
     decide,
     expire_claims,
     extend_claim,
     held_by,
     item_context,
+    pending_by_job,
     queue_counts,
     record_frame_edits,
     release,
@@ -153,6 +155,7 @@ __all__ = [
     "ItemContext",
     "ItemKind",
     "ItemStatus",
+    "JobQueue",
     "JobRecord",
     "JobStatus",
     "JudgeSpend",
@@ -225,6 +228,7 @@ __all__ = [
     "make_session_factory",
     "mark_finished",
     "mark_unfinished",
+    "pending_by_job",
     "pending_items",
     "queue_counts",
     "record_frame_edits",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -249,6 +249,29 @@ def queue_counts(
         query = query.where(ReviewItemRow.job_id == job_id)
     counts = {status: n for status, n in session.execute(query)}
     return {status: counts.get(status, 0) for status in ItemStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class JobQueue:
+    """One job's part of the auditors' queue: what the review page offers to work on alone."""
+
+    job_id: int
+    batch_id: int
+    dataset: str
+    pending: int
+
+
+def pending_by_job(session: Session) -> list[JobQueue]:
+    """Every job with pending items, with its batch's dataset name, highest job id first."""
+    query = (
+        select(ReviewItemRow.job_id, ReviewItemRow.batch_id, DatasetRow.name, func.count())
+        .join(BatchRow, BatchRow.id == ReviewItemRow.batch_id)
+        .join(DatasetRow, DatasetRow.id == BatchRow.dataset_id)
+        .where(IS_PENDING)
+        .group_by(ReviewItemRow.job_id, ReviewItemRow.batch_id, DatasetRow.name)
+        .order_by(ReviewItemRow.job_id.desc())
+    )
+    return [JobQueue(job, batch, name, n) for job, batch, name, n in session.execute(query)]
 
 
 def _transition(session: Session, item_id: int, auditor: str, now: datetime, **values: Any) -> None:
