@@ -78,8 +78,9 @@ def seed(
             build_review_items(session, job.id, spec, spot_check_share=0.05, seed=b)
         _decide(sessions, job.id, int(items * decided))
         ids.append(batch.id)
-    with sessions.begin() as session:  # decisions spread over the last 14 days
-        rows = session.execute(text("SELECT id FROM audits ORDER BY id")).scalars().all()
+    with sessions.begin() as session:  # decisions spread over the last 14 days, batch after batch
+        order = text("SELECT id FROM audits ORDER BY batch_id, created_at, id")
+        rows = session.execute(order).scalars().all()
         for k, audit in enumerate(rows):
             at = utcnow() - timedelta(days=14 * k / max(len(rows), 1))
             session.execute(text("UPDATE audits SET created_at = :t WHERE id = :i"), {"t": at, "i": audit})
