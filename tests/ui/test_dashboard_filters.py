@@ -267,6 +267,12 @@ def test_the_filter_form_keeps_the_scope_in_the_url_and_every_chart_has_a_visibl
     page.locator("section[aria-labelledby=burndown-h]").screenshot(
         path=str(target / "dashboard-burndown.png")
     )
+    page.goto(f"{site.url}/ui/dashboard?from={EARLIER.isoformat()}&to={EARLIER.isoformat()}")
+    assert "Showing 2 Nov 2026. Decisions made in those dates" in page.locator("#scope").inner_text()
+    assert (
+        float(page.locator("[data-metric=defects]").get_attribute("data-value") or "nan")
+        == _sql(site, "a.created_at >= :s AND a.created_at < :e", s=EARLIER, e=EARLIER + timedelta(days=1))[1]
+    )
     assert console.errors == []
     bad = page.request.get(f"{site.url}/ui/dashboard?batch={programme['north']}&from=2026-12-40")
     assert bad.status == 422 and "from: not a date" in bad.text()
