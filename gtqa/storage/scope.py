@@ -34,10 +34,6 @@ class Scope:
     batch: int | None = None
 
     @property
-    def everything(self) -> bool:
-        return self == Scope()
-
-    @property
     def dated(self) -> bool:
         return self.start is not None or self.end is not None
 
