@@ -264,6 +264,7 @@ def test_the_filter_form_keeps_the_scope_in_the_url_and_every_chart_has_a_visibl
         ).one()  # fmt: skip
     assert int(left[-1]) == undecided and max(map(int, left)) == items  # the skipped one is still left
     assert page.locator("#burndown tbody tr td:nth-child(3)").all_text_contents()[-1] == "1"
+    assert "1 skipped, not done" in page.locator(".cards").inner_text()
     page.locator("section[aria-labelledby=burndown-h]").screenshot(
         path=str(target / "dashboard-burndown.png")
     )
