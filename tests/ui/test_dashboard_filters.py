@@ -5,6 +5,8 @@ the acceptance report reads only its batch. No server, no browser (one browser t
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -248,7 +250,11 @@ def test_the_filter_form_keeps_the_scope_in_the_url_and_every_chart_has_a_visibl
     (defects,) = _sql(site, "b.vendor = 'zenith'")[1:2]
     assert float(page.locator("[data-metric=defects]").get_attribute("data-value") or "nan") == defects
     assert page.locator("[data-metric=defects]").get_attribute("data-value") != whole
-    assert "vendor=zenith" in (page.get_by_text("Export as CSV").get_attribute("href") or "")
+    href = page.get_by_text("Export as CSV").get_attribute("href") or ""
+    assert "vendor=zenith" in href
+    rows = list(csv.DictReader(io.StringIO(page.request.get(f"{site.url}{href}").text())))
+    assert {r["key"] for r in rows if r["section"] == "vendor"} == {"zenith"}
+    assert next(r["value"] for r in rows if r["section"] == "scope") == "vendor zenith"
     charts = page.locator("figure:has(svg.chart)")
     assert charts.count() == 7 and charts.locator("figcaption").count() == 7
     assert all(t.strip() for t in charts.locator("figcaption").all_inner_texts())
