@@ -111,6 +111,7 @@ from gtqa.storage.records import (
     Role,
     UserRecord,
 )
+from gtqa.storage.scope import EVERYTHING, Choices, Scope, choices
 from gtqa.storage.stats import (
     FlagDecisions,
     JudgeSpend,
@@ -135,10 +136,12 @@ from gtqa.storage.users import (
 )
 
 __all__ = [
+    "EVERYTHING",
     "UNFLAGGED",
     "AuditorFacts",
     "BatchFacts",
     "BatchRecord",
+    "Choices",
     "ChunkLease",
     "ChunkRecord",
     "ChunkStatus",
@@ -162,6 +165,7 @@ __all__ = [
     "ReviewItem",
     "Role",
     "SampleTally",
+    "Scope",
     "Series",
     "StorageError",
     "StoredFinding",
@@ -177,6 +181,7 @@ __all__ = [
     "batch_jobs",
     "batch_record",
     "build_review_items",
+    "choices",
     "chunk_findings",
     "chunk_ids",
     "chunk_seconds",
