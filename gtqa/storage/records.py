@@ -39,6 +39,16 @@ class ItemKind(StrEnum):
     spot_check = "spot_check"  # a random unflagged label, to estimate what the reviewer misses
 
 
+class CalibrationState(StrEnum):
+    """A refit's outcome (``gtqa.storage.calibrations``)."""
+
+    candidate = "candidate"  # fitted, not yet gated
+    promoted = "promoted"  # the gate passed it; current unless rolled back or superseded
+    refused = "refused"  # too few audits, or the gate found it not better (reason says which)
+    rolled_back = "rolled_back"  # was current, an operator rolled it back
+    failed = "failed"  # the fit or the evaluation raised; the current version stayed
+
+
 class ItemStatus(StrEnum):
     pending = "pending"
     claimed = "claimed"  # by claimed_by until lease_expires_at
@@ -169,3 +179,26 @@ class FrameEdit:
     issue_type: IssueType
     box: Box2D
     corrected: Label | None
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationVersion:
+    """One refit of a spec's calibration on one data format (the model itself is read apart: it is large).
+
+    ``evaluation``: the gate's figures (metric, delta, lo, hi, n, clusters); ``precision_before`` and
+    ``precision_after``: the share of real defects among the decided flags scored by the version this
+    one replaced, and by this one (filled as decisions come in, see ``queue_precision``)."""
+
+    id: int
+    spec_name: str
+    spec_hash: str
+    data_format: str
+    parent_id: int | None
+    status: CalibrationState
+    reason: str
+    n_audits: int
+    evaluation: dict[str, float] | None
+    model_sha256: str | None
+    created_at: datetime
+    promoted_at: datetime | None
+    current: bool = False
