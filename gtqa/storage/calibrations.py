@@ -64,7 +64,7 @@ def record_calibration_version(
     status: CalibrationState,
     reason: str,
     n_audits: int,
-    evaluation: dict[str, float] | None = None,
+    evaluation: dict[str, Any] | None = None,
     model_json: str | None = None,
     now: datetime | None = None,
 ) -> int:

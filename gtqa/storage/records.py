@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from gtqa.domain import Box2D, Finding, InputProblem, IssueType, Label
 
@@ -197,7 +198,7 @@ class CalibrationVersion:
     status: CalibrationState
     reason: str
     n_audits: int
-    evaluation: dict[str, float] | None
+    evaluation: dict[str, Any] | None
     model_sha256: str | None
     created_at: datetime
     promoted_at: datetime | None
