@@ -23,27 +23,22 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gtqa.domain import Box2D, Dataset, Finding, Frame, IssueType, Label
+from gtqa.domain import Finding
 from gtqa.scoring.calibration import CalibrationModel, fit_calibration
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec, load_spec
 from gtqa.storage import (
     CalibrationState,
-    build_review_items,
     calibration_versions,
-    chunk_ids,
-    claim_chunk,
     claim_next,
-    create_review_job,
     current_calibration,
     decide,
-    finish_chunk,
-    ingest_batch,
     make_engine,
     make_session_factory,
     upgrade,
 )
 from gtqa.storage.models import FindingRow, ReviewItemRow
+from tests.workers.learning_world import queue_synthetic
 from workers.learning import Fitter, refit, roll_back
 
 REPO = Path(__file__).resolve().parents[2]
@@ -89,51 +84,9 @@ def world(database: str, tmp_path: Path) -> Iterator[World]:
     )
     engine = make_engine(database, pool_size=4)
     sessions, reads = make_session_factory(engine), make_session_factory(engine, read_only=True)
-    job_id, truth = _queue(sessions, spec)
+    job_id, truth = queue_synthetic(sessions, spec, FRAMES, LABELS)
     yield World(settings, sessions, reads, _Specs(spec), spec, job_id, truth)
     engine.dispose()
-
-
-def _queue(sessions: sessionmaker[Session], spec: CompiledSpec) -> tuple[int, dict[str, bool]]:
-    """A reviewed batch: one flag per label, stored and queued."""
-    rng = np.random.default_rng(7)
-    frames, findings, truth = [], [], {}
-    for f in range(FRAMES):
-        key = f"{f:06d}"
-        labels = []
-        for i in range(LABELS):
-            box = Box2D(x1=60.0 * i, y1=20.0, x2=60.0 * i + 40.0, y2=80.0)
-            labels.append(Label(id=f"{key}:{i}", frame=key, cls="Car", box=box))
-            x = float(rng.uniform())
-            truth[f"{key}:{i}"] = bool(rng.uniform() < 1.0 / (1.0 + np.exp(-(10 * x - 5))))
-            findings.append(_flag(key, i, box, x, float(rng.uniform(0.1, 0.9))))
-        frames.append(Frame(id=key, width=1242, height=375, labels=tuple(labels)))
-    dataset = Dataset(name="synthetic", format="kitti", root="/data", frames=tuple(frames))
-    with sessions.begin() as session:
-        batch = ingest_batch(session, dataset, spec)
-        job = create_review_job(session, batch.id, spec_hash=spec.hash, chunk_size=FRAMES)
-    with sessions.begin() as session:
-        (chunk_id,) = chunk_ids(session, job.id)
-        lease = claim_chunk(session, chunk_id, "w", lease_s=60)
-        assert lease is not None
-        finish_chunk(session, chunk_id, "w", findings, spec)
-        build_review_items(session, job.id, spec, spot_check_share=0.0)
-    return job.id, truth
-
-
-def _flag(frame: str, i: int, box: Box2D, x: float, prior: float) -> Finding:
-    return Finding(
-        frame=frame,
-        label=f"{frame}:{i}",
-        type=IssueType.bad_box,
-        score=prior,
-        raw=prior,
-        box=(box.x1, box.y1, box.x2, box.y2),
-        check="size_outlier",
-        message="",
-        features={"size_outlier.x": x},
-        cls="Car",
-    )
 
 
 def _audit(world: World, n: int, auditor: str = "alice") -> None:
