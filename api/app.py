@@ -20,6 +20,7 @@ from api.openapi import install_openapi
 from api.routes import (
     audits,
     batches,
+    calibrations,
     evals,
     exports,
     findings,
@@ -46,6 +47,7 @@ TAGS = [
     {"name": "exports", "description": "Findings, audits and corrected labels as files"},
     {"name": "specs", "description": "The QA specs"},
     {"name": "evals", "description": "Stored eval runs"},
+    {"name": "calibrations", "description": "The learning queue's calibration versions: refit, roll back"},
     {"name": "metrics", "description": "Operational metrics"},
     {"name": "users", "description": "Users and API tokens"},
 ]
@@ -89,7 +91,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(metrics.prometheus)
-    for module in (batches, jobs, findings, queue, gold, audits, exports, specs, evals, metrics, users):
+    routers = (
+        batches,
+        jobs,
+        findings,
+        queue,
+        gold,
+        audits,
+        exports,
+        specs,
+        evals,
+        calibrations,
+        metrics,
+        users,
+    )
+    for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ui.router)
     return app

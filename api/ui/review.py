@@ -17,7 +17,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.decisions import corrected_label
-from api.deps import ReadSessionDep, SessionDep, SettingsDep
+from api.deps import DispatcherDep, ReadSessionDep, SessionDep, SettingsDep
+from api.learning import count_for_refit, send_refit
 from api.queries.items import item_frame, item_image
 from api.queries.scope import may_see_item
 from api.routes.params import IdPath
@@ -115,10 +116,12 @@ def decision(
     session: SessionDep,
     reads: ReadSessionDep,
     settings: SettingsDep,
+    dispatcher: DispatcherDep,
     job: JobQuery = None,
 ) -> ReviewPayload:
     """Record the decision (with the correction, if any, and the corrections of other labels of the
-    frame, each an audit of its own, in the same transaction), then claim and return the next item."""
+    frame, each an audit of its own, in the same transaction), then claim and return the next item.
+    The decision counts towards the next calibration refit (``api.learning``)."""
     with session.begin():
         ctx = item_context(session, item_id)
         corrected = corrected_label(ctx, body.corrected) if body.corrected else None
@@ -131,6 +134,8 @@ def decision(
             frame = item_frame(session, ctx)
             edits = frame_edits(frame.labels, frame.id, item_id, body.frame_edits)
             record_frame_edits(session, item_id, viewer.user.name, edits, of_audit=audit.id)
+        due = count_for_refit(session, settings, item_id)
+    send_refit(dispatcher, due)
     following = _claim(session, viewer.user.name, settings, job)
     return payload(reads, settings, following, viewer.user.name, utcnow()).model_copy(
         update={"decided": audit.id}

@@ -26,6 +26,7 @@ from gtqa.storage._sql import IS_PENDING
 from gtqa.storage.errors import NotFoundError
 from gtqa.storage.models import AuditRow, FindingRow, GoldAnswerRow, LabelRow, ReviewItemRow, ReviewJobRow
 from gtqa.storage.records import GoldResult, ItemKind, ItemPurpose, ReviewItem, SecondReview
+from gtqa.storage.scope import EVERYTHING, Scope, in_range, of_batches
 from gtqa.storage.types import utcnow
 
 
@@ -132,8 +133,9 @@ def is_blind(session: Session, item_id: int) -> bool:
     return purpose is not None and purpose != ItemPurpose.audit
 
 
-def second_reviews(session: Session) -> list[SecondReview]:
-    """Every decided second review with the first decision it repeats, oldest first."""
+def second_reviews(session: Session, scope: Scope = EVERYTHING) -> list[SecondReview]:
+    """Every decided second review (of the scope's batches, decided in its range) with the first decision
+    it repeats, oldest first."""
     second, first = aliased(AuditRow), aliased(AuditRow)
     query = (
         select(first, second, FindingRow.type)
@@ -142,6 +144,7 @@ def second_reviews(session: Session) -> list[SecondReview]:
         .join(first, first.item_id == ReviewItemRow.review_of)
         .outerjoin(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
         .where(ReviewItemRow.purpose == ItemPurpose.second_review, second.source == AuditSource.second_review)
+        .where(*of_batches(scope, second.batch_id), *in_range(scope, second.created_at))
         .order_by(second.created_at, second.id)
     )
     return [
@@ -158,14 +161,15 @@ def answer(verdict: Verdict, issue_type: IssueType | None) -> str:
     return verdict.value
 
 
-def gold_results(session: Session) -> list[GoldResult]:
-    """Every decided gold item's answer, right when the verdict is the known one and, for a defect
-    whose issue type is known, the type too."""
+def gold_results(session: Session, scope: Scope = EVERYTHING) -> list[GoldResult]:
+    """Every decided gold item's answer (of the scope's batches, made in its range), right when the
+    verdict is the known one and, for a defect whose issue type is known, the type too."""
     query = (
         select(AuditRow.auditor, AuditRow.verdict, AuditRow.issue_type, GoldAnswerRow.verdict,
                GoldAnswerRow.issue_type)
         .join(GoldAnswerRow, GoldAnswerRow.item_id == AuditRow.item_id)
-        .where(AuditRow.source == AuditSource.gold)
+        .where(AuditRow.source == AuditSource.gold, *of_batches(scope, AuditRow.batch_id))
+        .where(*in_range(scope, AuditRow.created_at))
         .order_by(AuditRow.created_at, AuditRow.id)
     )  # fmt: skip
     out = []

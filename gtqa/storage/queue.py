@@ -42,6 +42,7 @@ from gtqa.storage.models import (
     ReviewJobRow,
 )
 from gtqa.storage.records import FrameEdit, ItemContext, ItemKind, ItemPurpose, ItemStatus, ReviewItem
+from gtqa.storage.scope import EVERYTHING, Scope, of_batches
 from gtqa.storage.types import UTCDateTime, utcnow
 
 
@@ -260,9 +261,12 @@ def top_pending(session: Session, limit: int, *, job_ids: Sequence[int] | None =
     return [item_context(session, item_id) for item_id in session.scalars(query)]
 
 
-def queue_counts(session: Session, *, job_id: int | None = None) -> dict[ItemStatus, int]:
-    """Items per status (every status present, zeros included)."""
+def queue_counts(
+    session: Session, *, job_id: int | None = None, scope: Scope = EVERYTHING
+) -> dict[ItemStatus, int]:
+    """Items per status (every status present, zeros included), of one job or of the scope's batches."""
     query = select(ReviewItemRow.status, func.count()).group_by(ReviewItemRow.status)
+    query = query.where(*of_batches(scope, ReviewItemRow.batch_id))
     if job_id is not None:
         query = query.where(ReviewItemRow.job_id == job_id)
     counts = {status: n for status, n in session.execute(query)}

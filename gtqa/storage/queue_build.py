@@ -15,16 +15,14 @@ from sqlalchemy import delete, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from gtqa.spec import CompiledSpec
-from gtqa.storage._sql import IS_PENDING, SYNC, rowcount
+from gtqa.storage._sql import IS_AUDIT, IS_PENDING, SYNC, rowcount
 from gtqa.storage.errors import NotFoundError
 from gtqa.storage.models import FindingRow, FrameRow, JobChunkRow, LabelRow, ReviewItemRow, ReviewJobRow
-from gtqa.storage.records import ChunkStatus, ItemKind, ItemPurpose, ItemStatus, QueueBuild
+from gtqa.storage.records import ChunkStatus, ItemKind, ItemStatus, QueueBuild
 from gtqa.storage.types import UTCDateTime, utcnow
 
 FLAG_BANDS = (0.02, 0.05)  # flag probability bands sampled as spot checks: [0, 0.02) and [0.02, 0.05)
 UNFLAGGED = "unflagged"
-# Blind items (second reviews, gold) are neither rebuilt nor sampled: the sample is of the audit items.
-IS_AUDIT = ReviewItemRow.purpose == ItemPurpose.audit
 
 
 def build_review_items(

@@ -6,7 +6,7 @@ finding and per spot-checked label still holds, now among ``audit`` items only (
 subject). Gold answers live in a table of their own, out of the auditors' sight.
 
 Revision ID: 0009_second_review
-Revises: 0007_reliability
+Revises: 0008_calibration_versions (written on 0007_reliability; rechained when main gained 0008)
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_second_review"
-down_revision: str | Sequence[str] | None = "0007_reliability"
+down_revision: str | Sequence[str] | None = "0008_calibration_versions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
