@@ -52,6 +52,7 @@ from gtqa.storage import (
 )
 
 console = Console()
+STARTS: list[float] = []  # each claim's start (perf_counter), to place slow claims in the refit's phases
 
 
 class _Specs:
@@ -63,8 +64,12 @@ class _Specs:
 
 
 class _Ctx:
-    def __init__(self, settings: Settings, sessions: sessionmaker[Session], specs: _Specs) -> None:
-        self.settings, self.sessions, self.reads, self.specs = settings, sessions, sessions, specs
+    """A worker's: read-write sessions, and read-only ones (SQLite: no write lock while scoring)."""
+
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], reads: sessionmaker[Session], specs: _Specs
+    ) -> None:
+        self.settings, self.sessions, self.reads, self.specs = settings, sessions, reads, specs
 
 
 def seed(sessions: sessionmaker[Session], spec: CompiledSpec, frames: int, labels: int) -> dict[str, bool]:
@@ -101,9 +106,14 @@ def seed(sessions: sessionmaker[Session], spec: CompiledSpec, frames: int, label
     return truth
 
 
+PHASES = ("_audited", "_fit", "_scores", "gate", "reprioritise")
+SLOW_S = 0.25  # a claim slower than this is attributed to the refit phase it overlapped
+
+
 def audit_one(sessions: sessionmaker[Session], truth: dict[str, bool], who: str) -> float:
     """Claim the top item and decide it, each in its own transaction; the claim's seconds."""
     start = time.perf_counter()
+    STARTS.append(start)
     with sessions.begin() as session:
         item = claim_next(session, who, lease_s=600)
     took = time.perf_counter() - start
@@ -124,7 +134,22 @@ def auditor(sessions: sessionmaker[Session], truth: dict[str, bool], stop: threa
 def timed_refit(ctx: _Ctx) -> tuple[learning.RefitOutcome, dict[str, Any]]:
     """The refit, with every re-prioritisation transaction's write timed (and the whole refit)."""
     writes: list[float] = []
+    spans: list[tuple[str, float, float]] = []
     original = learning.rescore_pending
+    saved = {name: getattr(learning, name) for name in PHASES}
+
+    def spanned(name: str) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return saved[name](*args, **kwargs)
+            finally:
+                spans.append((name, start, time.perf_counter()))
+
+        return call
+
+    for name in PHASES:
+        setattr(learning, name, spanned(name))
 
     def rescore_timed(session: Session, rescored: list[Rescored]) -> int:
         start = time.perf_counter()
@@ -139,7 +164,27 @@ def timed_refit(ctx: _Ctx) -> tuple[learning.RefitOutcome, dict[str, Any]]:
         total = time.perf_counter() - start
     finally:
         learning.rescore_pending = original  # type: ignore[assignment]
-    return outcome, {"seconds": total, "chunk_writes": percentiles(writes) if len(writes) > 1 else writes}
+        for name, fn in saved.items():
+            setattr(learning, name, fn)
+    phases: dict[str, float] = {}
+    for name, a, b in spans:
+        phases[name] = phases.get(name, 0.0) + b - a
+    return outcome, {
+        "seconds": total, "phase_seconds": phases, "spans": spans,
+        "chunk_writes": percentiles(writes) if len(writes) > 1 else writes,
+    }  # fmt: skip
+
+
+def slow_claims(
+    samples: list[float], starts: list[float], spans: list[tuple[str, float, float]]
+) -> list[Any]:
+    """Each claim slower than SLOW_S with the refit phases it overlapped."""
+    out = []
+    for took, at in zip(samples, starts, strict=True):
+        if took > SLOW_S:
+            during = sorted({n for n, a, b in spans if a < at + took and b > at})
+            out.append({"seconds": round(took, 3), "during": during or ["between phases"]})
+    return out
 
 
 def run(stack: str, url: str, frames: int, labels: int, decided: int) -> dict[str, Any]:
@@ -151,7 +196,9 @@ def run(stack: str, url: str, frames: int, labels: int, decided: int) -> dict[st
     truth = seed(sessions, spec, frames, labels)
     seeded = time.perf_counter() - start
     baseline = [audit_one(sessions, truth, "auditor") for _ in range(decided)]
-    ctx = _Ctx(Settings(_env_file=None, database_url=url), sessions, _Specs(spec))  # type: ignore[call-arg]
+    STARTS.clear()
+    reads = make_session_factory(engine, read_only=True)
+    ctx = _Ctx(Settings(_env_file=None, database_url=url), sessions, reads, _Specs(spec))  # type: ignore[call-arg]
     stop = threading.Event()
     samples: list[float] = []
     thread = threading.Thread(target=lambda: samples.extend(auditor(sessions, truth, stop)))
@@ -162,10 +209,12 @@ def run(stack: str, url: str, frames: int, labels: int, decided: int) -> dict[st
         stop.set()
         thread.join()
     engine.dispose()
+    slow = slow_claims(samples, STARTS[: len(samples)], timing.pop("spans"))
     return {
         **run_info(), "stack": stack, "frames": frames, "flags": frames * labels, "seed_seconds": seeded,
         "decided_before_refit": decided, "claim_baseline": percentiles(baseline),
         "claim_during_refit": percentiles(samples) if len(samples) > 1 else samples,
+        "slow_claims_during_refit": slow,
         "refit": {"status": outcome.status, "reason": outcome.reason, "moved": outcome.moved, **timing},
     }  # fmt: skip
 
