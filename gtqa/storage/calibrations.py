@@ -314,16 +314,18 @@ class Rescored:
 def rescore_pending(session: Session, rescored: Iterable[Rescored]) -> int:
     """Write new scores of flags whose items are still pending (a flag claimed or decided meanwhile keeps
     the score it was shown with) and re-prioritise those items, except spot-check samples (their priority
-    is their stream slot). How many items moved."""
+    is their stream slot). How many items moved. The pending items are locked for the transaction, skipping
+    any a claim holds locked (PostgreSQL; SQLite serialises writers): a claim racing this transaction
+    takes another item instead of waiting, and an item it took is not touched."""
     values = list(rescored)
     if not values:
         return 0
     items = {
         finding_id: (item_id, stratum)
         for item_id, finding_id, stratum in session.execute(
-            select(ReviewItemRow.id, ReviewItemRow.finding_id, ReviewItemRow.stratum).where(
-                ReviewItemRow.finding_id.in_([r.finding_id for r in values]), IS_PENDING, IS_AUDIT
-            )
+            select(ReviewItemRow.id, ReviewItemRow.finding_id, ReviewItemRow.stratum)
+            .where(ReviewItemRow.finding_id.in_([r.finding_id for r in values]), IS_PENDING, IS_AUDIT)
+            .with_for_update(skip_locked=True)
         )
     }
     todo = [r for r in values if r.finding_id in items]

@@ -5,12 +5,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from api.queries.calibrations import versions_out
 from api.queries.precision import PrecisionRow, flag_precision
+from api.schemas.calibrations import CalibrationVersionOut
 from api.ui.dashboard.numbers import (
     AcceptanceRow,
     AuditorQuality,
@@ -73,6 +75,7 @@ class Dashboard:
     defects_by_chosen_type: dict[str, int]  # confirmed defects by the auditor's issue type, all batches
     vendor_days: list[VendorDay]
     seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
+    calibrations: list[CalibrationVersionOut] = field(default_factory=list)  # the learning queue's refits
 
 
 def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
@@ -117,6 +120,7 @@ def build(
         seconds_measured=any(b.flag_seconds for b in batches),
         auditors=team,
         quality=quality,
+        calibrations=versions_out(session),
     )
 
 
