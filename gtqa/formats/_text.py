@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import math
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from gtqa.domain import InputFormatError, InputProblem, ProblemLevel
 # overflow out of the geometry.
 MAX_ABS_VALUE = 1e7
 _BINARY_SNIFF = 1024  # bytes looked at for a NUL byte, the mark of a binary (or BOM-less UTF-16) file
+_READ_PIECE = 1 << 20  # bytes read at a time past a file's stated size
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the breaks bytes.splitlines() knows, for decoded text
 # The largest text file read (labels, results, lists), bytes: a KITTI label file is a few KB and the
 # largest shipped list (box2d.list, 7,481 frames) under 2 MB; anything near this is not a label file, and
@@ -56,8 +58,17 @@ def read_capped(path: Path, cap: int | None = None) -> bytes | None:
     ``cap + 1`` bytes are ever read, whatever the file's size says or becomes meanwhile."""
     limit = MAX_TEXT_FILE_BYTES if cap is None else cap
     with path.open("rb") as fh:
-        data = fh.read(limit + 1)
-    return None if len(data) > limit else data
+        # Not ``fh.read(limit + 1)``: that allocates the whole cap (256 MiB) for every file before
+        # shrinking it, a large allocation per 1 KB label file. Read what the file says it holds (+1
+        # to see growth), then on in bounded pieces while it keeps giving more.
+        first = min(limit + 1, os.fstat(fh.fileno()).st_size + 1)
+        parts = [fh.read(first)]
+        total = len(parts[0])
+        more = total == first  # a read short of what it asked for met the end
+        while more and total <= limit:
+            parts.append(fh.read(min(_READ_PIECE, limit + 1 - total)))
+            total, more = total + len(parts[-1]), bool(parts[-1])
+    return None if total > limit else b"".join(parts)
 
 
 def _is_binary(head: bytes) -> bool:

@@ -74,7 +74,7 @@ from gtqa.storage.jobs import (
     requeue_chunk,
     requeue_failed_chunks,
 )
-from gtqa.storage.limits import unstorable_audit, unstorable_records
+from gtqa.storage.limits import Screen, unstorable_audit, unstorable_records
 from gtqa.storage.migrate import current_revision, engine_revision, head_revision, upgrade
 from gtqa.storage.queue import (
     claim_next,
@@ -159,6 +159,7 @@ __all__ = [
     "ReviewItem",
     "Role",
     "SampleTally",
+    "Screen",
     "Series",
     "StorageError",
     "StoredFinding",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from gtqa.formats import Reader, attach_predictions, open_dataset
+from gtqa.formats._text import read_capped
 from gtqa.formats.kitti import read_kitti
 from gtqa.formats.kitti_tracking import read_kitti_tracking
 
@@ -75,3 +77,16 @@ def test_streamed_predictions_are_what_the_whole_reading_attaches(
     assert tuple(streamed.problems) == whole.problems
     assert sum(len(f.predictions) for f in whole.frames) > 50
     assert any("name no frame" in p.message for p in whole.problems) == (fmt == "kitti")
+
+
+def test_reading_a_label_file_allocates_its_size_not_the_cap(tmp_path: Path) -> None:
+    path = tmp_path / "000000.txt"
+    path.write_text(f"{LINE}\n" * 3)
+    tracemalloc.start()
+    try:
+        data = read_capped(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert data == path.read_bytes()
+    assert peak < 64 * 1024, peak  # 256 MiB, the cap, was allocated per file (and shrunk) before
