@@ -10,11 +10,19 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gtqa.domain import Dataset, FrameStream
+from gtqa.domain import Dataset, FrameStream, Requirement
 from gtqa.formats import load_dataset as read_dataset
 from gtqa.formats import open_dataset
+from gtqa.review import dataset_stats, plan_checks, stream_plan
 from gtqa.spec import CompiledSpec
-from gtqa.storage import IngestError, batch_record, ingest_batch, load_dataset
+from gtqa.storage import (
+    IngestError,
+    batch_record,
+    has_predictions,
+    ingest_batch,
+    iter_frames,
+    load_dataset,
+)
 from gtqa.storage.models import BatchRow, FrameRow
 
 Sessions = sessionmaker[Session]
@@ -82,3 +90,46 @@ def test_a_duplicate_in_a_later_slice_leaves_nothing_stored(
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(FrameRow)) == 0
         assert session.scalar(select(func.count()).select_from(BatchRow)) == 0
+
+
+def _plan_peak(sessions: Sessions, spec: CompiledSpec, batch_id: int) -> int:
+    tracemalloc.reset_peak()
+    start, _ = tracemalloc.get_traced_memory()
+    with sessions() as session:
+        stream_plan(iter_frames(session, batch_id, page=SLICE), spec)
+    return tracemalloc.get_traced_memory()[1] - start
+
+
+def test_the_plan_statistics_are_read_a_page_at_a_time(
+    sessions: Sessions, spec: CompiledSpec, tmp_path: Path
+) -> None:
+    ids = []
+    for name, frames in (("warm", 2), ("small", 60), ("large", 600)):
+        with sessions.begin() as session:
+            batch = ingest_batch(session, open_dataset(_kitti(tmp_path / name, frames), "kitti"), spec)
+            ids.append(batch.id)
+    _plan_peak(sessions, spec, ids[0])
+    tracemalloc.start()
+    try:
+        peaks = [_plan_peak(sessions, spec, batch_id) for batch_id in ids[1:]]
+    finally:
+        tracemalloc.stop()
+    assert peaks[1] < 3 * peaks[0], peaks  # the whole batch read (load_dataset) grew about tenfold
+
+
+def test_the_streamed_plan_is_the_plan_of_the_whole_batch(
+    sessions: Sessions, spec: CompiledSpec, shared_data: Path
+) -> None:
+    folder = shared_data / "kitti_tracking"
+    with sessions.begin() as session:
+        batch = ingest_batch(session, read_dataset(folder, "kitti-tracking", [folder / "detections"]), spec)
+    with sessions() as session:
+        whole = load_dataset(session, batch.id)
+        assert list(iter_frames(session, batch.id, page=7, predictions=True)) == list(whole.frames)
+        have = [Requirement.predictions] if has_predictions(session, batch.id) else []
+        checks, stats = stream_plan(
+            iter_frames(session, batch.id, page=100), spec, None, ["pred_bad_box"], have=have
+        )
+    expected, _ = plan_checks(whole, None, ["pred_bad_box"])
+    assert [c.id for c in checks] == [c.id for c in expected] and "missing_object" in {c.id for c in checks}
+    assert stats == dataset_stats(whole, spec) and stats.n_labels > 3000
