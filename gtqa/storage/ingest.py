@@ -300,8 +300,12 @@ def _insert_predictions(
 
 
 def _bulk(session: Session, table: type[LabelRow | PredictionRow], rows: list[dict[str, Any]]) -> None:
+    # render_nulls: the ORM's bulk insert otherwise drops None values from a row, so rows with and
+    # without (say) a track id have different columns and go out as separate statements (about one
+    # per three KITTI labels, where DontCare rows alternate with objects). Those columns have no
+    # default, so NULL is what was stored either way; now a slice is one executemany.
     if rows:
-        session.execute(insert(table), rows)
+        session.execute(insert(table).execution_options(render_nulls=True), rows)
 
 
 def _children(
