@@ -201,6 +201,7 @@ def _ingest_child(url: str, root: str, out: Any) -> None:
                 "frames": batch.frame_count,
                 "labels": batch.label_count,
                 "ingest_s": t1 - t0,
+                "ingest_cpu_s": _cpu_s(),  # user + system: less sensitive than wall time to others' load
                 "rss_start_mib": rss0 / 1024,
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
@@ -229,12 +230,18 @@ def _plan_read_child(url: str, out: Any) -> None:
             {
                 "plan_read_labels": stats.n_labels,
                 "plan_read_s": time.perf_counter() - t0,
+                "plan_read_cpu_s": _cpu_s(),
                 "plan_read_rss_start_mib": rss0 / 1024,
                 "plan_read_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
     except Exception as exc:  # noqa: BLE001 - reported by the parent
         out.put({"error": repr(exc)})
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _in_child(target: Any, *args: Any) -> dict[str, Any]:
