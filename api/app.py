@@ -17,7 +17,20 @@ from api.errors import install_error_handlers
 from api.guard import BodyGuard, LimitOf
 from api.ingest.upload import FORM_OVERHEAD
 from api.openapi import install_openapi
-from api.routes import audits, batches, evals, exports, findings, health, jobs, metrics, queue, specs, users
+from api.routes import (
+    audits,
+    batches,
+    calibrations,
+    evals,
+    exports,
+    findings,
+    health,
+    jobs,
+    metrics,
+    queue,
+    specs,
+    users,
+)
 from gtqa.settings import Settings, get_settings
 from gtqa.storage import engine_from_settings, make_session_factory
 
@@ -33,6 +46,7 @@ TAGS = [
     {"name": "exports", "description": "Findings, audits and corrected labels as files"},
     {"name": "specs", "description": "The QA specs"},
     {"name": "evals", "description": "Stored eval runs"},
+    {"name": "calibrations", "description": "The learning queue's calibration versions: refit, roll back"},
     {"name": "metrics", "description": "Operational metrics"},
     {"name": "users", "description": "Users and API tokens"},
 ]
@@ -75,7 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(metrics.prometheus)
-    for module in (batches, jobs, findings, queue, audits, exports, specs, evals, metrics, users):
+    routers = (batches, jobs, findings, queue, audits, exports, specs, evals, calibrations, metrics, users)
+    for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ui.router)
     return app

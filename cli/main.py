@@ -11,6 +11,7 @@ import sys
 import typer
 
 from cli.calibrate import calibrate
+from cli.calibrations import calibrations_app
 from cli.demo import demo
 from cli.evals import evals_app
 from cli.export import export
@@ -37,6 +38,7 @@ for name, command in (
     app.command(name)(command)
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(calibrations_app, name="calibrations")
 
 
 def main() -> None:

@@ -131,6 +131,28 @@ class Settings(BaseSettings):
     reconcile_stale_s: float = Field(
         default=300.0, gt=0, description="a pending chunk untouched this long may have lost its message"
     )
+    # The learning queue (issue 19, workers/learning.py): refit the calibration on the service's audits.
+    refit_every_decisions: int = Field(
+        default=200,
+        ge=0,
+        description="queue a calibration refit after this many decisions per spec and format; 0: off",
+    )
+    refit_min_audits: int = Field(
+        default=100, ge=1, description="a refit needs at least this many decided flags with a known outcome"
+    )
+    refit_holdout: float = Field(
+        default=0.3, gt=0, lt=1, description="share of audited frames held out of every fit to gate on"
+    )
+    refit_margin: float = Field(
+        default=0.02, ge=0, description="a candidate may be at most this much worse in AP (CI lower bound)"
+    )
+    refit_max_weight: float = Field(
+        default=20.0, ge=1, description="cap of a sampled flag's inverse inclusion probability weight"
+    )
+    refit_lease_s: float = Field(default=1800.0, gt=0, description="how long one worker's refit lease holds")
+    reprioritise_chunk: int = Field(
+        default=1000, ge=1, description="pending items re-prioritised per transaction after a promotion"
+    )
     # gtqa serve / gtqa demo: a child (API, worker) that dies is restarted after a back-off that doubles
     # from restart_backoff_s up to restart_backoff_max_s, and starts again from restart_backoff_s once
     # the child has run restart_backoff_max_s.

@@ -32,7 +32,7 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gtqa.domain import AuditSource, IssueType, Verdict
-from gtqa.storage.records import ChunkStatus, ItemKind, ItemStatus, JobStatus, Role
+from gtqa.storage.records import CalibrationState, ChunkStatus, ItemKind, ItemStatus, JobStatus, Role
 from gtqa.storage.types import BigId, Json, UTCDateTime, utcnow
 
 # Deterministic constraint names: later migrations (and SQLite batch mode) need to name what they alter.
@@ -275,6 +275,11 @@ class FindingRow(Base):
     follows: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # see Finding
     judge: Mapped[dict[str, Any] | None] = mapped_column(Json())  # a JudgeOpinion dump
     judge_cost_usd: Mapped[float | None] = mapped_column(Float)  # paid for it (0: cached); None: not asked
+    # The refitted calibration that scored it (``calibration_versions``); None: the shipped default
+    # calibration or the spec's priors, as the worker's plan chose.
+    calibration_version: Mapped[int | None] = _fk(
+        "calibration_versions.id", ondelete="SET NULL", nullable=True
+    )
 
     __table_args__ = (
         Index(None, "batch_id", "type", "score"),
@@ -283,6 +288,43 @@ class FindingRow(Base):
         Index(None, "frame_id"),
         Index(None, "label_id"),
     )
+
+
+class CalibrationVersionRow(Base):
+    """A refit of a spec's calibration on the service's own audits, and what the gate said of it. The
+    model is the ``CalibrationModel`` JSON (LightGBM text inside: some hundred kB), with its sha256."""
+
+    __tablename__ = "calibration_versions"
+
+    id: Mapped[int] = _id()
+    spec_name: Mapped[str] = mapped_column(String(120))
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    data_format: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = _fk("calibration_versions.id", ondelete="SET NULL", nullable=True)
+    status: Mapped[CalibrationState] = mapped_column(_state(CalibrationState, "calibration_state"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    n_audits: Mapped[int] = mapped_column(Integer, default=0)
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(Json())
+    model: Mapped[str | None] = mapped_column(Text)
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index(None, "spec_name", "data_format", "created_at"),)
+
+
+class CalibrationHeadRow(Base):
+    """Per (spec name, data format): the version in use (None: the shipped default or the priors), the
+    decisions counted since the last refit started, and the refit lease (one refit at a time)."""
+
+    __tablename__ = "calibration_heads"
+
+    spec_name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    data_format: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version_id: Mapped[int | None] = _fk("calibration_versions.id", ondelete="SET NULL", nullable=True)
+    decisions: Mapped[int] = mapped_column(Integer, default=0)
+    refit_owner: Mapped[str | None] = mapped_column(String(200))
+    refit_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 _PENDING = text("status = 'pending'")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -37,6 +37,7 @@ from gtqa.storage.models import (
     ReviewJobRow,
 )
 from gtqa.storage.records import FrameEdit, ItemContext, ItemKind, ItemStatus, ReviewItem
+from gtqa.storage.scope import EVERYTHING, Scope, of_batches
 from gtqa.storage.types import UTCDateTime, utcnow
 
 
@@ -254,13 +255,39 @@ def top_pending(session: Session, limit: int, *, job_ids: Sequence[int] | None =
     return [item_context(session, item_id) for item_id in session.scalars(query)]
 
 
-def queue_counts(session: Session, *, job_id: int | None = None) -> dict[ItemStatus, int]:
-    """Items per status (every status present, zeros included)."""
+def queue_counts(
+    session: Session, *, job_id: int | None = None, scope: Scope = EVERYTHING
+) -> dict[ItemStatus, int]:
+    """Items per status (every status present, zeros included), of one job or of the scope's batches."""
     query = select(ReviewItemRow.status, func.count()).group_by(ReviewItemRow.status)
+    query = query.where(*of_batches(scope, ReviewItemRow.batch_id))
     if job_id is not None:
         query = query.where(ReviewItemRow.job_id == job_id)
     counts = {status: n for status, n in session.execute(query)}
     return {status: counts.get(status, 0) for status in ItemStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class JobQueue:
+    """One job's part of the auditors' queue: what the review page offers to work on alone."""
+
+    job_id: int
+    batch_id: int
+    dataset: str
+    pending: int
+
+
+def pending_by_job(session: Session) -> list[JobQueue]:
+    """Every job with pending items, with its batch's dataset name, highest job id first."""
+    query = (
+        select(ReviewItemRow.job_id, ReviewItemRow.batch_id, DatasetRow.name, func.count())
+        .join(BatchRow, BatchRow.id == ReviewItemRow.batch_id)
+        .join(DatasetRow, DatasetRow.id == BatchRow.dataset_id)
+        .where(IS_PENDING)
+        .group_by(ReviewItemRow.job_id, ReviewItemRow.batch_id, DatasetRow.name)
+        .order_by(ReviewItemRow.job_id.desc())
+    )
+    return [JobQueue(job, batch, name, n) for job, batch, name, n in session.execute(query)]
 
 
 def _transition(session: Session, item_id: int, auditor: str, now: datetime, **values: Any) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from gtqa.domain import Box2D, Finding, InputProblem, IssueType, Label
 
@@ -37,6 +38,16 @@ class ChunkStatus(StrEnum):
 class ItemKind(StrEnum):
     flag = "flag"  # a finding of the reviewer
     spot_check = "spot_check"  # a random unflagged label, to estimate what the reviewer misses
+
+
+class CalibrationState(StrEnum):
+    """A refit's outcome (``gtqa.storage.calibrations``)."""
+
+    candidate = "candidate"  # fitted, not yet gated
+    promoted = "promoted"  # the gate passed it; current unless rolled back or superseded
+    refused = "refused"  # too few audits, or the gate found it not better (reason says which)
+    rolled_back = "rolled_back"  # was current, an operator rolled it back
+    failed = "failed"  # the fit or the evaluation raised; the current version stayed
 
 
 class ItemStatus(StrEnum):
@@ -169,3 +180,26 @@ class FrameEdit:
     issue_type: IssueType
     box: Box2D
     corrected: Label | None
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationVersion:
+    """One refit of a spec's calibration on one data format (the model itself is read apart: it is large).
+
+    ``evaluation``: the gate's figures (metric, delta, lo, hi, n, clusters); ``precision_before`` and
+    ``precision_after``: the share of real defects among the decided flags scored by the version this
+    one replaced, and by this one (filled as decisions come in, see ``queue_precision``)."""
+
+    id: int
+    spec_name: str
+    spec_hash: str
+    data_format: str
+    parent_id: int | None
+    status: CalibrationState
+    reason: str
+    n_audits: int
+    evaluation: dict[str, Any] | None
+    model_sha256: str | None
+    created_at: datetime
+    promoted_at: datetime | None
+    current: bool = False

@@ -14,12 +14,14 @@ from api.queries.precision import PrecisionRow, flag_precision
 from api.ui.dashboard.numbers import (
     AcceptanceRow,
     AuditorRow,
+    Burndown,
     GroupRow,
     Headline,
     SlaRow,
     VendorDay,
     acceptance,
     auditors,
+    burndown,
     groups,
     headline,
     sla,
@@ -29,7 +31,10 @@ from gtqa.scoring.acceptance import AcceptancePlan
 from gtqa.scoring.backlog import Backlog, backlog
 from gtqa.settings import Settings
 from gtqa.storage import (
+    EVERYTHING,
     BatchFacts,
+    NotFoundError,
+    Scope,
     Series,
     activity,
     auditor_facts,
@@ -45,6 +50,7 @@ from gtqa.storage import (
 @dataclass(frozen=True)
 class Dashboard:
     now: datetime
+    scope: Scope
     headline: Headline
     queue: dict[str, int]
     by_vendor: list[GroupRow]
@@ -52,7 +58,8 @@ class Dashboard:
     by_batch: list[GroupRow]
     by_check: list[PrecisionRow]
     by_type: list[PrecisionRow]
-    series: Series
+    series: Series  # throughput, queue depth and the burndown's past
+    burndown: Burndown
     sla: list[SlaRow]
     acceptance: list[AcceptanceRow]
     backlog: Backlog
@@ -77,27 +84,41 @@ def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
     return plan
 
 
-def build(session: Session, now: datetime, settings: Settings | None = None) -> Dashboard:
-    batches, decisions = batch_facts(session), flag_decisions(session)
-    by_type = defects_by_type(session)
+def build(
+    session: Session, now: datetime, settings: Settings | None = None, scope: Scope = EVERYTHING
+) -> Dashboard:
+    """Every figure of the dashboard for the scope (each read filtered in its query)."""
+    batches, decisions = batch_facts(session, scope), flag_decisions(session, scope)
+    by_type = defects_by_type(session, scope)
     return Dashboard(
         now=now,
+        scope=scope,
         headline=headline(batches),
-        queue={s.value: n for s, n in queue_counts(session).items()},
+        queue={s.value: n for s, n in queue_counts(session, scope=scope).items()},
         by_vendor=groups(batches, lambda b: b.vendor or "(none)"),
         by_team=groups(batches, lambda b: b.team or "(none)"),
         by_batch=groups(batches, lambda b: f"{b.id:06d} {b.dataset}"),
         by_check=flag_precision(decisions, "check"),
         by_type=flag_precision(decisions, "type"),
-        series=activity(session, now),
+        series=activity(session, now, scope),
+        burndown=burndown(batches, now),
         sla=sla(batches, now),
         acceptance=acceptance(batches, plans(settings), by_type),
         defects_by_chosen_type=_summed(by_type.values()),
-        vendor_days=vendor_days(vendor_spot_days(session)),
-        backlog=_backlog(session, batches, settings),
+        vendor_days=vendor_days(vendor_spot_days(session, scope)),
+        backlog=_backlog(session, batches, settings, scope),
         seconds_measured=any(b.flag_seconds for b in batches),
-        auditors=auditors(auditor_facts(session)),
+        auditors=auditors(auditor_facts(session, scope)),
     )
+
+
+def acceptance_of(session: Session, batch_id: int, settings: Settings | None = None) -> AcceptanceRow:
+    """One batch's acceptance decision, read from that batch's facts only (a vendor's report)."""
+    scope = Scope(batch=batch_id)
+    rows = acceptance(batch_facts(session, scope), plans(settings), defects_by_type(session, scope))
+    if not rows:
+        raise NotFoundError(f"no batch {batch_id} with a review queue")
+    return rows[0]
 
 
 def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
@@ -108,14 +129,14 @@ def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _backlog(session: Session, batches: list[BatchFacts], settings: Settings | None) -> Backlog:
+def _backlog(session: Session, batches: list[BatchFacts], settings: Settings | None, scope: Scope) -> Backlog:
     """The meaningful backlog at the timed flag decisions' mean seconds (the assumed seconds until one
     was timed), under the settings' budget or hour cost."""
     timed = [t for b in batches for t in b.flag_seconds]
     assumed = settings.assumed_seconds_per_item if settings else 30.0
     seconds = sum(timed) / len(timed) if timed and sum(timed) > 0 else assumed
     return backlog(
-        waiting_probabilities(session),
+        waiting_probabilities(session, scope),
         seconds,
         budget_hours=settings.review_budget_hours if settings else None,
         hour_cost=settings.auditor_hour_cost if settings else None,

@@ -297,14 +297,54 @@ def sla(batches: list[BatchFacts], now: datetime) -> list[SlaRow]:
 def finish_estimate(b: BatchFacts, now: datetime) -> datetime | None:
     """When the batch's queue will be decided at its pace so far: decided items over the time since its
     first decision, applied to the items left (skipped ones included). None before two decisions."""
-    if b.done >= b.items:
+    return _at_pace(b.items, b.done, b.first_decision, now)
+
+
+def _at_pace(items: int, done: int, first: datetime | None, now: datetime) -> datetime | None:
+    if done >= items:
         return now
-    if b.first_decision is None or b.done < 2:
+    if first is None or done < 2:
         return None
-    elapsed = (now - b.first_decision).total_seconds()
+    elapsed = (now - first).total_seconds()
     if elapsed <= 0:
         return None
-    return now + timedelta(seconds=(b.items - b.done) * elapsed / b.done)
+    return now + timedelta(seconds=(items - done) * elapsed / done)
+
+
+def due_end(due: date, now: datetime) -> datetime:
+    """The end of a due date: the whole due day counts, in UTC."""
+    return datetime.combine(due + timedelta(days=1), time(), tzinfo=now.tzinfo)
+
+
+@dataclass(frozen=True)
+class Burndown:
+    """The scope's queue left to decide, now, with its estimated finish against its due date."""
+
+    items: int
+    left: int  # not decided (skipped included)
+    skipped: int
+    finish: datetime | None  # at the scope's pace since its first decision (``finish_estimate``)
+    due: date | None  # the last due date of the scope's batches (all of them must be done by then)
+    due_end: datetime | None
+    undated: int  # batches of the scope without a due date
+
+    @property
+    def late(self) -> bool | None:
+        if self.finish is None or self.due_end is None:
+            return None
+        return self.finish > self.due_end
+
+
+def burndown(batches: list[BatchFacts], now: datetime) -> Burndown:
+    """The scope's batches taken as one queue: items left, skipped, the finish at their joint pace."""
+    items, done = sum(b.items for b in batches), sum(b.done for b in batches)
+    firsts = [b.first_decision for b in batches if b.first_decision is not None]
+    dues = [b.due_date for b in batches if b.due_date is not None]
+    due, first = max(dues, default=None), min(firsts, default=None)
+    return Burndown(
+        items, items - done, sum(b.skipped for b in batches), _at_pace(items, done, first, now),
+        due, due_end(due, now) if due else None, sum(b.due_date is None for b in batches),
+    )  # fmt: skip
 
 
 def _sla(b: BatchFacts, now: datetime) -> SlaRow:
@@ -312,7 +352,7 @@ def _sla(b: BatchFacts, now: datetime) -> SlaRow:
     finish = finish_estimate(b, now)
     if b.due_date is None:
         return SlaRow(b, progress, None, "done" if progress >= 1 else "no due date", finish)
-    end = datetime.combine(b.due_date + timedelta(days=1), time(), tzinfo=now.tzinfo)
+    end = due_end(b.due_date, now)
     span = (end - b.created_at).total_seconds()
     expected = min(max((now - b.created_at).total_seconds() / span, 0.0), 1.0) if span > 0 else 1.0
     if progress >= 1:
