@@ -4,8 +4,9 @@
 attaches the predictions of every given detector to their frames. Malformed records never raise:
 they are skipped and listed in ``Dataset.problems`` with their file and line. ``open_dataset`` is the
 same reading one frame at a time (a ``FrameStream``), for deliveries too large to hold whole: the KITTI
-formats are streamed file by file; COCO and BDD are single JSON documents, read whole, and bounded by
-the JSON file cap (``gtqa.formats._json``); AV2 logs are read whole (one log is a few hundred frames).
+formats are streamed file by file; COCO and BDD are single JSON documents, parsed whole (the API bounds
+them by its archive's per-file cap, ``max_member_bytes``); AV2 logs are read whole (one log is a few
+hundred frames).
 """
 
 from __future__ import annotations
