@@ -73,7 +73,7 @@ def submit(
     try:
         batch, job = store_batch(
             settings, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=str(dataset),
-            check=_refusal(dataset, strict),
+            check=refusal(dataset, strict=strict),
         )  # fmt: skip
     except IngestError as exc:
         _report(data.problems)
@@ -117,8 +117,9 @@ def store_batch(
     return batch, job
 
 
-def _refusal(dataset: Path, strict: bool) -> Callable[[BatchRecord], None]:
-    """Refuse a batch with no frame, or, ``strict``, with any input problem."""
+def refusal(dataset: Path | str, *, strict: bool = False) -> Callable[[BatchRecord], None]:
+    """Refuse a batch with no frame, or, ``strict``, with any input problem (``store_batch``'s
+    ``check``: a stream's problems are known only once it has been read, inside the transaction)."""
 
     def check(batch: BatchRecord) -> None:
         from gtqa.storage import IngestError
