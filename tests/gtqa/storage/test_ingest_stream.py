@@ -17,6 +17,7 @@ from gtqa.review import dataset_stats, plan_checks, stream_plan
 from gtqa.spec import CompiledSpec
 from gtqa.storage import (
     IngestError,
+    Screen,
     batch_record,
     has_predictions,
     ingest_batch,
@@ -133,3 +134,16 @@ def test_the_streamed_plan_is_the_plan_of_the_whole_batch(
     expected, _ = plan_checks(whole, None, ["pred_bad_box"])
     assert [c.id for c in checks] == [c.id for c in expected] and "missing_object" in {c.id for c in checks}
     assert stats == dataset_stats(whole, spec) and stats.n_labels > 3000
+
+
+def test_a_screened_stream_stops_passing_frames_at_the_first_refusal_and_reads_on(tmp_path: Path) -> None:
+    root = _kitti(tmp_path / "k", 6, labels=1)
+    (root / "label_2" / "000002.txt").write_text("Car 1 2\n")  # a reading error: refused unless allowed
+    (root / "label_2" / "000004.txt").write_text("x" * 100 + LINE[3:].format(x1=1, x2=9, z=9) + "\n")
+    screen = Screen(open_dataset(root, "kitti"), allow_problems=False)
+    passed = [f.id for f in screen.stream]
+    assert passed == ["000000", "000001"] and screen.frames == 6  # read to the end all the same
+    refused = screen.refusals()
+    assert [(Path(p.path).name, p.line) for p in refused] == [("000004.txt", 1), ("000002.txt", 1)]
+    allowed = Screen(open_dataset(root, "kitti"), allow_problems=True)
+    assert [f.id for f in allowed.stream] == ["000000", "000001", "000002", "000003"]
