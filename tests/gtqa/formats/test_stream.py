@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from gtqa.formats import Reader, attach_predictions, open_dataset
-from gtqa.formats._text import read_capped
+from gtqa.domain import InputProblem
+from gtqa.formats import Reader, _text, attach_predictions, open_dataset
+from gtqa.formats._text import iter_lines
 from gtqa.formats.kitti import read_kitti
 from gtqa.formats.kitti_tracking import read_kitti_tracking
 
@@ -79,14 +80,42 @@ def test_streamed_predictions_are_what_the_whole_reading_attaches(
     assert any("name no frame" in p.message for p in whole.problems) == (fmt == "kitti")
 
 
-def test_reading_a_label_file_allocates_its_size_not_the_cap(tmp_path: Path) -> None:
+def test_reading_a_label_file_allocates_a_piece_not_the_cap(tmp_path: Path) -> None:
     path = tmp_path / "000000.txt"
     path.write_text(f"{LINE}\n" * 3)
     tracemalloc.start()
     try:
-        data = read_capped(path)
+        lines = list(iter_lines(path, []))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert data == path.read_bytes()
-    assert peak < 64 * 1024, peak  # 256 MiB, the cap, was allocated per file (and shrunk) before
+    assert [text for _, text in lines] == [LINE] * 3
+    assert peak < 256 * 1024, peak  # 256 MiB, the cap, was allocated per file (and shrunk) before
+
+
+def test_lines_split_across_pieces_are_the_lines_of_the_whole_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_text, "_READ_PIECE", 5)
+    monkeypatch.setattr(_text, "_BINARY_SNIFF", 3)
+    data = b"\xef\xbb\xbfab c\r\nd\re\n\n# note\nf\xffg\r\r\nlast \r"
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(data)
+    problems: list[InputProblem] = []
+    got = list(iter_lines(path, problems))
+    expected = [(i, t.decode().strip()) for i, t in enumerate(data[3:].splitlines()) if i != 5]
+    assert got == [(i, t) for i, t in expected if t and not t.startswith("#")]
+    assert [(p.line, p.message[:10]) for p in problems] == [(6, "not UTF-8 ")]
+
+
+def test_a_line_without_end_costs_the_line_cap_not_its_length(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_text, "MAX_LINE_BYTES", 1000)
+    path = tmp_path / "000000.txt"
+    path.write_bytes(f"{LINE}\n".encode() + b"9" * 200_000 + f"\n{LINE}\n".encode())
+    problems: list[InputProblem] = []
+    assert list(iter_lines(path, problems)) == [(0, LINE), (2, LINE)]
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "a line longer than 1000 bytes, not a label line: skipped")
+    ]
