@@ -52,6 +52,23 @@ class Settings(BaseSettings):
         description="share of each spot-check stratum (unflagged labels; flags below 2%, and 2-5%) "
         "sampled for audit",
     )
+    second_review_share: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="share of decided items sent, blind, to a second auditor (0: none); chosen by a hash of "
+        "the item id, so the same items every time",
+    )
+    gold_every: int = Field(default=20, ge=1, description="seeded gold items go one every this many items")
+    low_agreement_kappa: float = Field(
+        default=0.6,
+        ge=-1.0,
+        le=1.0,
+        description="an auditor's kappa against the others below this is shown as low agreement",
+    )
+    low_gold_accuracy: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="an auditor's gold accuracy below this is shown as low"
+    )
     review_budget_hours: float | None = Field(
         default=None, gt=0.0, description="auditor hours available for the queue: the backlog stops there"
     )

@@ -294,18 +294,23 @@ def _scores(flags: Sequence[Finding], model: CalibrationModel | None) -> np.ndar
 def reprioritise(ctx: LearningContext, spec_name: str, data_format: str, version_id: int | None) -> int:
     """Score the pending flags of (spec name, format) again with ``version_id`` (None: the default scorer),
     a few frames at a time (about ``reprioritise_chunk`` items per transaction, whole frames), and move
-    their items; claimed and decided items are not touched. How many items moved."""
+    their items; claimed and decided items are not touched. How many items moved. Each chunk is read and
+    scored in a read-only session and written in a short transaction of its own."""
     moved, after = 0, 0
     models: dict[str, tuple[CalibrationModel | None, int | None]] = {}
     while True:
-        with ctx.sessions.begin() as session:
+        # Scored outside the write transaction: on SQLite a writer holds the database's one write lock,
+        # and the auditors' claims wait for it (rescore_pending re-checks what is still pending).
+        with ctx.reads() as session:
             frames = pending_frames(
                 session, spec_name, data_format, after_frame=after, max_items=ctx.settings.reprioritise_chunk
             )
             if not frames:
                 return moved
             flags = frames_flags(session, frames)
-            moved += rescore_pending(session, _rescore(ctx, session, flags, data_format, version_id, models))
+            new = _rescore(ctx, session, flags, data_format, version_id, models)
+        with ctx.sessions.begin() as session:
+            moved += rescore_pending(session, new)
         after = frames[-1]
 
 

@@ -15,6 +15,7 @@ from api.queries.calibrations import versions_out
 from api.routes.params import IdPath
 from api.routing import api_router
 from api.schemas.calibrations import CalibrationVersionOut, RefitIn, RefitQueued, RolledBack
+from api.schemas.common import NO_NUL
 from gtqa.storage import calibration_keys, calibration_version, roll_back_calibration
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,8 @@ router: APIRouter = api_router("calibrations")
 def calibrations(
     _: Reader,
     session: ReadSessionDep,
-    spec_name: Annotated[str | None, Query(max_length=120)] = None,
-    data_format: Annotated[str | None, Query(max_length=40)] = None,
+    spec_name: Annotated[str | None, Query(max_length=120, pattern=NO_NUL)] = None,
+    data_format: Annotated[str | None, Query(max_length=40, pattern=NO_NUL)] = None,
 ) -> list[CalibrationVersionOut]:
     return versions_out(session, spec_name=spec_name, data_format=data_format)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from api.schemas.common import NO_NUL
 from gtqa.storage import CalibrationState
 
 
@@ -44,8 +45,8 @@ class CalibrationVersionOut(BaseModel):
 
 
 class RefitIn(BaseModel):
-    spec_name: str = Field(min_length=1, max_length=120)
-    data_format: str = Field(min_length=1, max_length=40)
+    spec_name: str = Field(min_length=1, max_length=120, pattern=NO_NUL)
+    data_format: str = Field(min_length=1, max_length=40, pattern=NO_NUL)
 
 
 class RefitQueued(BaseModel):

@@ -128,6 +128,7 @@ def decision(
         audit = decide(
             session, item_id, viewer.user.name, body.verdict, issue_type=body.issue_type,
             corrected=corrected, comment=body.comment, seconds=body.seconds,
+            second_review_share=settings.second_review_share,
         )  # fmt: skip
         if body.frame_edits:
             frame = item_frame(session, ctx)

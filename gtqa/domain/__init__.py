@@ -1,6 +1,6 @@
 """The domain model: frozen value types shared by every layer (see each module for units and frames)."""
 
-from gtqa.domain.audits import Audit, AuditSource
+from gtqa.domain.audits import BLIND_SOURCES, Audit, AuditSource, GoldAnswer
 from gtqa.domain.dataset import (
     Dataset,
     InputFormatError,
@@ -17,6 +17,7 @@ from gtqa.domain.stream import FrameStream
 from gtqa.domain.vocabulary import CheckFamily, JudgeFailure, Requirement, Verdict
 
 __all__ = [
+    "BLIND_SOURCES",
     "Audit",
     "AuditSource",
     "Box2D",
@@ -27,6 +28,7 @@ __all__ = [
     "Finding",
     "Frame",
     "FrameStream",
+    "GoldAnswer",
     "InputFormatError",
     "InputProblem",
     "IssueType",

@@ -12,10 +12,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
-from gtqa.domain import AuditSource, Verdict
+from gtqa.domain import BLIND_SOURCES, AuditSource, Verdict
 from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, FindingRow, ReviewItemRow
-from gtqa.storage.records import ItemKind, ItemStatus
-from gtqa.storage.scope import EVERYTHING, QUEUE, Scope, decisions_in, of_batches
+from gtqa.storage.records import ItemKind, ItemPurpose, ItemStatus
+from gtqa.storage.scope import EVERYTHING, QUEUE, Scope, decisions_in, in_range, of_batches
 from gtqa.storage.stats import judge_spend
 from gtqa.storage.types import UTCDateTime
 
@@ -206,8 +206,11 @@ class AuditorFacts:
 
 
 def auditor_facts(session: Session, scope: Scope = EVERYTHING) -> list[AuditorFacts]:
-    """Every auditor who made a queue decision (in the scope), by name."""
-    query = select(AuditRow.auditor, AuditRow.verdict, AuditRow.seconds).where(*decisions_in(scope))
+    """Every auditor who made a queue decision (in the scope), by name; their second reviews and gold
+    answers count as work done (throughput, time per item)."""
+    work = [AuditRow.source.in_((*QUEUE, *BLIND_SOURCES)), *of_batches(scope, AuditRow.batch_id)]
+    where = [*work, *in_range(scope, AuditRow.created_at)]
+    query = select(AuditRow.auditor, AuditRow.verdict, AuditRow.seconds).where(*where)
     out: dict[str, AuditorFacts] = {}
     for name, verdict, seconds in session.execute(query):
         facts = out.setdefault(name, AuditorFacts(name))
@@ -242,7 +245,9 @@ def waiting_probabilities(session: Session, scope: Scope = EVERYTHING) -> list[f
     query = (
         select(FindingRow.score)
         .join(ReviewItemRow, ReviewItemRow.finding_id == FindingRow.id)
-        .where(waiting, *of_batches(scope, ReviewItemRow.batch_id))
+        .where(
+            waiting, ReviewItemRow.purpose == ItemPurpose.audit, *of_batches(scope, ReviewItemRow.batch_id)
+        )
         .order_by(ReviewItemRow.priority.desc(), ReviewItemRow.id.desc())
     )
     return [float(p) for p in session.scalars(query)]

@@ -4,10 +4,14 @@ uniform noise, so a calibration fitted on audits of it ranks far better than the
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+
 import numpy as np
 from sqlalchemy.orm import Session, sessionmaker
 
 from gtqa.domain import Box2D, Dataset, Finding, Frame, IssueType, Label
+from gtqa.scoring.calibration import CalibrationModel, fit_calibration
 from gtqa.spec import CompiledSpec
 from gtqa.storage import (
     build_review_items,
@@ -17,6 +21,7 @@ from gtqa.storage import (
     finish_chunk,
     ingest_batch,
 )
+from workers.learning import Fitter
 
 
 def queue_synthetic(
@@ -61,3 +66,20 @@ def _flag(frame: str, i: int, box: Box2D, x: float, prior: float) -> Finding:
         features={"size_outlier.x": x},
         cls="Car",
     )
+
+
+def quick_fitter(flip: bool = False, delay: float = 0.0) -> Fitter:
+    """A small LightGBM fit (3 folds, 20 rounds); ``flip``: on the opposite outcomes (a worse model)."""
+
+    def fit(
+        flags: Sequence[Finding],
+        targets: Sequence[float | None],
+        groups: Sequence[str],
+        spec: CompiledSpec,
+        weights: Sequence[float],
+    ) -> CalibrationModel:
+        time.sleep(delay)
+        y = [None if t is None else (1.0 - t if flip else t) for t in targets]
+        return fit_calibration(flags, y, groups, spec, folds=3, rounds=20, weights=weights)
+
+    return fit

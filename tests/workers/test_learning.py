@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gtqa.domain import Finding
-from gtqa.scoring.calibration import CalibrationModel, fit_calibration
+from gtqa.scoring.calibration import CalibrationModel
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec, load_spec
 from gtqa.storage import (
@@ -38,8 +36,8 @@ from gtqa.storage import (
     upgrade,
 )
 from gtqa.storage.models import FindingRow, ReviewItemRow
-from tests.workers.learning_world import queue_synthetic
-from workers.learning import Fitter, refit, roll_back
+from tests.workers.learning_world import queue_synthetic, quick_fitter
+from workers.learning import refit, roll_back
 
 REPO = Path(__file__).resolve().parents[2]
 FRAMES, LABELS = 60, 5
@@ -101,21 +99,6 @@ def _audit(world: World, n: int, auditor: str = "alice") -> None:
             decide(session, item.id, auditor, "defect" if world.truth[label] else "not_defect")
 
 
-def _fitter(flip: bool = False, delay: float = 0.0) -> Fitter:
-    def fit(
-        flags: Sequence[Finding],
-        targets: Sequence[float | None],
-        groups: Sequence[str],
-        spec: CompiledSpec,
-        weights: Sequence[float],
-    ) -> CalibrationModel:
-        time.sleep(delay)
-        y = [None if t is None else (1.0 - t if flip else t) for t in targets]
-        return fit_calibration(flags, y, groups, spec, folds=3, rounds=20, weights=weights)
-
-    return fit
-
-
 def _pending(world: World) -> list[tuple[int, float, float, int | None]]:
     """(item id, item priority, finding score, finding's calibration version) of pending flag items."""
     with world.reads() as session:
@@ -152,7 +135,7 @@ def test_refit_gate_promote_rerank_and_roll_back(world: World) -> None:
     before = {i: (p, s, v) for i, p, s, v in _pending(world)}
     ap_before = _pending_ap(world)
 
-    outcome = refit(world, "kitti", "kitti", owner="w1", fitter=_fitter())
+    outcome = refit(world, "kitti", "kitti", owner="w1", fitter=quick_fitter())
 
     assert outcome.status == "promoted", outcome.reason
     assert outcome.moved > 0
@@ -201,11 +184,11 @@ def test_too_few_audits_are_refused_without_fitting(world: World) -> None:
 
 def test_a_worse_candidate_is_refused_and_the_current_kept(world: World) -> None:
     _audit(world, 120)
-    good = refit(world, "kitti", "kitti", owner="w1", fitter=_fitter())
+    good = refit(world, "kitti", "kitti", owner="w1", fitter=quick_fitter())
     assert good.status == "promoted", good.reason
     scores = _pending(world)
 
-    worse = refit(world, "kitti", "kitti", owner="w1", fitter=_fitter(flip=True))
+    worse = refit(world, "kitti", "kitti", owner="w1", fitter=quick_fitter(flip=True))
 
     assert worse.status == "refused" and worse.reason.startswith("refused"), worse.reason
     with world.reads() as session:
@@ -221,7 +204,7 @@ def test_a_worse_candidate_is_refused_and_the_current_kept(world: World) -> None
 
 def test_a_failing_fit_keeps_the_current_version(world: World) -> None:
     _audit(world, 120)
-    good = refit(world, "kitti", "kitti", owner="w1", fitter=_fitter())
+    good = refit(world, "kitti", "kitti", owner="w1", fitter=quick_fitter())
     assert good.status == "promoted", good.reason
 
     def broken(*_: object) -> CalibrationModel:
@@ -233,7 +216,7 @@ def test_a_failing_fit_keeps_the_current_version(world: World) -> None:
         current = current_calibration(session, world.spec.name, "kitti")
     assert current is not None and current.id == good.version_id
     # the lease was given back: the next refit runs
-    assert refit(world, "kitti", "kitti", owner="w2", fitter=_fitter()).status != "busy"
+    assert refit(world, "kitti", "kitti", owner="w2", fitter=quick_fitter()).status != "busy"
 
 
 def test_two_workers_racing_to_refit_fit_once(world: World) -> None:
@@ -243,7 +226,7 @@ def test_two_workers_racing_to_refit_fit_once(world: World) -> None:
     start = threading.Barrier(2)
 
     def worker(name: str) -> None:
-        slow = _fitter(delay=1.0)
+        slow = quick_fitter(delay=1.0)
 
         def counted(*args: object) -> CalibrationModel:
             fits.append(name)

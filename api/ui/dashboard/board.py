@@ -5,21 +5,26 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from api.queries.calibrations import versions_out
 from api.queries.precision import PrecisionRow, flag_precision
+from api.schemas.calibrations import CalibrationVersionOut
 from api.ui.dashboard.numbers import (
     AcceptanceRow,
+    AuditorQuality,
     AuditorRow,
     Burndown,
     GroupRow,
     Headline,
+    Quality,
     SlaRow,
     VendorDay,
     acceptance,
+    auditor_quality,
     auditors,
     burndown,
     groups,
@@ -41,7 +46,9 @@ from gtqa.storage import (
     batch_facts,
     defects_by_type,
     flag_decisions,
+    gold_results,
     queue_counts,
+    second_reviews,
     vendor_spot_days,
     waiting_probabilities,
 )
@@ -64,9 +71,11 @@ class Dashboard:
     acceptance: list[AcceptanceRow]
     backlog: Backlog
     auditors: list[AuditorRow]
+    quality: AuditorQuality  # agreement per issue type, the thresholds behind the auditors table
     defects_by_chosen_type: dict[str, int]  # confirmed defects by the auditor's issue type, all batches
     vendor_days: list[VendorDay]
     seconds_measured: bool  # the backlog's seconds per item are the timed flag decisions' mean
+    calibrations: list[CalibrationVersionOut] = field(default_factory=list)  # the learning queue's refits
 
 
 def plans(settings: Settings | None) -> Callable[[str], AcceptancePlan]:
@@ -90,6 +99,7 @@ def build(
     """Every figure of the dashboard for the scope (each read filtered in its query)."""
     batches, decisions = batch_facts(session, scope), flag_decisions(session, scope)
     by_type = defects_by_type(session, scope)
+    team, quality = _auditor_quality(session, settings, scope)
     return Dashboard(
         now=now,
         scope=scope,
@@ -108,7 +118,9 @@ def build(
         vendor_days=vendor_days(vendor_spot_days(session, scope)),
         backlog=_backlog(session, batches, settings, scope),
         seconds_measured=any(b.flag_seconds for b in batches),
-        auditors=auditors(auditor_facts(session, scope)),
+        auditors=team,
+        quality=quality,
+        calibrations=versions_out(session),
     )
 
 
@@ -119,6 +131,20 @@ def acceptance_of(session: Session, batch_id: int, settings: Settings | None = N
     if not rows:
         raise NotFoundError(f"no batch {batch_id} with a review queue")
     return rows[0]
+
+
+def _auditor_quality(
+    session: Session, settings: Settings | None, scope: Scope
+) -> tuple[list[AuditorRow], AuditorQuality]:
+    """The auditors table (throughput, agreement, gold accuracy) and the agreement per issue type."""
+    pairs = second_reviews(session, scope)
+    quality = Quality()
+    if settings is not None:
+        quality = Quality(
+            settings.low_agreement_kappa, settings.low_gold_accuracy, settings.second_review_share
+        )
+    table = auditors(auditor_facts(session, scope), pairs, gold_results(session, scope), quality)
+    return table, auditor_quality(pairs, quality)
 
 
 def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:

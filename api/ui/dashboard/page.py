@@ -109,7 +109,9 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
         key = f"{vd.vendor} {vd.day.isoformat()}"
         yield from (("vendor_day", key, f"defect_rate{_suffix(k)}", v) for k, v in asdict(vd.rate).items())
     for au in d.auditors:
-        yield from (("auditor", au.name, m, _cell(v)) for m, v in asdict(au).items() if m != "name")
+        yield from (("auditor", au.name, m, v) for m, v in _flat(asdict(au)) if m != "name")
+    for t, k in d.quality.by_type.items():
+        yield from (("issue_type_agreement", t, m, v) for m, v in _flat({"kappa": asdict(k) if k else None}))
     for a in d.acceptance:
         yield from (("acceptance", a.key, m, _cell(v)) for m, v in acceptance_rows(a) if m != "batch")
     for r in d.sla:
@@ -128,6 +130,15 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
     for metric, value in (("items", b.items), ("left", b.left), ("skipped", b.skipped), ("finish", b.finish),
                           ("due_date", b.due), ("late", b.late)):  # fmt: skip
         yield ("burndown", "", metric, _cell(value))
+
+
+def _flat(values: dict[str, object]) -> Iterator[tuple[str, object]]:
+    """Cells of a row: an interval (a dict) as ``name``, ``name_low``, ``name_high``, ``name_n``."""
+    for name, value in values.items():
+        if isinstance(value, dict):
+            yield from ((f"{name}{_suffix(k)}", v) for k, v in value.items())
+        else:
+            yield name, _cell(value)
 
 
 def _suffix(key: str) -> str:
