@@ -45,7 +45,7 @@ def ingest_batch(
     (unique) lets a client's retry find this batch again (``batch_by_idempotency_key``).
 
     A stream is consumed here, ``slice_frames`` frames at a time, so memory is bounded by a slice, not
-    the batch. Every slice is written inside one SAVEPOINT, so a failure at any slice (a duplicate id
+    the batch. All the slices are written inside one SAVEPOINT, so a failure at any slice (a duplicate id
     met late, a broken connection) leaves the caller's transaction as it was even if the caller goes
     on to commit: still all or nothing, at the price of one long transaction. The frame and label
     counts and the problems are written once the stream is exhausted (its problems are complete only
