@@ -13,6 +13,7 @@ from gtqa.domain.dataset import (
 from gtqa.domain.findings import Finding, IssueType, JudgeOpinion, Severity
 from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
 from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
+from gtqa.domain.stream import FrameStream
 from gtqa.domain.vocabulary import CheckFamily, JudgeFailure, Requirement, Verdict
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Dataset",
     "Finding",
     "Frame",
+    "FrameStream",
     "GoldAnswer",
     "InputFormatError",
     "InputProblem",

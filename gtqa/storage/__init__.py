@@ -75,7 +75,9 @@ from gtqa.storage.ingest import (
     batch_by_idempotency_key,
     batch_record,
     frame_keys_near,
+    has_predictions,
     ingest_batch,
+    iter_frames,
     list_batches,
     load_dataset,
     load_frames,
@@ -97,7 +99,7 @@ from gtqa.storage.jobs import (
     requeue_chunk,
     requeue_failed_chunks,
 )
-from gtqa.storage.limits import unstorable_audit, unstorable_records
+from gtqa.storage.limits import Screen, unstorable_audit, unstorable_records
 from gtqa.storage.migrate import current_revision, engine_revision, head_revision, upgrade
 from gtqa.storage.queue import (
     JobQueue,
@@ -200,6 +202,7 @@ __all__ = [
     "Role",
     "SampleTally",
     "Scope",
+    "Screen",
     "SecondReview",
     "Series",
     "StorageError",
@@ -253,6 +256,7 @@ __all__ = [
     "frames_audits",
     "frames_flags",
     "gold_results",
+    "has_predictions",
     "head_revision",
     "held_by",
     "held_item",
@@ -260,6 +264,7 @@ __all__ = [
     "ingest_batch",
     "is_blind",
     "item_context",
+    "iter_frames",
     "job_chunks",
     "job_record",
     "jobs_by_status",

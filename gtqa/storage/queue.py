@@ -58,8 +58,9 @@ def claim_next(
 ) -> ReviewItem | None:
     """Claim the highest-priority pending item (of one job, or of all) for ``lease_s`` seconds; None
     when nothing is pending. Commit promptly: the row stays locked until the transaction ends.
-    ``max_held``: ``ClaimCapError`` when the auditor already holds that many live claims (two claims of
-    one auditor racing may both pass: the cap bounds hoarding, it is not a lock).
+    ``max_held``: ``ClaimCapError`` when the auditor already holds that many live claims. With a cap,
+    one auditor's claims are serialised until the transaction ends (``_lock_auditor``), so two claims
+    racing (two tabs, a double click) cannot both pass the count and end one over the cap.
 
     Unless ``durable``, PostgreSQL commits this transaction without waiting for its WAL flush (one disk
     flush, milliseconds, saved per claim). A claim lost in a server crash is harmless: the item is simply
@@ -70,12 +71,27 @@ def claim_next(
     now = now or utcnow()
     if not durable and session.get_bind().dialect.name == "postgresql":
         session.execute(_ASYNC_COMMIT)
+    if max_held is not None:
+        _lock_auditor(session, auditor)
     if max_held is not None and held_by(session, auditor, now=now) >= max_held:
         raise ClaimCapError(f"{auditor} already holds {max_held} items: decide, skip or release one first")
     expires = now + timedelta(seconds=lease_s)
     params = {"q_auditor": auditor, "q_now": now, "q_expires": expires, "q_job": job_id}
     row = session.execute(_claim_statement(job_id is not None), params).one_or_none()
     return None if row is None else ReviewItem(*row)
+
+
+def _lock_auditor(session: Session, auditor: str) -> None:
+    """Make counting an auditor's claims and claiming one step: on PostgreSQL a transaction-scoped
+    advisory lock keyed by the auditor's name (another auditor is not held up, except by a hash
+    collision, which only serialises the two); SQLite's ``BEGIN IMMEDIATE`` already serialises every
+    claim."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_AUDITOR_LOCK, {"auditor": auditor})
+
+
+# Two-key form: the first key is this project's namespace for advisory locks ("gtqa" as an int4).
+_AUDITOR_LOCK = text("SELECT pg_advisory_xact_lock(CAST(1735684449 AS integer), hashtext(:auditor))")
 
 
 def held_by(session: Session, auditor: str, *, now: datetime | None = None) -> int:
