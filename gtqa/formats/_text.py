@@ -10,16 +10,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gtqa.domain import InputFormatError, InputProblem, ProblemLevel
+from gtqa.settings import MAX_FILE_BYTES
 
 # Coordinates beyond this are certainly corrupt (no camera has a billion pixels); refusing them keeps
 # overflow out of the geometry.
 MAX_ABS_VALUE = 1e7
 _BINARY_SNIFF = 1024  # bytes looked at for a NUL byte, the mark of a binary (or BOM-less UTF-16) file
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the breaks bytes.splitlines() knows, for decoded text
-# The largest text file read (labels, results, lists), bytes: a KITTI label file is a few KB and the
-# largest shipped list (box2d.list, 7,481 frames) under 2 MB; anything near this is not a label file, and
-# reading it whole would cost the process its size several times over.
-MAX_TEXT_FILE_BYTES = 256 << 20
 
 
 def iter_lines(path: Path, problems: list[InputProblem]) -> Iterator[tuple[int, str]]:
@@ -33,7 +30,7 @@ def iter_lines(path: Path, problems: list[InputProblem]) -> Iterator[tuple[int, 
         problems.append(InputProblem(path=str(path), message=f"cannot read file: {exc.strerror}"))
         return
     if data is None:
-        message = f"larger than {MAX_TEXT_FILE_BYTES} bytes, not a label file: nothing read from it"
+        message = f"larger than {MAX_FILE_BYTES} bytes, not a label file: nothing read from it"
         problems.append(InputProblem(path=str(path), message=message))
         return
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -52,9 +49,9 @@ def iter_lines(path: Path, problems: list[InputProblem]) -> Iterator[tuple[int, 
 
 
 def read_capped(path: Path, cap: int | None = None) -> bytes | None:
-    """The file's bytes, or None when it holds more than ``cap`` (``MAX_TEXT_FILE_BYTES``): at most
+    """The file's bytes, or None when it holds more than ``cap`` (``MAX_FILE_BYTES``): at most
     ``cap + 1`` bytes are ever read, whatever the file's size says or becomes meanwhile."""
-    limit = MAX_TEXT_FILE_BYTES if cap is None else cap
+    limit = MAX_FILE_BYTES if cap is None else cap
     with path.open("rb") as fh:
         data = fh.read(limit + 1)
     return None if len(data) > limit else data
