@@ -168,3 +168,25 @@ def test_a_review_spells_each_aliased_frame_as_the_spec_does_once(
     monkeypatch.setattr(scope, "_canonical", counted)
     findings = _findings(dataset, "bdd100k.md", ["unknown_class", "required_attributes"])
     assert findings and sorted(copies) == sorted(f.id for f in dataset.frames)
+
+
+def test_the_evals_choose_the_spec_by_format_as_scan_does(tmp_path: Path) -> None:
+    from gtqa.domain import Audit, Verdict
+    from gtqa.formats.audits import write_audits
+
+    path = _bdd_video(tmp_path)
+    audits = tmp_path / "audits.jsonl"
+    write_audits(
+        audits, [Audit(id="1", dataset="v", frame="v/000000", label="v/000000:3", verdict=Verdict.defect)]
+    )
+    out = tmp_path / "run.json"
+    run = CliRunner().invoke(
+        app, ["evals", "run", "-a", str(audits), "-d", str(path), "-o", str(out), "--no-store"]
+    )
+    assert run.exit_code == 0, run.output
+    assert "spec bdd100k " in run.stderr and "the shipped spec for bdd data" in run.stderr
+    assert json.loads(out.read_text())["provenance"]["spec_name"] == "bdd100k"
+    replay = CliRunner().invoke(
+        app, ["evals", "replay", str(path), "-a", str(audits), "-o", str(tmp_path / "r")]
+    )
+    assert "spec bdd100k " in replay.stderr, replay.output
