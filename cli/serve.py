@@ -388,6 +388,9 @@ def _show(settings: Settings, base: str, jobs: list[int], tokens: dict[str, str]
             )
         out.print(table)
     out.print(f"review queue (auditors): {base}/ui/login   API docs: {base}/docs   metrics: {base}/metrics")
+    if len(records) > 1:
+        choice = ", ".join(f"{base}/ui/review?job={r.id}" for r in records)
+        out.print(f"  one job's items only (the review page's Queue menu): {choice}", highlight=False)
     for name, token in tokens.items():
         out.print(f"  token for {name:<12} {token}", highlight=False)
     if tokens:

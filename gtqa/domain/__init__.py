@@ -1,6 +1,6 @@
 """The domain model: frozen value types shared by every layer (see each module for units and frames)."""
 
-from gtqa.domain.audits import Audit, AuditSource
+from gtqa.domain.audits import BLIND_SOURCES, Audit, AuditSource, GoldAnswer
 from gtqa.domain.dataset import (
     Dataset,
     InputFormatError,
@@ -16,6 +16,7 @@ from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
 from gtqa.domain.vocabulary import CheckFamily, JudgeFailure, Requirement, Verdict
 
 __all__ = [
+    "BLIND_SOURCES",
     "Audit",
     "AuditSource",
     "Box2D",
@@ -25,6 +26,7 @@ __all__ = [
     "Dataset",
     "Finding",
     "Frame",
+    "GoldAnswer",
     "InputFormatError",
     "InputProblem",
     "IssueType",
