@@ -197,23 +197,13 @@ def test_a_job_says_how_the_workers_score_its_flags(api, kitti, ingest_root: Pat
 
 
 def test_polling_a_job_reads_its_calibration_file_at_most_once(
-    api, kitti, ingest_root: Path, monkeypatch: pytest.MonkeyPatch
+    api, kitti, ingest_root: Path, calibration_reads: list[Path]
 ) -> None:
-    from gtqa.scoring.calibration import CalibrationModel
-
-    reads: list[Path] = []
-    real_load = CalibrationModel.load
-
-    def counted(path: Path) -> CalibrationModel:
-        reads.append(path)
-        return real_load(path)
-
-    monkeypatch.setattr(CalibrationModel, "load", counted)
     kitti.small(ingest_root / "acme")
     ingested = api.client.post(f"{V1}/batches", json={"path": "acme"}, headers=api.as_("ops")).json()
     polls = [api.client.get(f"{V1}/jobs/{ingested['job']['id']}", headers=api.as_("ops")) for _ in range(3)]
     assert {p.json()["scoring"] for p in polls} != {None}
-    assert len(reads) <= 1, "the spec's calibration file is read once, not on every poll"
+    assert len(calibration_reads) <= 1, "the spec's calibration file is read once, not on every poll"
 
 
 # --- by upload -------------------------------------------------------------------------------------

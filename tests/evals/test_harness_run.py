@@ -109,18 +109,10 @@ def test_a_crashing_check_is_an_infrastructure_error(tmp_path: Path, monkeypatch
 
 
 def test_a_run_with_the_shipped_calibration_parses_its_file_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, calibration_reads: list[Path]
 ) -> None:
-    from gtqa.scoring.calibration import CalibrationModel, default_calibration_path
+    from gtqa.scoring.calibration import default_calibration_path
 
-    reads: list[Path] = []
-    real_load = CalibrationModel.load
-
-    def counted(path: Path) -> CalibrationModel:
-        reads.append(path)
-        return real_load(path)
-
-    monkeypatch.setattr(CalibrationModel, "load", counted)
     data, spec = _dataset(), load_spec()
     config = RunConfig(
         dataset=data, evals=from_file(_audits(tmp_path), data), spec=spec, default_calibration=True
@@ -128,4 +120,4 @@ def test_a_run_with_the_shipped_calibration_parses_its_file_once(
     run = run_eval(config, fake_settings(tmp_path))
     assert run.provenance.calibration.startswith("sha256:")
     assert run.provenance.calibration_path is not None
-    assert set(reads) <= {default_calibration_path(spec)} and len(reads) <= 1
+    assert set(calibration_reads) <= {default_calibration_path(spec)} and len(calibration_reads) <= 1

@@ -132,19 +132,12 @@ def test_a_default_calibration_of_an_older_format_falls_back_to_the_priors_and_s
 
 
 def test_a_default_calibration_is_read_once_until_its_file_changes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, calibration_reads: list[Path]
 ) -> None:
     findings, targets, groups = _synthetic(200, 6)
     path = tmp_path / "kitti.calibration.json"
     fit_calibration(findings, targets, groups, load_spec(), formats=["kitti"]).save(path)
-    reads: list[Path] = []
-    real_load = CalibrationModel.load
-
-    def counted(p: Path) -> CalibrationModel:
-        reads.append(p)
-        return real_load(p)
-
-    monkeypatch.setattr(CalibrationModel, "load", counted)
+    reads = calibration_reads
     first = load_default_calibration(path)
     assert load_default_calibration(path) is first and len(reads) == 1
     stat = path.stat()
