@@ -24,10 +24,13 @@ from gtqa.storage import (
     chunk_ids,
     claim_chunk,
     claim_next,
+    count_decision,
     create_review_job,
     decide,
     export_audits,
     finish_chunk,
+    frames_audits,
+    frames_flags,
     gold_results,
     ingest_batch,
     item_context,
@@ -235,3 +238,22 @@ def test_a_rebuild_keeps_blind_items_and_the_sample_never_picks_them(
         assert all(r.stratum is None and r.inclusion_probability is None for r in blind.values())
         assert len(audit_flags) == 4 and all(r.stratum is not None for r in audit_flags if r.id != first)
         assert [r.right for r in gold_results(session)] == []  # seeded, not yet answered
+
+
+def test_the_calibration_refit_reads_each_flag_once_with_its_first_decision(
+    sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    _job(sessions, spec, make_dataset(frames=1))
+    with sessions.begin() as session:
+        first = _decide_next(session, "alice", Verdict.defect, IssueType.bad_box)
+        second = _decide_next(session, "bob", Verdict.not_defect)
+        frame = item_context(session, first).item.frame_key
+        frame_id = session.scalar(select(ReviewItemRow.frame_id).where(ReviewItemRow.id == first))
+        assert frame_id is not None
+        assert count_decision(session, second, every=1) is None  # a blind answer triggers no refit
+        assert count_decision(session, first, every=1) is not None
+    with sessions() as session:
+        audits = [a for batch in frames_audits(session, [frame_id]).values() for a in batch]
+        flags = frames_flags(session, [frame_id])
+    assert [(a.frame, a.auditor, a.verdict) for a in audits] == [(frame, "alice", Verdict.defect)]
+    assert len(flags) == 1 and flags[0].item_status is not None
