@@ -78,10 +78,13 @@ def review_dataset(
     scorer: Scorer | None = None,
 ) -> ReviewResult:
     usable, skipped = plan_checks(dataset, checks, exclude)
-    stats = dataset_stats(dataset, spec)
+    # Spelt as the spec spells classes once: the statistics and every chunk's scope (whose frames and
+    # context are then canonical already) share these frames instead of copying them again.
+    frames = canonical_frames(dataset.frames, spec)
+    stats = compute_stats(frames, spec.is_reviewed)
     raw: list[Finding] = []
     errors: list[str] = []
-    for scope in chunk_scopes(dataset.frames, spec, stats, chunk_size=chunk_size):
+    for scope in chunk_scopes(frames, spec, stats, chunk_size=chunk_size):
         run = run_checks(scope, usable)
         raw.extend(run.findings)
         errors.extend(run.errors)

@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The largest single file gtqa reads, bytes: a text file of labels, results or lists (the readers'
+# cap, gtqa.formats) and, by default, one unpacked member of an uploaded archive (max_member_bytes), so
+# that a file an archive may carry is one the readers take. A KITTI label file is a few KB and the
+# largest shipped list (box2d.list, 7,481 frames) under 2 MB; anything near this is not a label file,
+# and reading it whole would cost the process its size several times over.
+MAX_FILE_BYTES = 256 << 20
+
 
 def _default_data_dir() -> Path:
     return REPO_ROOT.parent / "shared" / "data"
@@ -117,7 +124,9 @@ class Settings(BaseSettings):
     upload_stale_s: float = Field(
         default=3600.0, gt=0, description="an upload folder still unfinished after this is swept, seconds"
     )
-    max_member_bytes: int = Field(default=256 << 20, ge=1, description="largest file in an archive, bytes")
+    max_member_bytes: int = Field(
+        default=MAX_FILE_BYTES, ge=1, description="largest file in an archive, bytes"
+    )
     max_compression_ratio: float = Field(
         default=200.0, gt=1, description="largest unpacked/packed size of an archive member over 1 MiB"
     )

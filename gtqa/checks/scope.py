@@ -77,7 +77,9 @@ class ReviewScope:
 
     def __post_init__(self) -> None:
         # Checks see every class by the spec's name for it (a ``car`` label is a ``Car`` under an
-        # alias); without aliases the frames are the dataset's own objects.
+        # alias); without aliases the frames are the dataset's own objects. A frame already spelt so
+        # (``review_dataset`` canonicalises a dataset once; a one-frame scope is made of its chunk's
+        # frames) is kept as it is, not copied again.
         if self.spec.aliases:
             object.__setattr__(self, "frames", canonical_frames(self.frames, self.spec))
             object.__setattr__(self, "context", canonical_frames(self.context, self.spec))

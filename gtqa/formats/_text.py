@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gtqa.domain import InputFormatError, InputProblem, ProblemLevel
+from gtqa.settings import MAX_FILE_BYTES
 
 # Coordinates beyond this are certainly corrupt (no camera has a billion pixels); refusing them keeps
 # overflow out of the geometry.
@@ -19,10 +20,6 @@ MAX_ABS_VALUE = 1e7
 _BINARY_SNIFF = 1024  # bytes looked at for a NUL byte, the mark of a binary (or BOM-less UTF-16) file
 _READ_PIECE = 1 << 16  # bytes read at a time
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # the breaks bytes.splitlines() knows, for decoded text
-# The largest text file read (labels, results, lists), bytes: a KITTI label file is a few KB and the
-# largest shipped list (box2d.list, 7,481 frames) under 2 MB; anything near this is not a label file, and
-# reading it whole would cost the process its size several times over.
-MAX_TEXT_FILE_BYTES = 256 << 20
 # The longest line read (a KITTI line is about 100 bytes): what a file without line breaks costs.
 MAX_LINE_BYTES = 1 << 20
 
@@ -35,7 +32,7 @@ def iter_lines(path: Path, problems: list[InputProblem]) -> Iterator[tuple[int, 
 
     A UTF-8 file is read a piece at a time, never whole: what is held is the line being read (a line
     over ``MAX_LINE_BYTES`` is a problem, skipped to its end), not the file. A file over
-    ``MAX_TEXT_FILE_BYTES`` by its size is refused unread; one that grows past it while read stops
+    ``MAX_FILE_BYTES`` by its size is refused unread; one that grows past it while read stops
     there, with a problem."""
     try:
         fh = path.open("rb")
@@ -50,7 +47,7 @@ def iter_lines(path: Path, problems: list[InputProblem]) -> Iterator[tuple[int, 
 
 
 def _file_lines(fh: BinaryIO, path: Path, problems: list[InputProblem]) -> Iterator[tuple[int, str]]:
-    if os.fstat(fh.fileno()).st_size > MAX_TEXT_FILE_BYTES:
+    if os.fstat(fh.fileno()).st_size > MAX_FILE_BYTES:
         problems.append(_too_large(path))
         return
     head = fh.read(_BINARY_SNIFF + len(codecs.BOM_UTF8))
@@ -78,25 +75,25 @@ def _file_lines(fh: BinaryIO, path: Path, problems: list[InputProblem]) -> Itera
 
 
 def _too_large(path: Path) -> InputProblem:
-    message = f"larger than {MAX_TEXT_FILE_BYTES} bytes, not a label file: nothing read from it"
+    message = f"larger than {MAX_FILE_BYTES} bytes, not a label file: nothing read from it"
     return InputProblem(path=str(path), message=message)
 
 
 def _rest_capped(fh: BinaryIO, head: bytes) -> bytes | None:
-    """``head`` and the rest of the file, or None past ``MAX_TEXT_FILE_BYTES`` (UTF-16 is decoded whole)."""
-    rest = fh.read(MAX_TEXT_FILE_BYTES + 1 - len(head))
+    """``head`` and the rest of the file, or None past ``MAX_FILE_BYTES`` (UTF-16 is decoded whole)."""
+    rest = fh.read(MAX_FILE_BYTES + 1 - len(head))
     data = head + rest
-    return None if len(data) > MAX_TEXT_FILE_BYTES else data
+    return None if len(data) > MAX_FILE_BYTES else data
 
 
 def _pieces(fh: BinaryIO, head: bytes, path: Path, problems: list[InputProblem]) -> Iterator[bytes]:
-    """The file's bytes from ``head`` on, a piece at a time, stopping at ``MAX_TEXT_FILE_BYTES``."""
+    """The file's bytes from ``head`` on, a piece at a time, stopping at ``MAX_FILE_BYTES``."""
     yield head
     total = len(head)
     while piece := fh.read(_READ_PIECE):
         total += len(piece)
-        if total > MAX_TEXT_FILE_BYTES:
-            message = f"grew past {MAX_TEXT_FILE_BYTES} bytes while read: the rest is not read"
+        if total > MAX_FILE_BYTES:
+            message = f"grew past {MAX_FILE_BYTES} bytes while read: the rest is not read"
             problems.append(InputProblem(path=str(path), message=message))
             return
         yield piece
@@ -130,9 +127,9 @@ def _unterminated(line: bytes) -> bytes:
 
 
 def read_capped(path: Path, cap: int | None = None) -> bytes | None:
-    """The file's bytes, or None when it holds more than ``cap`` (``MAX_TEXT_FILE_BYTES``): at most
+    """The file's bytes, or None when it holds more than ``cap`` (``MAX_FILE_BYTES``): at most
     ``cap + 1`` bytes are ever read, whatever the file's size says or becomes meanwhile."""
-    limit = MAX_TEXT_FILE_BYTES if cap is None else cap
+    limit = MAX_FILE_BYTES if cap is None else cap
     with path.open("rb") as fh:
         # Not ``fh.read(limit + 1)``: that allocates the whole cap (256 MiB) for every file before
         # shrinking it, a large allocation per 1 KB label file. Read what the file says it holds (+1

@@ -31,7 +31,7 @@ def read_kitti_tracking(root: Path, *, sequences: Sequence[str] | None = None) -
 
 def stream_kitti_tracking(root: Path, *, sequences: Sequence[str] | None = None) -> FrameStream:
     """A KITTI tracking folder, one sequence file at a time: a sequence's frames are built from its one
-    label file (capped at ``MAX_TEXT_FILE_BYTES``), so memory is bounded by the largest sequence, not
+    label file (capped at ``MAX_FILE_BYTES``), so memory is bounded by the largest sequence, not
     the folder."""
     label_dir = root / "label_02"
     if not label_dir.is_dir():

@@ -147,7 +147,8 @@ function decide(verdict) {
 function skipItem() {
   if (!state.item || state.busy || state.lost || readonly || tooSoon()) return;
   const id = state.item.item.id;
-  send(`/ui/api/items/${id}/skip${claimQuery}`, {}, "Skipped", id);
+  // No note: the next item on screen is the answer, and a "Skipped" left there reads as its own status.
+  send(`/ui/api/items/${id}/skip${claimQuery}`, {}, "", id);
 }
 
 // The correction to send: null when nothing changed, undefined when it cannot be sent yet.
@@ -196,6 +197,7 @@ function show(payload) {
   state.item = c;
   state.lost = false;
   state.region = null;
+  announce("");  // the status line speaks of the item on screen: nothing said of the last one stays
   $("error").hidden = true;
   $("lost").hidden = true;
   $("empty").hidden = Boolean(c);
