@@ -106,7 +106,7 @@ def seed(sessions: sessionmaker[Session], spec: CompiledSpec, frames: int, label
     return truth
 
 
-PHASES = ("_audited", "_fit", "_scores", "gate", "reprioritise")
+PHASES = ("audited", "_fit", "_scores", "gate", "reprioritise")
 SLOW_S = 0.25  # a claim slower than this is attributed to the refit phase it overlapped
 
 
