@@ -24,6 +24,7 @@ from api.routes import (
     evals,
     exports,
     findings,
+    gold,
     health,
     jobs,
     metrics,
@@ -55,6 +56,7 @@ TAGS = [
 FILE_ROUTE_LIMITS: dict[str, LimitOf] = {
     f"{API_PREFIX}/batches/upload": lambda s: s.max_upload_bytes + FORM_OVERHEAD,
     f"{API_PREFIX}/audits/import": lambda s: s.max_upload_bytes,
+    f"{API_PREFIX}/queue/gold": lambda s: s.max_upload_bytes,
 }
 
 
@@ -89,7 +91,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(metrics.prometheus)
-    routers = (batches, jobs, findings, queue, audits, exports, specs, evals, calibrations, metrics, users)
+    routers = (
+        batches,
+        jobs,
+        findings,
+        queue,
+        gold,
+        audits,
+        exports,
+        specs,
+        evals,
+        calibrations,
+        metrics,
+        users,
+    )
     for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ui.router)

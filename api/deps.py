@@ -4,7 +4,8 @@ dispatcher that hands review jobs to the workers. Everything comes from ``app.st
 lifespan of ``create_app`` fills; nothing here is built at import time.
 
 Auth: ``Authorization: Bearer <token>``; the token's SHA-256 is looked up (``user_by_token``) in a
-short read-only session of its own, before any request body is read by the route itself.
+short read-only session of its own, before any request body is read by the route itself, once per
+request (``api.credentials``: the body guard's lookup is reused).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Annotated, Protocol
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
 
+from api.credentials import bearer_token, token_user
 from api.errors import ApiError
 from gtqa.settings import Settings
-from gtqa.storage import Role, UserRecord, user_by_token
+from gtqa.storage import Role, UserRecord
 
 log = logging.getLogger(__name__)
 
@@ -61,17 +64,28 @@ ReadSessionsDep = Annotated[sessionmaker[Session], Depends(get_read_sessions)]
 SessionDep = Annotated[Session, Depends(get_session)]
 ReadSessionDep = Annotated[Session, Depends(get_read_session)]
 
-_bearer = HTTPBearer(auto_error=False, description="an API token: `Authorization: Bearer <token>`")
+
+class _Bearer(HTTPBearer):
+    """The OpenAPI security scheme, reading the header with ``api.credentials.bearer_token``."""
+
+    async def __call__(self, request: HTTPConnection) -> HTTPAuthorizationCredentials | None:
+        token = bearer_token(request.headers)
+        return None if token is None else HTTPAuthorizationCredentials(scheme="Bearer", credentials=token)
+
+
+_bearer = _Bearer(
+    auto_error=False, scheme_name="HTTPBearer", description="an API token: `Authorization: Bearer <token>`"
+)
 
 
 def get_current_user(
+    request: Request,
     sessions: ReadSessionsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> UserRecord:
     if credentials is None:
         raise _unauthenticated("an API token is required: Authorization: Bearer <token>")
-    with sessions() as session:
-        user = user_by_token(session, credentials.credentials)
+    user = token_user(request, credentials.credentials, sessions)
     if user is None:
         raise _unauthenticated("the API token is not valid (unknown, rotated or deactivated)")
     return user

@@ -4,8 +4,9 @@
 chunked transfer) to any route but the public ones is answered 401 unless it shows credentials, and it
 is answered without a byte of its body being received: the server never buffers or parses what an
 anonymous client sends. Credentials are an API token (``Authorization: Bearer``, looked up in a short
-read-only session off the event loop) or the pages' signed login cookie (its signature is checked; the
-route's own dependency then checks the user behind it). Requests without a body go on to the routes,
+read-only session off the event loop; the user found is kept for the route, ``api.credentials``) or
+the pages' signed login cookie (its signature is checked; the route's own dependency then checks the
+user behind it). Requests without a body go on to the routes,
 which answer them as before. A refused page POST is sent to the login page (303) as the page would be.
 
 Sizes: ``Settings.max_json_body_bytes`` (1 MiB by default) bounds every body; the routes that take files
@@ -27,11 +28,11 @@ from starlette.requests import HTTPConnection
 from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.credentials import bearer_token, token_user
 from api.errors import error_response
 from api.ui.access import ui_secret
 from api.ui.session import COOKIE, verify
 from gtqa.settings import Settings
-from gtqa.storage import user_by_token
 
 # Routes an anonymous client may send a body to: the probes (which never read one) and the login form (a
 # token, a few hundred bytes; still held to the size limit).
@@ -102,19 +103,14 @@ def has_body(headers: Headers) -> bool:
 
 
 async def _authenticated(conn: HTTPConnection) -> bool:
-    scheme, _, token = conn.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return await run_in_threadpool(_token_is_known, conn, token.strip())
+    token = bearer_token(conn.headers)
+    if token is not None:  # the user found is kept for the route (``api.credentials``)
+        return await run_in_threadpool(token_user, conn, token) is not None
     cookie = conn.cookies.get(COOKIE)
     if not cookie:
         return False
     secret = await run_in_threadpool(ui_secret, conn)
     return verify(secret, cookie, time.time()) is not None
-
-
-def _token_is_known(conn: HTTPConnection, token: str) -> bool:
-    with conn.app.state.read_sessions() as session:
-        return user_by_token(session, token) is not None
 
 
 async def _never() -> Message:

@@ -44,6 +44,7 @@ from gtqa.checks.lidar.points import count_points
 from gtqa.checks.registry import CHECKS, get_check
 from gtqa.checks.runner import chunk_scopes
 from gtqa.domain import Dataset, Finding
+from gtqa.domain.boxes import iou as box_iou
 from gtqa.domain.lidar import lidar_cuboids
 from gtqa.formats.av2 import read_av2, read_points
 from gtqa.review import dataset_stats, review_dataset
@@ -98,13 +99,6 @@ def _row(label_id: str) -> int:
     return int(label_id.rpartition(":")[2])
 
 
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / union if union > 0 else 0.0
-
-
 def score(
     findings: list[Finding], bad: Corrupted, data: Dataset, baseline: Baseline, n_labels: int
 ) -> dict[str, Any]:
@@ -147,7 +141,7 @@ def _known(label: str | None, f: Finding, bad: Corrupted, baseline: Baseline) ->
     if label is not None:
         src = bad.source_row[_row(label)]
         return src >= 0 and src in baseline.rows
-    return any(_iou(f.box, b) >= 0.5 for b in baseline.missing.get(f.frame, []))
+    return any(box_iou(f.box, b) >= 0.5 for b in baseline.missing.get(f.frame, []))
 
 
 def _hit(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from sqlalchemy.engine import make_url
 
-from cli.voice import fail, fail_spec
+from cli.voice import fail, fail_spec, note
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec, SpecError, load_spec, shipped_spec_path
 
@@ -46,6 +46,15 @@ def spec_or_exit(path: Path | None, data_format: str | None = None) -> CompiledS
     """The spec at ``path``, else ``GTQA_SPEC_PATH``, else the shipped one for ``data_format``'s data
     (KITTI's without one); exit 2 with its file:line errors when it does not compile."""
     return chosen_spec_or_exit(path, data_format)[0]
+
+
+def data_spec_or_exit(path: Path | None, data_format: str | None) -> CompiledSpec:
+    """The spec a command reviews ``data_format``'s data under (``spec_or_exit``), said on standard error
+    with why: ``gtqa scan`` and the evals that replay it choose alike, so AV2 data is never checked
+    against the KITTI spec by one of them."""
+    compiled, why = chosen_spec_or_exit(path, data_format)
+    note(f"spec {compiled.name} {compiled.hash[:12]} ({why})")
+    return compiled
 
 
 def chosen_spec_or_exit(path: Path | None, data_format: str | None) -> tuple[CompiledSpec, str]:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli._common import PredictionsOpt, command_line, predictions_per_dataset, spec_or_exit
+from cli._common import PredictionsOpt, command_line, data_spec_or_exit, predictions_per_dataset
 from cli.voice import FAILED, brief, err, fail, fail_input, fail_os, note, stdout
 from evals.harness.compare import CompareOptions, ComparisonError, compare_runs
 from evals.harness.dataset import EvalDataset, from_file, read_frame_list
@@ -29,6 +29,10 @@ BudgetOpt = Annotated[
     typer.Option("--budget", help="review budgets K for precision@K (repeat; default 100, 200)"),
 ]
 ThresholdOpt = Annotated[float, typer.Option(help="decision threshold on the score")]
+SpecOpt = Annotated[
+    Path | None,
+    typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else the shipped spec for the data's format)"),
+]
 
 
 def eval_inputs(
@@ -70,9 +74,7 @@ def run_cmd(
     output: Annotated[Path, typer.Option("--out", "-o", help="the run file to write (JSON)")],
     predictions: PredictionsOpt = None,
     format: Annotated[str | None, typer.Option("--format", "-f", help=f"one of: {known_formats()}")] = None,
-    spec: Annotated[
-        Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else specs/kitti.md)")
-    ] = None,
+    spec: SpecOpt = None,
     prompts: Annotated[Path | None, typer.Option(help="prompt folder (default: prompts/)")] = None,
     calibration: Annotated[
         Path | None,
@@ -119,7 +121,7 @@ def run_cmd(
     (preds,) = predictions_per_dataset(predictions or [], 1)
     data, evals = eval_inputs(audits, dataset, format, preds, frames, exhaustive)
     config = RunConfig(
-        dataset=data, evals=evals, spec=spec_or_exit(spec),
+        dataset=data, evals=evals, spec=data_spec_or_exit(spec, data.format),
         predictions=tuple(str(p) for p in preds),
         calibration=calibration, judge=judge, offline=offline, cache_dir=cache_dir,
         prompts_dir=prompts_folder(prompts), checks=checks, exclude=exclude or [], threshold=threshold,

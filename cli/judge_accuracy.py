@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
-from cli.eval_runs import eval_inputs, prompts_folder
+from cli._common import PredictionsOpt, data_spec_or_exit, predictions_per_dataset
+from cli.eval_runs import SpecOpt, eval_inputs, prompts_folder
 from cli.scoring import choose_scorer
 from cli.voice import fail, fail_os, note, stdout
 from gtqa.formats import known_formats
@@ -27,9 +27,7 @@ def judge_accuracy_cmd(
     dataset: Annotated[Path, typer.Option("--dataset", "-d", help="the audited dataset")],
     predictions: PredictionsOpt = None,
     format: Annotated[str | None, typer.Option("--format", "-f", help=f"one of: {known_formats()}")] = None,
-    spec: Annotated[
-        Path | None, typer.Option(help="QA spec (default: GTQA_SPEC_PATH, else specs/kitti.md)")
-    ] = None,
+    spec: SpecOpt = None,
     prompts: Annotated[Path | None, typer.Option(help="prompt folder (default: prompts/)")] = None,
     calibration: Annotated[
         Path | None, typer.Option(help="calibration file (default: the spec's shipped one, as gtqa scan)")
@@ -60,7 +58,7 @@ def judge_accuracy_cmd(
         raise fail(f"nothing to measure: {problem}")
     (preds,) = predictions_per_dataset(predictions or [], 1)
     data, evals = eval_inputs(audits, dataset, format, preds, None, exhaustive)
-    compiled = spec_or_exit(spec)
+    compiled = data_spec_or_exit(spec, data.format)
     scorer = choose_scorer(
         compiled, data.format, calibration, use_default=spec is None, allow_spec_mismatch=False
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli._common import PredictionsOpt, predictions_per_dataset, spec_or_exit
+from cli._common import PredictionsOpt, data_spec_or_exit, predictions_per_dataset
 from cli.voice import brief, fail, fail_input, note, stdout
 from gtqa.domain import InputFormatError
 
@@ -32,16 +32,25 @@ def replay_cmd(
     min_fit: Annotated[int, typer.Option(help="fewest decided fit flags to refit on")] = 50,
     exhaustive: Annotated[bool, typer.Option(help="JSONL audits judged whole frames")] = False,
     seed: Annotated[int, typer.Option(help="seed of the split, the exploration and the fits")] = 0,
-    spec_path: Annotated[Path | None, typer.Option("--spec", help="QA spec")] = None,
+    spec_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--spec", help="QA spec (default: GTQA_SPEC_PATH, else the shipped spec for the data's format)"
+        ),
+    ] = None,
 ) -> None:
     """Replay refit-gate-promote-re-rank on past audits: per round, the precision of the learning and
     the static queue's decisions and the AP of the remaining queue."""
     from evals.calibration_data import AuditedSource
     from evals.replay import ReplayConfig, replay
     from evals.replay_data import calibration_learner, replay_data
+    from gtqa.formats import detect_format
     from gtqa.scoring.calibration import CalibrationSpecMismatchError, CalibrationVersionError
 
-    spec = spec_or_exit(spec_path)
+    try:
+        spec = data_spec_or_exit(spec_path, format or detect_format(dataset))
+    except InputFormatError as exc:
+        raise fail_input(exc) from None
     preds = predictions_per_dataset(predictions or [], 1)[0]
     try:
         data = replay_data(AuditedSource(dataset, audits, preds, format, exhaustive), spec, calibration)

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli._common import PredictionsOpt, chosen_spec_or_exit, predictions_per_dataset, spec_or_exit
+from cli._common import PredictionsOpt, data_spec_or_exit, predictions_per_dataset, spec_or_exit
 from cli.scoring import choose_scorer
 from cli.voice import err, fail, fail_input, note, report_problems, stdout, warn
 from gtqa.checks.registry import UnknownCheckError
@@ -156,8 +156,7 @@ def scan(
     """Review a dataset against the QA spec and write one JSON line per flag."""
     (preds,) = predictions_per_dataset(predictions or [], 1)
     data = load_or_exit(dataset, format, preds, strict=strict)
-    compiled, why = chosen_spec_or_exit(spec, data.format)
-    note(f"spec {compiled.name} {compiled.hash[:12]} ({why})")
+    compiled = data_spec_or_exit(spec, data.format)
     scorer = choose_scorer(
         compiled,
         data.format,

@@ -13,6 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# The largest single file gtqa reads, bytes: a text file of labels, results or lists (the readers'
+# cap, gtqa.formats) and, by default, one unpacked member of an uploaded archive (max_member_bytes), so
+# that a file an archive may carry is one the readers take. A KITTI label file is a few KB and the
+# largest shipped list (box2d.list, 7,481 frames) under 2 MB; anything near this is not a label file,
+# and reading it whole would cost the process its size several times over.
+MAX_FILE_BYTES = 256 << 20
+
 
 def _default_data_dir() -> Path:
     return REPO_ROOT.parent / "shared" / "data"
@@ -51,6 +58,23 @@ class Settings(BaseSettings):
         le=1.0,
         description="share of each spot-check stratum (unflagged labels; flags below 2%, and 2-5%) "
         "sampled for audit",
+    )
+    second_review_share: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="share of decided items sent, blind, to a second auditor (0: none); chosen by a hash of "
+        "the item id, so the same items every time",
+    )
+    gold_every: int = Field(default=20, ge=1, description="seeded gold items go one every this many items")
+    low_agreement_kappa: float = Field(
+        default=0.6,
+        ge=-1.0,
+        le=1.0,
+        description="an auditor's kappa against the others below this is shown as low agreement",
+    )
+    low_gold_accuracy: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="an auditor's gold accuracy below this is shown as low"
     )
     review_budget_hours: float | None = Field(
         default=None, gt=0.0, description="auditor hours available for the queue: the backlog stops there"
@@ -100,7 +124,9 @@ class Settings(BaseSettings):
     upload_stale_s: float = Field(
         default=3600.0, gt=0, description="an upload folder still unfinished after this is swept, seconds"
     )
-    max_member_bytes: int = Field(default=256 << 20, ge=1, description="largest file in an archive, bytes")
+    max_member_bytes: int = Field(
+        default=MAX_FILE_BYTES, ge=1, description="largest file in an archive, bytes"
+    )
     max_compression_ratio: float = Field(
         default=200.0, gt=1, description="largest unpacked/packed size of an archive member over 1 MiB"
     )

@@ -54,6 +54,22 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+@pytest.fixture
+def calibration_reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """The calibration files parsed while the test runs (``CalibrationModel.load`` counted), in order."""
+    from gtqa.scoring.calibration import CalibrationModel
+
+    reads: list[Path] = []
+    real_load = CalibrationModel.load
+
+    def counted(path: Path) -> CalibrationModel:
+        reads.append(path)
+        return real_load(path)
+
+    monkeypatch.setattr(CalibrationModel, "load", counted)
+    return reads
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not SHARED_DATA.is_dir():

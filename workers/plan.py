@@ -5,11 +5,11 @@ predictions is skipped when the batch has none), the dataset statistics the chec
 (per-class box sizes over the *whole* batch, so a chunk is judged like the whole dataset), and the scorer
 (the spec's default calibration when it was fitted on this data format under this spec, else the
 spec's priors). The statistics are computed from the batch once per worker process per job and kept in
-a small LRU cache (``PlanCache``): each process reads the whole batch once per job (about 2 ms a frame
-on the 2-core development machine, 1.4 s for 627 frames, about what one chunk of 64 costs to review),
-and nothing has to be kept in step with a stored copy; every process computes the same plan from the
-same rows. Past some tens of thousands of frames per batch that read (and its memory) would be worth
-replacing by statistics stored with the batch at ingest, which needs a storage column.
+a small LRU cache (``PlanCache``): each process reads the batch's frames and labels once per job, a
+page of 1,000 frames at a time (``storage.iter_frames``), so its memory is one page plus 16 bytes a
+label for the medians, whatever the batch's size. Nothing has to be kept in step with a stored copy
+(statistics stored at ingest would also depend on the job's spec: its class aliases and reviewed
+classes), and every process computes the same plan from the same rows.
 """
 
 from __future__ import annotations
@@ -29,14 +29,22 @@ from agents.context import FrameSource, ReviewContext, TriagePolicy
 from agents.judge import Judge
 from gtqa.checks.base import Check
 from gtqa.checks.stats import DatasetStats
-from gtqa.review import dataset_stats, plan_checks
+from gtqa.domain import Requirement
+from gtqa.review import stream_plan
 from gtqa.scoring.calibration import CalibratedScorer, CalibrationModel, default_scorer
 from gtqa.scoring.pinning import mismatch_message
 from gtqa.scoring.scorer import Scorer
 from gtqa.settings import Settings
 from gtqa.spec import CompiledSpec, SpecError, load_spec
 from gtqa.spec.store import UnknownSpecError, spec_by_hash, spec_folder
-from gtqa.storage import calibration_model_json, current_calibration, job_record, load_dataset
+from gtqa.storage import (
+    batch_record,
+    calibration_model_json,
+    current_calibration,
+    has_predictions,
+    iter_frames,
+    job_record,
+)
 from workers.errors import SpecNotAvailableError
 
 log = logging.getLogger(__name__)
@@ -206,18 +214,21 @@ class PlanCache:
         with self._reads() as session:
             job = job_record(session, job_id)
             spec = self._specs.get(job.spec_hash)
-            dataset = load_dataset(session, job.batch_id)
-            scorer, version = scorer_and_version(session, spec, dataset.format)
-        only, exclude = _ids(job.options.get("checks")), _ids(job.options.get("exclude"))
-        checks, _ = plan_checks(dataset, only, exclude or [])
+            only, exclude = _ids(job.options.get("checks")), _ids(job.options.get("exclude"))
+            batch = batch_record(session, job.batch_id)
+            scorer, version = scorer_and_version(session, spec, batch.format)
+            # Predictions are not read (26 a frame in KITTI tracking), only whether there are any.
+            have = [Requirement.predictions] if has_predictions(session, job.batch_id) else []
+            frames = iter_frames(session, job.batch_id)
+            checks, stats = stream_plan(frames, spec, only, exclude or [], have=have)
         return JobPlan(
             spec=spec,
             checks=checks,
-            stats=dataset_stats(dataset, spec),
+            stats=stats,
             scorer=scorer,
             triage=self._triage,
             calibration_version=version,
-            data_format=dataset.format,
+            data_format=batch.format,
         )
 
 

@@ -36,7 +36,7 @@ class ArchiveError(ValueError):
 class Limits:
     max_bytes: int  # total unpacked size
     max_members: int
-    max_member_bytes: int = 256 << 20  # one file, unpacked
+    max_member_bytes: int  # one file, unpacked (Settings.max_member_bytes)
     max_ratio: float = 200.0  # unpacked / packed size of one member (above RATIO_FLOOR bytes)
 
 

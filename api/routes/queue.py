@@ -144,14 +144,15 @@ def decision(
 ) -> Audit:
     """A defect takes an issue type (the flag's own if omitted) and optionally the corrected label;
     ``not_defect`` and ``unsure`` take neither. Every GTQA_REFIT_EVERY_DECISIONS-th decision of a spec
-    and format queues a calibration refit."""
+    and format queues a calibration refit. A share of decided items (``second_review_share``) is queued
+    again, blind, for another auditor."""
     with session.begin():
         corrected = (
             corrected_label(item_context(session, item_id), body.corrected) if body.corrected else None
         )
         audit = decide(
             session, item_id, user.name, body.verdict, issue_type=body.issue_type, corrected=corrected,
-            comment=body.comment, seconds=body.seconds,
+            comment=body.comment, seconds=body.seconds, second_review_share=settings.second_review_share,
         )  # fmt: skip
         due = count_for_refit(session, settings, item_id)
     send_refit(dispatcher, due)

@@ -21,13 +21,14 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.requests import HTTPConnection
 
+from api.credentials import bearer_token, token_user
 from api.deps import ReadSessionsDep
 from api.errors import error_response
 from api.routing import declared_roles
 from api.ui.session import COOKIE, PageSession, csrf_matches, csrf_token, load_secret, verify
 from api.ui.templates import render
 from gtqa.spec.store import UnknownSpecError
-from gtqa.storage import NotFoundError, Role, UserRecord, user_by_fingerprint, user_by_token
+from gtqa.storage import NotFoundError, Role, UserRecord, user_by_fingerprint
 
 CSRF_HEADER = "x-csrf-token"
 _secret_lock = threading.Lock()
@@ -57,10 +58,9 @@ def ui_secret(conn: HTTPConnection) -> bytes:
 
 
 def current_viewer(request: Request, sessions: ReadSessionsDep) -> Viewer:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        with sessions() as session:
-            user = user_by_token(session, token.strip())
+    token = bearer_token(request.headers)
+    if token is not None:
+        user = token_user(request, token, sessions)
         if user is None:
             raise PageDeniedError(401, "unauthenticated", "the API token is not valid")
         return Viewer(user, None, "")

@@ -15,6 +15,7 @@ from api.schemas.findings import FindingOut
 from api.schemas.queue import ItemContextOut
 from gtqa.checks.registry import CHECKS
 from gtqa.domain import IssueType, Label, Prediction, Requirement
+from gtqa.domain.boxes import iou
 
 # Below this overlap a detection is about another object: never shown as the flag's match.
 MIN_MATCH_IOU = 0.1
@@ -88,14 +89,6 @@ def matching_detection(
     if finding.type is IssueType.wrong_class and label is not None:
         return _best([p for p in predictions if p.cls != label.cls], finding.box, by_score=True)
     return _best([p for p in predictions if p.cls == finding.cls], finding.box, by_score=False)
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    w, h = min(a[2], b[2]) - max(a[0], b[0]), min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return float(w * h / union) if union > 0 else 0.0
 
 
 def _reads_detections(finding: FindingOut) -> bool:

@@ -79,11 +79,12 @@ def run_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenAI | Non
 async def arun_eval(config: RunConfig, settings: Settings, *, client: AsyncOpenAI | None = None) -> EvalRun:
     started = datetime.now(UTC)
     subset = audited_frames(config.dataset, config.evals)
-    config = replace(config, calibration=calibration_file(config))
+    path, scorer = run_scorer(config)
+    config = replace(config, calibration=path)
     judge = _judge(config, settings, client)
     try:
         result = await areview(
-            subset, config.spec, judge=judge, scorer=_scorer(config.calibration), checks=config.checks,
+            subset, config.spec, judge=judge, scorer=scorer, checks=config.checks,
             exclude=config.exclude, chunk_size=settings.chunk_size, triage=config.triage,
         )  # fmt: skip
     finally:
@@ -101,19 +102,18 @@ def _judge(config: RunConfig, settings: Settings, client: AsyncOpenAI | None) ->
     )  # fmt: skip
 
 
-def calibration_file(config: RunConfig) -> Path | None:
-    """The calibration file a run scores with: the one given, else (``default_calibration``) the spec's
-    shipped one when ``gtqa scan`` would use it for this data, else none (the spec's priors)."""
-    if config.calibration is not None or not config.default_calibration:
-        return config.calibration
+def run_scorer(config: RunConfig) -> tuple[Path | None, Scorer]:
+    """The calibration file a run scores with and its scorer, the file read once: the one given, else
+    (``default_calibration``) the spec's shipped one when ``gtqa scan`` would use it for this data
+    (the scorer ``default_scorer`` chose with it), else none (the spec's priors)."""
+    if config.calibration is not None:
+        return config.calibration, CalibratedScorer(CalibrationModel.load(config.calibration))
+    if not config.default_calibration:
+        return None, PriorScorer()
     choice = default_scorer(config.spec, config.dataset.format)
-    return default_calibration_path(config.spec) if isinstance(choice.scorer, CalibratedScorer) else None
-
-
-def _scorer(path: Path | None) -> Scorer:
-    if path is None:
-        return PriorScorer()
-    return CalibratedScorer(CalibrationModel.load(path))
+    if isinstance(choice.scorer, CalibratedScorer):
+        return default_calibration_path(config.spec), choice.scorer
+    return None, PriorScorer()
 
 
 def _assemble(

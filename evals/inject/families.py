@@ -19,6 +19,7 @@ import numpy as np
 from evals.inject import perturb
 from evals.inject.manifest import Family
 from gtqa.domain import Box2D, Dataset, Frame, Label
+from gtqa.domain.boxes import iou
 from gtqa.spec import CompiledSpec
 
 Box = tuple[float, float, float, float]
@@ -187,7 +188,7 @@ def inject_shifted(state: InjectionState, label: Label, rng: np.random.Generator
     if new is None:
         return None
     state.replace(label, box=Box2D.from_seq(new))
-    detail = {"original_box": list(_box(label)), "iou": round(perturb.iou(_box(label), new), 4)}
+    detail = {"original_box": list(_box(label)), "iou": round(iou(_box(label), new), 4)}
     return PendingDefect(Family.shifted, label.frame, label.id, new, (), detail)
 
 
@@ -211,7 +212,7 @@ def inject_duplicate(state: InjectionState, label: Label, rng: np.random.Generat
     state.reserved.add(copy_id)
     detail = {
         "original_box": list(_box(label)),
-        "iou": round(perturb.iou(_box(label), box), 4),
+        "iou": round(iou(_box(label), box), 4),
         "track_id": track,
     }
     if cuboid is not None and label.cuboid is not None:

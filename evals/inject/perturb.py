@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from gtqa.domain import Cuboid3D
-from gtqa.domain.boxes import intersections, iou_matrix
+from gtqa.domain.boxes import intersections, iou
 
 Box = tuple[float, float, float, float]
 Bounds = tuple[float, float]
@@ -20,10 +20,6 @@ Bounds = tuple[float, float]
 # The manifest promises the closed ranges below; the samplers aim inside them by this margin so that
 # writing coordinates with 6 decimals can never push a value across an edge.
 _MARGIN = 0.01
-
-
-def iou(a: Box, b: Box) -> float:
-    return float(iou_matrix(np.array([a], dtype=np.float64), np.array([b], dtype=np.float64))[0, 0])
 
 
 def clip_box(box: Box, bounds: Bounds) -> Box:

@@ -64,6 +64,7 @@ class AccuracyConfig:
     level: float = 0.95
     prompts_dir: Path = PROMPTS_DIR
     cache_dir: Path | None = None
+    triage: TriagePolicy | None = None  # the scan's triage, for the cost; None: the configured one
 
 
 class JudgeAccuracy(BaseModel):
@@ -122,7 +123,10 @@ async def ameasure_judge(
         results = await _ask(judge, subset, config.spec, [f for f, _ in chosen])
     finally:
         await judge.aclose()
-    asked_per_label = len(plan_tasks(review.findings, subset.frames, config.spec, TriagePolicy()))
+    # What the scan's triage would ask here, under the configured judge accuracy (GTQA_JUDGE_ACCURACY),
+    # as scan, evals run and the workers triage: the cost per 1,000 labels is that of this setting.
+    triage = config.triage or TriagePolicy.from_settings(settings)
+    asked_per_label = len(plan_tasks(review.findings, subset.frames, config.spec, triage))
     labels = sum(len(f.labels) for f in subset.frames)
     return _assemble(config, judge, askable, chosen, results, asked_per_label / max(labels, 1))
 

@@ -29,6 +29,8 @@ from itertools import pairwise
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from gtqa.scoring import estimates
+
 BREAK_EVEN_ACCURACY = 0.7
 _BINS = np.linspace(0.5, 1.0, 6)
 
@@ -86,14 +88,12 @@ class CalibrationBin(BaseModel):
 
 
 def wilson(right: int, n: int, level: float = 0.95) -> tuple[float | None, float | None]:
-    """Wilson's score interval of a proportion (None, None when n is 0)."""
+    """Wilson's score interval of a proportion at ``level`` (``gtqa.scoring.estimates.wilson``), rounded
+    for the report; None, None when n is 0."""
     if n == 0:
         return None, None
-    z = _z(level)
-    p = right / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return round(max(0.0, centre - half), 6), round(min(1.0, centre + half), 6)
+    lo, hi = estimates.wilson(right / n, n, _z(level))
+    return round(lo, 6), round(hi, 6)
 
 
 def _z(level: float) -> float:

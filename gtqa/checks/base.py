@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
+from gtqa.domain.geometry import FloatArray
 from gtqa.spec import CompiledSpec, SpecError
 from gtqa.spec.rules import Thresholds
 
@@ -90,12 +92,25 @@ class Check(Generic[P]):
         )  # fmt: skip
 
 
-def ramp(x: float, lo: float, hi: float) -> float:
+@overload
+def ramp(x: float, lo: float, hi: float) -> float: ...
+
+
+@overload
+def ramp(x: FloatArray, lo: float, hi: float) -> FloatArray: ...
+
+
+def ramp(x: float | FloatArray, lo: float, hi: float) -> float | FloatArray:
     """Evidence that ramps linearly: 0 at or below ``lo``, 1 at or above ``hi`` (``hi < lo`` ramps
-    downwards), in the units of ``x``; a step at ``lo`` when ``hi == lo``."""
-    if hi == lo:
-        return 1.0 if x > lo else 0.0
-    return float(min(max((float(x) - lo) / (hi - lo), 0.0), 1.0))
+    downwards), in the units of ``x``; a step at ``lo`` when ``hi == lo``. Elementwise over an array
+    (the LiDAR checks score whole frames at once), with the same edges as for a number."""
+    if isinstance(x, int | float):  # one value, as most checks score: no numpy cost per call
+        if hi == lo:
+            return 1.0 if x > lo else 0.0
+        return float(min(max((float(x) - lo) / (hi - lo), 0.0), 1.0))
+    v = np.asarray(x, dtype=np.float64)
+    out = np.where(v > lo, 1.0, 0.0) if hi == lo else np.clip((v - lo) / (hi - lo), 0.0, 1.0)
+    return np.asarray(out, dtype=np.float64)
 
 
 def label_finding(

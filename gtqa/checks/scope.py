@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,9 +40,16 @@ CONTEXT_FRAMES = 30
 
 def canonical_frames(frames: Sequence[Frame], spec: CompiledSpec) -> tuple[Frame, ...]:
     """The frames with every label's and prediction's class spelt as the spec's taxonomy does."""
+    return tuple(iter_canonical(frames, spec))
+
+
+def iter_canonical(frames: Iterable[Frame], spec: CompiledSpec) -> Iterator[Frame]:
+    """``canonical_frames`` one frame at a time, for a pass over a batch too large to hold."""
     if not spec.aliases:
-        return tuple(frames)
-    return tuple(_canonical(frame, spec) for frame in frames)
+        yield from frames
+        return
+    for frame in frames:
+        yield _canonical(frame, spec)
 
 
 def _canonical(frame: Frame, spec: CompiledSpec) -> Frame:
@@ -70,7 +77,9 @@ class ReviewScope:
 
     def __post_init__(self) -> None:
         # Checks see every class by the spec's name for it (a ``car`` label is a ``Car`` under an
-        # alias); without aliases the frames are the dataset's own objects.
+        # alias); without aliases the frames are the dataset's own objects. A frame already spelt so
+        # (``review_dataset`` canonicalises a dataset once; a one-frame scope is made of its chunk's
+        # frames) is kept as it is, not copied again.
         if self.spec.aliases:
             object.__setattr__(self, "frames", canonical_frames(self.frames, self.spec))
             object.__setattr__(self, "context", canonical_frames(self.context, self.spec))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from gtqa.domain.geometry import FloatArray
@@ -27,6 +29,20 @@ def iou_matrix(a: FloatArray, b: FloatArray) -> FloatArray:
     union = areas(a)[:, None] + areas(b)[None, :] - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(union > 0, inter / union, 0.0)
+
+
+def iou(a: Sequence[float] | FloatArray, b: Sequence[float] | FloatArray) -> float:
+    """The IoU of one pair of boxes, as ``iou_matrix`` computes it (an inverted box has no area), for
+    callers that compare one pair at a time: plain floats, without numpy's cost per call."""
+    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = float(iw * ih)
+    union = _area(a) + _area(b) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def _area(box: Sequence[float] | FloatArray) -> float:
+    return float(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0))
 
 
 def coverage_matrix(a: FloatArray, b: FloatArray) -> FloatArray:

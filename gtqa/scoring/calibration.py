@@ -24,7 +24,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -408,10 +408,31 @@ def default_calibration_status(spec: CompiledSpec) -> CalibrationStatus | None:
     if not path.is_file():
         return None
     try:
-        model = CalibrationModel.load(path)
+        model = load_default_calibration(path)
     except (CalibrationVersionError, ValueError, OSError) as exc:
         return CalibrationStatus(path, (), (), str(exc).splitlines()[0])
     return CalibrationStatus(path, model.formats, tuple(model.spec_changes(spec)))
+
+
+def load_default_calibration(path: Path) -> CalibrationModel:
+    """``CalibrationModel.load``, kept per (file, modification time, size): a spec's default calibration
+    is asked for on every job poll, spec page and chunk, and reading it parses about 1 MB of JSON (and its
+    boosters once more when it scores). A rewritten file is read again; a file of another version raises
+    its ``CalibrationVersionError`` each time without being read again."""
+    stat = path.stat()
+    loaded = _load_kept(path.resolve(), stat.st_mtime_ns, stat.st_size)
+    if isinstance(loaded, CalibrationVersionError):
+        raise loaded
+    return loaded
+
+
+@lru_cache(maxsize=8)
+def _load_kept(path: Path, mtime_ns: int, size: int) -> CalibrationModel | CalibrationVersionError:
+    # The file's time and size are in the key only so that a rewritten file misses.
+    try:
+        return CalibrationModel.load(path)
+    except CalibrationVersionError as exc:
+        return exc
 
 
 @dataclass(frozen=True)
@@ -429,7 +450,7 @@ def default_scorer(spec: CompiledSpec, data_format: str) -> ScorerChoice:
     if not path.is_file():
         return ScorerChoice(PriorScorer(), f"no default calibration at {path}: the spec's priors", False)
     try:
-        model = CalibrationModel.load(path)
+        model = load_default_calibration(path)
     except CalibrationVersionError as exc:
         return ScorerChoice(PriorScorer(), f"{exc}; using the spec's priors", True)
     if data_format not in model.formats:

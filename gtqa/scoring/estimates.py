@@ -60,26 +60,6 @@ class Stratum:
         return self.sampled / self.population if self.population else 0.0
 
 
-def strata_from_items(items: Iterable[tuple[str, float, bool]]) -> dict[str, Stratum]:
-    """Strata rebuilt from audited spot checks, each ``(stratum, inclusion probability, defective)``:
-    a stratum's population is its sample size over the inclusion probability stored with its items."""
-    counts: dict[str, list[float]] = {}
-    for name, pi, defective in items:
-        if not 0.0 < pi <= 1.0:
-            raise ValueError(f"an inclusion probability is in (0, 1], got {pi} in stratum {name!r}")
-        c = counts.setdefault(name, [0.0, 0.0, 0.0])
-        c[0] += 1.0 / pi
-        c[1] += 1
-        c[2] += bool(defective)
-    return {k: Stratum(round(n_pop), int(n), int(d)) for k, (n_pop, n, d) in counts.items()}
-
-
-def horvitz_thompson_total(y: Sequence[float], pi: Sequence[float]) -> float:
-    """The Horvitz-Thompson estimate of a population total from sampled values and their inclusion
-    probabilities."""
-    return float(np.sum(np.asarray(y, dtype=np.float64) / np.asarray(pi, dtype=np.float64)))
-
-
 def wilson(p: float, n: float, z: float = Z95) -> tuple[float, float]:
     """Wilson's score interval for a proportion ``p`` observed on ``n`` (possibly effective) trials."""
     if n <= 0:

@@ -22,10 +22,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 
-import numpy as np
-
 from gtqa.domain import Audit, Finding, Verdict
-from gtqa.domain.boxes import iou_matrix
+from gtqa.domain.boxes import iou
 
 
 def audit_targets(
@@ -61,14 +59,14 @@ def _is_fine(f: Finding, audit: Audit, empty_iou: float) -> bool:
     """The flag's label was found fine, or it proposes an object where auditors saw none."""
     if audit.label is not None:
         return f.label == audit.label
-    return f.label is None and audit.box is not None and _iou(f.box, audit.box.as_list()) >= empty_iou
+    return f.label is None and audit.box is not None and iou(f.box, audit.box.as_list()) >= empty_iou
 
 
 def _credit(
     audit: Audit, findings: Sequence[Finding], idx: list[int], targets: list[float | None], match_iou: float
 ) -> None:
     truth = _true_box(audit)
-    overlap = {i: _iou(findings[i].box, truth) if truth is not None else 0.0 for i in idx}
+    overlap = {i: iou(findings[i].box, truth) if truth is not None else 0.0 for i in idx}
     on_label = [i for i in idx if audit.label is not None and findings[i].label == audit.label]
     touching = [i for i in idx if overlap[i] > match_iou or i in on_label]
     if not touching:
@@ -80,10 +78,6 @@ def _credit(
             continue  # already credited to another defect: keep it
         same_item = winner is not None and findings[i].label == winner
         targets[i] = 1.0 if i == best or same_item else None
-
-
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    return float(iou_matrix(np.array([a], dtype=np.float64), np.array([b], dtype=np.float64))[0, 0])
 
 
 def _true_box(audit: Audit) -> list[float] | None:

@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from gtqa.domain import Audit, Finding, Verdict
-from gtqa.storage._sql import IS_PENDING, SYNC, rowcount
+from gtqa.storage._sql import IS_AUDIT, IS_PENDING, SYNC, rowcount
 from gtqa.storage.errors import NotFoundError
 from gtqa.storage.mapping import to_audit, to_finding
 from gtqa.storage.models import (
@@ -190,7 +190,7 @@ def count_decision(session: Session, item_id: int, *, every: int) -> tuple[str, 
     key = session.execute(
         select(BatchRow.spec_name, BatchRow.format)
         .join(ReviewItemRow, ReviewItemRow.batch_id == BatchRow.id)
-        .where(ReviewItemRow.id == item_id)
+        .where(ReviewItemRow.id == item_id, IS_AUDIT)  # a blind item's answer teaches nothing new
     ).one_or_none()
     if key is None:
         return None
@@ -220,7 +220,8 @@ class LearningFlag:
 
 
 def decided_frames(session: Session, spec_name: str, data_format: str) -> list[int]:
-    """Frames (ids) of this spec name and format where a flag was decided, in id order."""
+    """Frames (ids) of this spec name and format where a flag was decided, in id order. Audit items only:
+    a blind second review or a gold item measures the auditors, never a label's outcome."""
     query = (
         select(ReviewItemRow.frame_id)
         .join(BatchRow, BatchRow.id == ReviewItemRow.batch_id)
@@ -229,6 +230,7 @@ def decided_frames(session: Session, spec_name: str, data_format: str) -> list[i
             BatchRow.format == data_format,
             ReviewItemRow.kind == ItemKind.flag,
             ReviewItemRow.status == ItemStatus.decided,
+            IS_AUDIT,
         )
         .distinct()
         .order_by(ReviewItemRow.frame_id)
@@ -245,7 +247,7 @@ def frames_flags(session: Session, frame_ids: Sequence[int]) -> list[LearningFla
                 FindingRow, ReviewItemRow.status, ReviewItemRow.inclusion_probability, ReviewJobRow.spec_hash
             )
             .join(ReviewJobRow, ReviewJobRow.id == FindingRow.job_id)
-            .outerjoin(ReviewItemRow, ReviewItemRow.finding_id == FindingRow.id)
+            .outerjoin(ReviewItemRow, (ReviewItemRow.finding_id == FindingRow.id) & IS_AUDIT)
             .where(FindingRow.frame_id.in_(frame_ids[start : start + 500]))
             .order_by(FindingRow.frame_id, FindingRow.id)
         )
@@ -260,7 +262,7 @@ def frames_audits(session: Session, frame_ids: Sequence[int]) -> dict[int, list[
         query = (
             select(AuditRow, ReviewItemRow.batch_id)
             .join(ReviewItemRow, ReviewItemRow.id == AuditRow.item_id)
-            .where(ReviewItemRow.frame_id.in_(frame_ids[start : start + 500]))
+            .where(ReviewItemRow.frame_id.in_(frame_ids[start : start + 500]), IS_AUDIT)
             .order_by(AuditRow.created_at, AuditRow.id)
         )
         for audit, batch_id in session.execute(query):
@@ -281,6 +283,7 @@ def pending_frames(
             BatchRow.format == data_format,
             ReviewItemRow.kind == ItemKind.flag,
             IS_PENDING,
+            IS_AUDIT,
             ReviewItemRow.frame_id > after_frame,
         )
         .group_by(ReviewItemRow.frame_id)
@@ -322,7 +325,7 @@ def rescore_pending(session: Session, rescored: Iterable[Rescored]) -> int:
         finding_id: (item_id, stratum)
         for item_id, finding_id, stratum in session.execute(
             select(ReviewItemRow.id, ReviewItemRow.finding_id, ReviewItemRow.stratum)
-            .where(ReviewItemRow.finding_id.in_([r.finding_id for r in values]), IS_PENDING)
+            .where(ReviewItemRow.finding_id.in_([r.finding_id for r in values]), IS_PENDING, IS_AUDIT)
             .with_for_update(skip_locked=True)
         )
     }
@@ -358,6 +361,7 @@ def queue_precision(session: Session, spec_name: str, data_format: str) -> dict[
             BatchRow.spec_name == spec_name,
             BatchRow.format == data_format,
             AuditRow.verdict.in_([Verdict.defect, Verdict.not_defect]),
+            IS_AUDIT,
         )
         .group_by(FindingRow.calibration_version)
     )

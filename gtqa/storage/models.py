@@ -32,7 +32,15 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gtqa.domain import AuditSource, IssueType, Verdict
-from gtqa.storage.records import CalibrationState, ChunkStatus, ItemKind, ItemStatus, JobStatus, Role
+from gtqa.storage.records import (
+    CalibrationState,
+    ChunkStatus,
+    ItemKind,
+    ItemPurpose,
+    ItemStatus,
+    JobStatus,
+    Role,
+)
 from gtqa.storage.types import BigId, Json, UTCDateTime, utcnow
 
 # Deterministic constraint names: later migrations (and SQLite batch mode) need to name what they alter.
@@ -329,7 +337,8 @@ class CalibrationHeadRow(Base):
 
 _PENDING = text("status = 'pending'")
 _CLAIMED = text("status = 'claimed'")
-_SPOT = text("kind = 'spot_check'")
+_AUDIT = text("purpose = 'audit'")
+_SPOT = text("kind = 'spot_check' AND purpose = 'audit'")
 
 
 class ReviewItemRow(Base):
@@ -356,6 +365,13 @@ class ReviewItemRow(Base):
     # the sample included it; both None for an item outside the sample.
     stratum: Mapped[str | None] = mapped_column(String(40))
     inclusion_probability: Mapped[float | None] = mapped_column(Float)
+    # Blind items (``gtqa.storage.blind``): a second review names the item it repeats and the auditor who
+    # decided that one (never handed it); a gold item has its answer in ``gold_answers``.
+    purpose: Mapped[ItemPurpose] = mapped_column(
+        _state(ItemPurpose, "item_purpose"), default=ItemPurpose.audit, server_default=ItemPurpose.audit.value
+    )
+    review_of: Mapped[int | None] = _fk("review_items.id", nullable=True)
+    blind_to: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (
@@ -363,7 +379,10 @@ class ReviewItemRow(Base):
             "(kind = 'flag' AND finding_id IS NOT NULL) OR (kind = 'spot_check' AND label_id IS NOT NULL)",
             name="item_subject",
         ),
-        UniqueConstraint("finding_id"),
+        # One audit item per finding; blind items repeat a finding.
+        Index(
+            "uq_review_items_finding", "finding_id", unique=True, postgresql_where=_AUDIT, sqlite_where=_AUDIT
+        ),
         # The queue: highest priority first among pending items, globally or within one job. Scanned
         # backwards for ORDER BY priority DESC, id DESC; partial, so claimed and decided rows cost nothing.
         Index("ix_review_items_queue", "priority", "id", postgresql_where=_PENDING, sqlite_where=_PENDING),
@@ -388,7 +407,22 @@ class ReviewItemRow(Base):
         Index(None, "label_id"),
         Index(None, "frame_id"),
         Index(None, "batch_id"),
+        Index(None, "review_of"),
     )
+
+
+class GoldAnswerRow(Base):
+    """The known answer of a gold item (a ``gtqa.domain.GoldAnswer``)."""
+
+    __tablename__ = "gold_answers"
+
+    item_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    verdict: Mapped[Verdict] = mapped_column(_vocab(Verdict))
+    issue_type: Mapped[IssueType | None] = mapped_column(_vocab(IssueType))
+    seeded_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = _created()
 
 
 class AuditRow(Base):

@@ -40,6 +40,15 @@ class ItemKind(StrEnum):
     spot_check = "spot_check"  # a random unflagged label, to estimate what the reviewer misses
 
 
+class ItemPurpose(StrEnum):
+    """Why an item is in the queue. Blind items (a second review, a gold item) look like any other to
+    the auditor; their decisions measure the auditors and never change a label's outcome."""
+
+    audit = "audit"  # a flag or a spot check, decided once
+    second_review = "second_review"  # a decided item sent, blind, to a different auditor
+    gold = "gold"  # a known-answer item seeded by ops
+
+
 class CalibrationState(StrEnum):
     """A refit's outcome (``gtqa.storage.calibrations``)."""
 
@@ -161,6 +170,28 @@ class ItemContext:
     spec_hash: str
     finding: Finding | None
     label: Label | None
+    purpose: ItemPurpose = ItemPurpose.audit
+
+
+@dataclass(frozen=True, slots=True)
+class SecondReview:
+    """A pair of blind answers on one item: the first auditor's and the second one's. An answer is the
+    issue type of a defect, else the verdict (``not_defect``, ``unsure``); ``flag_type`` is the flag's
+    issue type (None for a spot check)."""
+
+    first_auditor: str
+    first_answer: str
+    second_auditor: str
+    second_answer: str
+    flag_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GoldResult:
+    """An auditor's answer on a gold item, scored against the known answer."""
+
+    auditor: str
+    right: bool
 
 
 @dataclass(frozen=True, slots=True)

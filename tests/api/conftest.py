@@ -84,6 +84,7 @@ def settings(tmp_path: Path, database_url: str, ingest_root: Path) -> Settings:
         max_archive_members=200,
         chunk_size=4,
         spot_check_share=0.0,
+        second_review_share=0.0,  # a test that wants second reviews asks for them
     )
 
 

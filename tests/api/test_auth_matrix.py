@@ -39,6 +39,7 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", f"{V1}/queue"): ALL,
     ("POST", f"{V1}/queue/next"): AUDIT,
     ("POST", f"{V1}/queue/skipped/return"): OPS,
+    ("POST", f"{V1}/queue/gold"): OPS,
     ("GET", f"{V1}/queue/items/{{item_id}}"): ALL,  # auditors: items they hold or decided
     ("GET", f"{V1}/queue/items/{{item_id}}/image"): ALL,
     ("POST", f"{V1}/queue/items/{{item_id}}/decision"): AUDIT,

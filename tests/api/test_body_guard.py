@@ -125,3 +125,27 @@ def test_the_archive_upload_keeps_its_own_limit_above_the_json_one(api, kitti, t
     with _client_with(api, max_json_body_bytes=len(data) // 4) as client:
         response = client.post(f"{V1}/batches/upload", files=files, headers=api.as_("ops"))
     assert response.status_code == 201, response.text
+
+
+def test_a_token_is_looked_up_once_per_request_though_the_guard_and_the_route_both_ask(
+    api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    from gtqa.storage import user_by_token
+
+    lookups: list[str] = []
+
+    def counted(session: Any, token: str) -> Any:
+        lookups.append(token)
+        return user_by_token(session, token)
+
+    for name, module in list(sys.modules.items()):  # wherever the api imported it
+        if name.startswith("api") and getattr(module, "user_by_token", None) is user_by_token:
+            monkeypatch.setattr(module, "user_by_token", counted)
+    headers = {**api.as_("ops"), "Content-Type": "application/json"}
+    status, _, _ = _call(api.app, f"{V1}/batches", b"{}", headers)  # the guard, then the route's Operator
+    assert status == 422 and len(lookups) == 1
+    lookups.clear()
+    page = api.client.post("/ui/api/next", headers=api.as_("auditor"), json={})  # the guard, then the viewer
+    assert page.status_code < 500 and len(lookups) == 1

@@ -196,6 +196,16 @@ def test_a_job_says_how_the_workers_score_its_flags(api, kitti, ingest_root: Pat
     assert [j["scoring"] for j in listed] == [None], "the listing does not load specs"
 
 
+def test_polling_a_job_reads_its_calibration_file_at_most_once(
+    api, kitti, ingest_root: Path, calibration_reads: list[Path]
+) -> None:
+    kitti.small(ingest_root / "acme")
+    ingested = api.client.post(f"{V1}/batches", json={"path": "acme"}, headers=api.as_("ops")).json()
+    polls = [api.client.get(f"{V1}/jobs/{ingested['job']['id']}", headers=api.as_("ops")) for _ in range(3)]
+    assert {p.json()["scoring"] for p in polls} != {None}
+    assert len(calibration_reads) <= 1, "the spec's calibration file is read once, not on every poll"
+
+
 # --- by upload -------------------------------------------------------------------------------------
 
 

@@ -106,3 +106,18 @@ def test_a_crashing_check_is_an_infrastructure_error(tmp_path: Path, monkeypatch
     )
     assert run.infra.check_errors == 1 and "disk on fire" in run.infra.check_messages[0]
     assert run.infra.total == 1 and any(i.outcome == 1 for i in run.items)  # the other checks still ran
+
+
+def test_a_run_with_the_shipped_calibration_parses_its_file_once(
+    tmp_path: Path, calibration_reads: list[Path]
+) -> None:
+    from gtqa.scoring.calibration import default_calibration_path
+
+    data, spec = _dataset(), load_spec()
+    config = RunConfig(
+        dataset=data, evals=from_file(_audits(tmp_path), data), spec=spec, default_calibration=True
+    )
+    run = run_eval(config, fake_settings(tmp_path))
+    assert run.provenance.calibration.startswith("sha256:")
+    assert run.provenance.calibration_path is not None
+    assert set(calibration_reads) <= {default_calibration_path(spec)} and len(calibration_reads) <= 1

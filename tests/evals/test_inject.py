@@ -12,8 +12,9 @@ import pytest
 
 from evals.inject import InjectionError, inject, inject_folder, write_injection
 from evals.inject.manifest import Family, Manifest, ManifestEntry, parse_families, read_manifest
-from evals.inject.perturb import iou, shift_box
+from evals.inject.perturb import shift_box
 from gtqa.domain import Box2D, Dataset, Frame, Label
+from gtqa.domain.boxes import iou
 from gtqa.formats import load_dataset
 from gtqa.spec import CompiledSpec, load_spec
 

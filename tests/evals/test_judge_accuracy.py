@@ -242,3 +242,13 @@ def test_without_an_endpoint_the_command_says_so_and_exits_2(
     finally:
         get_settings.cache_clear()
     assert result.exit_code == 2 and "no judge endpoint" in result.output
+
+
+def test_the_cost_counts_the_questions_the_configured_triage_asks(tmp_path: Path, loopback: str) -> None:
+    # The flags here score 0.21, 0.83 and 0.9: the default band (0.3-0.7) asks about none of them, the
+    # wider band of a judge configured as 95% accurate (0.15-0.85) about the first two.
+    usual = measure_judge(_config(tmp_path), fake_settings(tmp_path, judge_base_url=loopback))
+    trusted = fake_settings(tmp_path, judge_base_url=loopback, judge_accuracy=0.95)
+    assert (
+        usual.questions_per_label == 0 and measure_judge(_config(tmp_path), trusted).questions_per_label > 0
+    )

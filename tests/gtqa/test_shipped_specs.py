@@ -11,10 +11,18 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
-from gtqa.domain import Dataset, Finding
+from gtqa.domain import Dataset, Finding, Frame
 from gtqa.formats import READERS, load_dataset
 from gtqa.review import review_dataset
-from gtqa.spec import FORMAT_SPECS, SPECS_DIR, SpecError, compile_spec, compile_text, shipped_spec_path
+from gtqa.spec import (
+    FORMAT_SPECS,
+    SPECS_DIR,
+    CompiledSpec,
+    SpecError,
+    compile_spec,
+    compile_text,
+    shipped_spec_path,
+)
 
 COCO_CLASSES = 80
 
@@ -140,3 +148,45 @@ def test_scan_chooses_the_spec_by_format_and_says_why(tmp_path: Path) -> None:
     assert "spec bdd100k " in result.stderr and "the shipped spec for bdd data" in result.stderr
     given = CliRunner().invoke(app, ["scan", str(path), "--spec", str(SPECS_DIR / "kitti.md"), "--top", "1"])
     assert "spec kitti " in given.stderr and "given with --spec" in given.stderr
+
+
+def test_a_review_spells_each_aliased_frame_as_the_spec_does_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gtqa.checks import scope
+
+    dataset = load_dataset(_bdd_video(tmp_path), "bdd")
+    copies: list[str] = []
+    real = scope._canonical
+
+    def counted(frame: Frame, spec: CompiledSpec) -> Frame:
+        out = real(frame, spec)
+        if out is not frame:
+            copies.append(frame.id)
+        return out
+
+    monkeypatch.setattr(scope, "_canonical", counted)
+    findings = _findings(dataset, "bdd100k.md", ["unknown_class", "required_attributes"])
+    assert findings and sorted(copies) == sorted(f.id for f in dataset.frames)
+
+
+def test_the_evals_choose_the_spec_by_format_as_scan_does(tmp_path: Path) -> None:
+    from gtqa.domain import Audit, Verdict
+    from gtqa.formats.audits import write_audits
+
+    path = _bdd_video(tmp_path)
+    audits = tmp_path / "audits.jsonl"
+    write_audits(
+        audits, [Audit(id="1", dataset="v", frame="v/000000", label="v/000000:3", verdict=Verdict.defect)]
+    )
+    out = tmp_path / "run.json"
+    run = CliRunner().invoke(
+        app, ["evals", "run", "-a", str(audits), "-d", str(path), "-o", str(out), "--no-store"]
+    )
+    assert run.exit_code == 0, run.output
+    assert "spec bdd100k " in run.stderr and "the shipped spec for bdd data" in run.stderr
+    assert json.loads(out.read_text())["provenance"]["spec_name"] == "bdd100k"
+    replay = CliRunner().invoke(
+        app, ["evals", "replay", str(path), "-a", str(audits), "-o", str(tmp_path / "r")]
+    )
+    assert "spec bdd100k " in replay.stderr, replay.output

@@ -151,6 +151,7 @@ def test_a_missing_object_is_added_with_its_class(site, page, console, login) ->
         _press(page, "s", _item(page)["id"])  # skip the first two
     missing = _item(page)
     assert missing["label"] is None and missing["finding"]["type"] == "missing_object"
+    assert page.locator("#status").text_content() == "", "nothing said of the skipped item stays"
     page.keyboard.press("k")  # to the class field
     assert page.evaluate("document.activeElement.id") == "cls"
     page.keyboard.press("Escape")  # back to the frame

@@ -8,8 +8,8 @@ from functools import cache
 from pathlib import Path
 
 from api.ui.scene import NEIGHBOURS, field_of_view, scene_view, track_view
-from api.ui.why import iou
 from gtqa.domain import Dataset
+from gtqa.domain.boxes import iou
 from gtqa.formats import load_dataset
 
 

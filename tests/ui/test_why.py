@@ -8,8 +8,9 @@ from functools import cache
 from pathlib import Path
 
 from api.schemas.findings import FindingOut
-from api.ui.why import contributions, iou, matching_detection, wording
+from api.ui.why import contributions, matching_detection, wording
 from gtqa.domain import Box2D, Finding, IssueType, Label, Prediction
+from gtqa.domain.boxes import iou
 from gtqa.formats import load_dataset
 from gtqa.review import review_dataset
 from gtqa.spec import load_spec

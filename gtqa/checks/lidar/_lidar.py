@@ -1,5 +1,5 @@
 """What the LiDAR checks share: a scope's LiDAR labels per frame and per track in the city frame, the
-class groups AV2's taxonomy falls into, and the evidence ramp.
+class groups AV2's taxonomy falls into (their evidence ramps with ``gtqa.checks.base.ramp``).
 
 Windowing follows the temporal checks (``gtqa.checks.temporal._tracks``): a check reports only on labels
 of scope frames and judges a label at frame index ``t`` from observations within ``CONTEXT_FRAMES``.
@@ -46,12 +46,6 @@ NON_RIGID_CLASSES = frozenset(
         "STROLLER",
     }
 )
-
-
-def ramp(x: FloatArray | float, start: float, full: float) -> FloatArray:
-    """0 at or below ``start``, 1 at or above ``full``, linear between."""
-    span = max(full - start, 1e-9)
-    return np.asarray(np.clip((np.asarray(x, dtype=np.float64) - start) / span, 0.0, 1.0), dtype=np.float64)
 
 
 def lidar_labels(scope: ReviewScope, frame: Frame) -> list[Label]:

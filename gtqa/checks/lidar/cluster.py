@@ -16,8 +16,8 @@ import numpy as np
 from pydantic import Field
 from scipy import ndimage
 
-from gtqa.checks.base import Check, CheckParams, missing_finding
-from gtqa.checks.lidar._lidar import lidar_labels, ramp
+from gtqa.checks.base import Check, CheckParams, missing_finding, ramp
+from gtqa.checks.lidar._lidar import lidar_labels
 from gtqa.checks.lidar.points import count_points
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement

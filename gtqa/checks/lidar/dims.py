@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams
-from gtqa.checks.lidar._lidar import NON_RIGID_CLASSES, ramp, windowed_median, world_tracks
+from gtqa.checks.base import Check, CheckParams, ramp
+from gtqa.checks.lidar._lidar import NON_RIGID_CLASSES, windowed_median, world_tracks
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
 

@@ -21,12 +21,11 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from gtqa.checks.base import Check, CheckParams
+from gtqa.checks.base import Check, CheckParams, ramp
 from gtqa.checks.lidar._lidar import (
     NON_RIGID_CLASSES,
     STATIC_CLASSES,
     WorldTrack,
-    ramp,
     windowed_median,
     world_tracks,
 )

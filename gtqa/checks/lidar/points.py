@@ -21,8 +21,8 @@ import numpy as np
 from pydantic import Field
 from scipy.spatial import cKDTree
 
-from gtqa.checks.base import Check, CheckParams
-from gtqa.checks.lidar._lidar import lidar_labels, ramp
+from gtqa.checks.base import Check, CheckParams, ramp
+from gtqa.checks.lidar._lidar import lidar_labels
 from gtqa.checks.scope import ReviewScope
 from gtqa.domain import CheckFamily, Finding, IssueType, Label, Requirement
 from gtqa.domain.geometry import FloatArray

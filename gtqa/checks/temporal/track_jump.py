@@ -29,6 +29,7 @@ from gtqa.checks.scope import ReviewScope
 from gtqa.checks.stats import MAD_TO_SIGMA
 from gtqa.checks.temporal._tracks import TemporalParams, Track, sequence_tracks
 from gtqa.domain import CheckFamily, Finding, IssueType, Requirement
+from gtqa.domain.boxes import iou as box_iou
 from gtqa.domain.geometry import FloatArray
 
 _EDGES = ("x1", "y1", "x2", "y2")
@@ -83,7 +84,7 @@ def _judge(track: Track, i: int, first: _Fit, params: Params) -> Finding | None:
         return None
     z_edges = np.abs(fit.residual[0]) / spread
     z = _rigid_z(z_edges)
-    iou = _iou(track.boxes[i], fit.pred[0])
+    iou = box_iou(track.boxes[i], fit.pred[0])
     two_sided = bool(fit.two_sided[0])
     raw = float(ramp(z, params.z_start, params.z_full)) * float(ramp(iou, params.iou_start, params.iou_full))
     raw *= 1.0 if two_sided else params.one_sided
@@ -183,14 +184,6 @@ def _spread(residuals: FloatArray, floor: float) -> FloatArray:
         return np.full(4, floor)
     mad = np.median(np.abs(residuals), axis=0) * MAD_TO_SIGMA
     return np.asarray(np.maximum(mad, floor), dtype=np.float64)
-
-
-def _iou(a: FloatArray, b: FloatArray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = max(a[2] - a[0], 0) * max(a[3] - a[1], 0) + max(b[2] - b[0], 0) * max(b[3] - b[1], 0) - inter
-    return float(inter / union) if union > 0 else 0.0
 
 
 CHECK = Check(

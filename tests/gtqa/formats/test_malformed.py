@@ -824,7 +824,7 @@ def test_a_text_file_over_the_per_file_cap_is_one_problem_and_not_read(tmp_path:
 
     path = tmp_path / "000001.txt"
     path.write_text("Car 0 0 0 1 2 3 4 1 1 1 0 0 10 0\n" * 100)
-    monkeypatch.setattr(_text, "MAX_TEXT_FILE_BYTES", 1000)
+    monkeypatch.setattr(_text, "MAX_FILE_BYTES", 1000)
     problems: list[InputProblem] = []
     assert list(_text.iter_lines(path, problems)) == []
     assert [p.message for p in problems] == ["larger than 1000 bytes, not a label file: nothing read from it"]

@@ -23,6 +23,7 @@ from gtqa.scoring.calibration import (
     default_calibration_path,
     default_scorer,
     fit_calibration,
+    load_default_calibration,
 )
 from gtqa.scoring.priors import prior_probability
 from gtqa.scoring.reliability import expected_calibration_error
@@ -128,6 +129,20 @@ def test_a_default_calibration_of_an_older_format_falls_back_to_the_priors_and_s
     choice = default_scorer(load_spec(spec_path), "kitti")
     assert isinstance(choice.scorer, PriorScorer) and choice.stale
     assert "version 1, this gtqa reads version 2" in choice.note
+
+
+def test_a_default_calibration_is_read_once_until_its_file_changes(
+    tmp_path: Path, calibration_reads: list[Path]
+) -> None:
+    findings, targets, groups = _synthetic(200, 6)
+    path = tmp_path / "kitti.calibration.json"
+    fit_calibration(findings, targets, groups, load_spec(), formats=["kitti"]).save(path)
+    reads = calibration_reads
+    first = load_default_calibration(path)
+    assert load_default_calibration(path) is first and len(reads) == 1
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # rewritten: read again
+    assert load_default_calibration(path) is not first and len(reads) == 2
 
 
 def test_the_model_file_round_trips_and_carries_its_provenance(tmp_path: Path) -> None:

@@ -12,9 +12,7 @@ from gtqa.scoring.estimates import (
     Stratum,
     defect_rate,
     defects_total,
-    horvitz_thompson_total,
     hours_saved,
-    strata_from_items,
     wilson,
 )
 
@@ -90,19 +88,10 @@ def test_the_hours_saved_interval_covers_the_true_saving(timed_labels: int, time
     assert _coverage(run, seed=3) >= MIN_COVERAGE
 
 
-def test_horvitz_thompson_is_the_stratified_total_for_a_stratified_sample() -> None:
+def test_the_total_is_the_horvitz_thompson_total_of_a_stratified_sample() -> None:
     # 2 of 10 sampled (pi 0.2) with 1 defect, 5 of 50 (pi 0.1) with 2: 1/0.2 + 2/0.1 = 25 = 10*0.5 + 50*0.4
-    y = [1, 0, 1, 1, 0, 0, 0]
-    pi = [0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1]
-    assert horvitz_thompson_total(y, pi) == pytest.approx(25.0)
     estimate = defects_total([Stratum(10, 2, 1), Stratum(50, 5, 2)])
     assert estimate is not None and estimate.value == pytest.approx(25.0)
-
-
-def test_strata_are_rebuilt_from_the_inclusion_probabilities_stored_with_the_items() -> None:
-    items = [("unflagged", 0.01, False)] * 30 + [("unflagged", 0.01, True)] * 2 + [("band 0-5%", 0.5, True)]
-    strata = strata_from_items(items)
-    assert strata == {"unflagged": Stratum(3200, 32, 2), "band 0-5%": Stratum(2, 1, 1)}
 
 
 def test_no_estimate_before_every_stratum_has_an_audit() -> None:
