@@ -35,6 +35,8 @@ from gtqa.storage import (
     claim_next,
     current_calibration,
     decide,
+    decided_frames,
+    frames_flags,
     make_engine,
     make_session_factory,
     upgrade,
@@ -45,6 +47,7 @@ from workers.learning import audited, refit, roll_back
 from workers.plan import scorer_and_version
 
 REPO = Path(__file__).resolve().parents[2]
+_BLIND = ReviewItemRow.purpose == "second_review"
 FRAMES, LABELS = 60, 5
 
 
@@ -300,3 +303,28 @@ def _flag_for_weights() -> Finding:
         frame="000001", label="000001:0", type=IssueType.bad_box, score=0.5, raw=0.5, box=(0, 0, 10, 10),
         check="size_outlier", message="", features={"size_outlier.x": 0.5}, cls="Car",
     )  # fmt: skip
+
+
+def test_blind_second_reviews_neither_teach_nor_move(world: World) -> None:
+    """Every decision sends its item to a blind second review (main's ``second_review_share``): those
+    items repeat a flag, measure the auditors, and must not count as audits nor be re-prioritised."""
+    for _ in range(120):
+        with world.sessions.begin() as session:
+            item = claim_next(session, "alice", lease_s=600)
+            assert item is not None and item.label_key is not None
+            verdict = "defect" if world.truth[item.label_key] else "not_defect"
+            decide(session, item.id, "alice", verdict, second_review_share=1.0)
+    with world.reads() as session:
+        flags = frames_flags(session, decided_frames(session, world.spec.name, "kitti"))
+        blind = dict(session.execute(select(ReviewItemRow.id, ReviewItemRow.priority).where(_BLIND)).all())
+    assert len(blind) == 120
+    assert len({f.id for f in flags}) == len(flags)  # one row per flag, not one per item
+
+    outcome = refit(world, "kitti", "kitti", owner="w1", fitter=quick_fitter())
+
+    assert outcome.status == "promoted", outcome.reason
+    with world.reads() as session:
+        (version,) = calibration_versions(session)
+        after = dict(session.execute(select(ReviewItemRow.id, ReviewItemRow.priority).where(_BLIND)).all())
+    assert version.n_audits == 120
+    assert after == blind
