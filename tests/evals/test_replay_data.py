@@ -60,7 +60,7 @@ def test_the_start_data_is_accepted_only_when_it_is_what_the_calibration_was_fit
     check_training_data(model, warm, tmp_path / "start.json")
     other = _data(240, 0, "w")
     other.targets[0] = 1.0 - float(other.targets[0] or 0.0)  # one audit decided otherwise
-    with pytest.raises(TrainingDataMismatchError, match="start.json"):
+    with pytest.raises(TrainingDataMismatchError, match=r"start\.json"):
         check_training_data(model, other, tmp_path / "start.json")
 
 
