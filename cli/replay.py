@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -28,7 +28,10 @@ def replay_cmd(
         float, typer.Option(min=0.0, max=0.9, help="share of each batch drawn at random (0: no correction)")
     ] = 0.1,
     gate: Annotated[
-        str, typer.Option(help="crossfit: judge on every decided flag, out-of-fold; holdout: a fixed share")
+        str,
+        typer.Option(
+            help="crossfit: judge every decided flag out-of-fold; holdout: a fixed share; none: promote all"
+        ),
     ] = "crossfit",
     folds: Annotated[int, typer.Option(min=2, help="cross-fitting folds of the gate")] = 5,
     holdout: Annotated[
@@ -65,8 +68,8 @@ def replay_cmd(
     from evals.replay_data import calibration_learner, replay_data
     from gtqa.scoring.calibration import CalibrationSpecMismatchError, CalibrationVersionError
 
-    if gate not in ("crossfit", "holdout"):
-        raise typer.BadParameter(f"--gate {gate}: crossfit or holdout")
+    if gate not in ("crossfit", "holdout", "none"):
+        raise typer.BadParameter(f"--gate {gate}: crossfit, holdout or none")
     spec = spec_or_exit(spec_path)
     preds = predictions_per_dataset(predictions or [], 1)[0]
     starts = [
@@ -87,7 +90,7 @@ def replay_cmd(
         warm = [t for t in data.warm.targets if t is not None]
         note(f"the start's training data: {len(warm)} audited flags, {int(sum(warm))} real defects (hash ok)")
     config = ReplayConfig(
-        batch=batch, rounds=rounds, explore=explore, gate="holdout" if gate == "holdout" else "crossfit",
+        batch=batch, rounds=rounds, explore=explore, gate=_GATES[gate],
         folds=folds, holdout=holdout, margin=margin, min_fit=min_fit, seed=seed,
     )  # fmt: skip
     learner = calibration_learner(data, spec, seed=seed, start_weight=start_weight)
@@ -107,6 +110,9 @@ def replay_cmd(
         )
     stdout().print(table)
     note(f"wrote {output}")
+
+
+_GATES: dict[str, Literal["crossfit", "holdout", "none"]] = {g: g for g in ("crossfit", "holdout", "none")}
 
 
 def _f(x: float | None) -> str:

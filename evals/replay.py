@@ -25,6 +25,8 @@ Choices, stated:
   ``gate="holdout"`` keeps the earlier gate: each group is once and for all either *fit* or *held out*
   (share ``holdout``), the candidate is fitted on the fit groups' decided flags and judged on the held-out
   groups' ones only (about a third of the flags: little power, see benchmarks/RESULTS.md section 15).
+  ``gate="none"`` promotes every candidate unjudged: not a gate, a diagnostic of the most refitting can
+  give with these decisions (if it does not beat the static queue, no gate will).
 * **Selection bias and its correction**: the queue's own order picks the decided flags, so they are the
   high-score ones; fitted or evaluated as they are, a model learns only the top of the queue and the gate
   judges it there, while what it must rank is the rest. Each round, a share ``explore`` of the batch is
@@ -66,7 +68,7 @@ class ReplayConfig:
     batch: int = 100
     rounds: int = 4
     explore: float = 0.1  # share of each batch drawn at random below the top picks
-    gate: Literal["crossfit", "holdout"] = "crossfit"
+    gate: Literal["crossfit", "holdout", "none"] = "crossfit"  # none: promote every fit (a diagnostic)
     folds: int = 5  # cross-fitting folds of the gate (groups kept whole)
     holdout: float = 0.3  # share of groups held out for the gate (gate="holdout" only)
     margin: float = 0.02  # the candidate may be at most this much worse in AP (lower bound of the CI)
@@ -229,6 +231,8 @@ def _refit_and_gate(current: Array, s: _State, learner: Learner, config: ReplayC
         return _Verdict(None, f"not refitted: {len(fit)} decided fit flags, fewer than {config.min_fit}")
     if len(np.unique(s.y[fit])) < 2:
         return _Verdict(None, "not refitted: the decided fit flags are all of one outcome")
+    if config.gate == "none":
+        return _ungated(learner, fit, s)
     if len(test) == 0 or s.y[test].sum() == 0:
         return _Verdict(None, "not refitted: no decided flag to judge on is a real defect")
     try:
@@ -255,6 +259,16 @@ def _refit_and_gate(current: Array, s: _State, learner: Learner, config: ReplayC
             return _Verdict(None, f"fit failed, current scorer kept: {exc}", delta, lo, hi, **counts)
     reason = f"promoted: AP {delta:+.3f} {where} (CI {lo:+.3f}..{hi:+.3f})"
     return _Verdict(scores, reason, delta, lo, hi, seen, **counts)
+
+
+def _ungated(learner: Learner, fit: Array, s: _State) -> _Verdict:
+    """Every candidate promoted, unjudged: a diagnostic of what refitting can give at most with this
+    learner and these decisions, not a gate to run a queue with."""
+    try:
+        scores = _learn(learner, fit, s)
+    except ValueError as exc:
+        return _Verdict(None, f"fit failed, current scorer kept: {exc}")
+    return _Verdict(scores, "promoted without a gate (diagnostic)", oof=np.full(len(s.y), np.nan))
 
 
 def _cross_fit(s: _State, judged_folds: Sequence[int], learner: Learner) -> tuple[Array, Array]:

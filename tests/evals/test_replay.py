@@ -145,3 +145,16 @@ def test_the_holdout_gate_judges_only_its_held_out_share() -> None:
     (only,) = replay(-x, y, groups, _logistic_learner(x), config).rounds
     assert 0 < only.gate_flags < 0.5 * only.decided
     assert "held-out" in only.reason
+
+
+def test_without_a_gate_every_candidate_is_promoted_even_a_worse_one() -> None:
+    x, y, groups = _synthetic()
+
+    def backwards(fit: Array, y_fit: Array, w_fit: Array) -> Array:
+        return -x
+
+    config = ReplayConfig(batch=200, rounds=2, explore=0.2, gate="none", n_boot=100)
+    result = replay(x.copy(), y, groups, backwards, config)
+    assert [r.promoted for r in result.rounds] == [True, True]
+    assert result.rounds[-1].ap_remaining_learning is not None
+    assert result.rounds[-1].ap_remaining_learning < (result.rounds[-1].ap_remaining_static or 0.0)
