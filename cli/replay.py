@@ -39,6 +39,9 @@ def replay_cmd(
     ] = 0.3,
     margin: Annotated[float, typer.Option(min=0.0, help="AP a candidate may lose (CI lower bound)")] = 0.02,
     min_fit: Annotated[int, typer.Option(help="fewest decided fit flags to refit on")] = 50,
+    max_weight: Annotated[
+        float, typer.Option(min=1.0, help="cap of an explored flag's inverse-inclusion weight")
+    ] = 20.0,
     exhaustive: Annotated[bool, typer.Option(help="JSONL audits judged whole frames")] = False,
     seed: Annotated[int, typer.Option(help="seed of the split, the exploration and the fits")] = 0,
     spec_path: Annotated[Path | None, typer.Option("--spec", help="QA spec")] = None,
@@ -91,7 +94,8 @@ def replay_cmd(
         note(f"the start's training data: {len(warm)} audited flags, {int(sum(warm))} real defects (hash ok)")
     config = ReplayConfig(
         batch=batch, rounds=rounds, explore=explore, gate=_GATES[gate],
-        folds=folds, holdout=holdout, margin=margin, min_fit=min_fit, seed=seed,
+        folds=folds, holdout=holdout, margin=margin, min_fit=min_fit, max_weight=max_weight,
+        seed=seed,
     )  # fmt: skip
     learner = calibration_learner(data, spec, seed=seed, start_weight=start_weight)
     result = replay(data.start, data.y, data.groups, learner, config)
