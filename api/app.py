@@ -17,7 +17,21 @@ from api.errors import install_error_handlers
 from api.guard import BodyGuard, LimitOf
 from api.ingest.upload import FORM_OVERHEAD
 from api.openapi import install_openapi
-from api.routes import audits, batches, evals, exports, findings, health, jobs, metrics, queue, specs, users
+from api.routes import (
+    audits,
+    batches,
+    calibrations,
+    evals,
+    exports,
+    findings,
+    gold,
+    health,
+    jobs,
+    metrics,
+    queue,
+    specs,
+    users,
+)
 from gtqa.settings import Settings, get_settings
 from gtqa.storage import engine_from_settings, make_session_factory
 
@@ -33,6 +47,7 @@ TAGS = [
     {"name": "exports", "description": "Findings, audits and corrected labels as files"},
     {"name": "specs", "description": "The QA specs"},
     {"name": "evals", "description": "Stored eval runs"},
+    {"name": "calibrations", "description": "The learning queue's calibration versions: refit, roll back"},
     {"name": "metrics", "description": "Operational metrics"},
     {"name": "users", "description": "Users and API tokens"},
 ]
@@ -41,6 +56,7 @@ TAGS = [
 FILE_ROUTE_LIMITS: dict[str, LimitOf] = {
     f"{API_PREFIX}/batches/upload": lambda s: s.max_upload_bytes + FORM_OVERHEAD,
     f"{API_PREFIX}/audits/import": lambda s: s.max_upload_bytes,
+    f"{API_PREFIX}/queue/gold": lambda s: s.max_upload_bytes,
 }
 
 
@@ -75,7 +91,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
     app.include_router(health.router)
     app.include_router(metrics.prometheus)
-    for module in (batches, jobs, findings, queue, audits, exports, specs, evals, metrics, users):
+    routers = (
+        batches,
+        jobs,
+        findings,
+        queue,
+        gold,
+        audits,
+        exports,
+        specs,
+        evals,
+        calibrations,
+        metrics,
+        users,
+    )
+    for module in routers:
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(ui.router)
     return app

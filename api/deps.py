@@ -114,6 +114,10 @@ class Dispatcher(Protocol):
 
     def enqueue_job(self, job_id: int) -> None: ...
 
+    def enqueue_refit(self, spec_name: str, data_format: str) -> None: ...
+
+    def enqueue_reprioritise(self, spec_name: str, data_format: str) -> None: ...
+
 
 class WorkerDispatcher:
     """Sends jobs through ``workers.dispatch.enqueue_job``, imported on first use so that the Celery
@@ -127,6 +131,18 @@ class WorkerDispatcher:
         from workers.dispatch import enqueue_job
 
         enqueue_job(job_id, sessions=self.sessions)
+
+    def enqueue_refit(self, spec_name: str, data_format: str) -> None:
+        from workers.app import get_app
+        from workers.broker import REFIT_TASK, enqueue_learning
+
+        enqueue_learning(REFIT_TASK, spec_name, data_format, app=get_app())
+
+    def enqueue_reprioritise(self, spec_name: str, data_format: str) -> None:
+        from workers.app import get_app
+        from workers.broker import REPRIORITISE_TASK, enqueue_learning
+
+        enqueue_learning(REPRIORITISE_TASK, spec_name, data_format, app=get_app())
 
 
 def get_dispatcher(sessions: ReadSessionsDep) -> Dispatcher:

@@ -11,9 +11,11 @@ import sys
 import typer
 
 from cli.calibrate import calibrate
+from cli.calibrations import calibrations_app
 from cli.demo import demo
 from cli.evals import evals_app
 from cli.export import export
+from cli.gold import gold_app
 from cli.jobs import jobs_app
 from cli.scan import list_checks, scan, show_spec
 from cli.serve import api, serve
@@ -37,6 +39,8 @@ for name, command in (
     app.command(name)(command)
 app.add_typer(users_app, name="users")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(calibrations_app, name="calibrations")
+app.add_typer(gold_app, name="gold")
 
 
 def main() -> None:

@@ -180,8 +180,8 @@ def _read_tokens(path: Path) -> dict[str, str]:
 
 def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int | None:
     """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
-    from cli.submit import enqueue, store_batch
-    from gtqa.formats import load_dataset
+    from cli.submit import enqueue, refusal, store_batch
+    from gtqa.formats import open_dataset
     from gtqa.storage import IngestError, JobStatus, batch_jobs, list_batches
 
     source = str(target.path.resolve())
@@ -195,19 +195,17 @@ def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int |
             enqueue(job.id, job.chunks_total)
         return job.id
     try:
-        data = load_dataset(target.path, None, list(target.predictions))
+        data = open_dataset(target.path, None, list(target.predictions))  # read as it is stored
     except InputFormatError as exc:
         error(input_error(exc, NOT_IMPORTED))
         return None
-    report_problems(data.problems)
-    if not data.frames:
-        error(f"{source}: no frame could be read{NOT_IMPORTED}")
-        return None
     try:
-        batch, new = store_batch(settings, data, compiled, source_path=source)
+        batch, new = store_batch(settings, data, compiled, source_path=source, check=refusal(source))
     except IngestError as exc:
+        report_problems(data.problems)
         error(f"{exc}{NOT_IMPORTED}")
         return None
+    report_problems(data.problems)
     note(
         f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
         f"({len(batch.problems)} input problems)"
@@ -388,6 +386,9 @@ def _show(settings: Settings, base: str, jobs: list[int], tokens: dict[str, str]
             )
         out.print(table)
     out.print(f"review queue (auditors): {base}/ui/login   API docs: {base}/docs   metrics: {base}/metrics")
+    if len(records) > 1:
+        choice = ", ".join(f"{base}/ui/review?job={r.id}" for r in records)
+        out.print(f"  one job's items only (the review page's Queue menu): {choice}", highlight=False)
     for name, token in tokens.items():
         out.print(f"  token for {name:<12} {token}", highlight=False)
     if tokens:

@@ -8,6 +8,7 @@ compose file's ``migrate`` service), and the command refuses to start on an old 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,7 +24,7 @@ from cli._common import (
     spec_or_exit,
 )
 from cli.voice import fail, fail_input, note, report_problems, warn
-from gtqa.domain import Dataset, InputFormatError, dropped_summary
+from gtqa.domain import Dataset, FrameStream, InputFormatError, InputProblem, dropped_counts, dropped_summary
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
 
@@ -57,32 +58,27 @@ def submit(
 
     Records a reader cannot read are skipped and reported (kept with the batch as its input problems),
     or, with --strict, make the whole dataset refused; a dataset with no readable frame is refused."""
-    from gtqa.formats import load_dataset
+    from gtqa.formats import open_dataset
     from gtqa.storage import IngestError
 
     settings = get_settings()
     due_date = _due(due)
     (preds,) = predictions_per_dataset(predictions or [], 1)
     try:
-        data = load_dataset(dataset, format, list(preds))
+        data = open_dataset(dataset, format, list(preds))  # read while it is stored, a slice at a time
     except InputFormatError as exc:
         raise fail_input(exc, NOT_IMPORTED) from None
     compiled = spec_or_exit(spec, data.format)
-    report_problems(data.problems)
-    if data.dropped():
-        warn(f"dropped while reading: {dropped_summary(data.dropped())}")
-    if not data.frames or (strict and data.problems):
-        why = (
-            "no frame could be read" if not data.frames else f"{len(data.problems)} input problems (--strict)"
-        )
-        raise fail(f"{dataset}: {why}{NOT_IMPORTED}")
     prepare_database(settings, migrate)
     try:
         batch, job = store_batch(
-            settings, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=str(dataset)
-        )
+            settings, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=str(dataset),
+            check=refusal(dataset, strict=strict),
+        )  # fmt: skip
     except IngestError as exc:
+        _report(data.problems)
         raise fail(f"{exc}{NOT_IMPORTED}") from None
+    _report(data.problems)
     note(
         f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
         f"({len(batch.problems)} input problems) under spec {compiled.name} {compiled.hash[:12]}"
@@ -92,16 +88,18 @@ def submit(
 
 def store_batch(
     settings: Settings,
-    data: Dataset,
+    data: Dataset | FrameStream,
     compiled: CompiledSpec,
     *,
     vendor: str = "",
     team: str = "",
     due_date: date | None = None,
     source_path: str = "",
+    check: Callable[[BatchRecord], None] | None = None,
 ) -> tuple[BatchRecord, JobRecord]:
     """Ingest ``data`` as one batch and create its review job, in one transaction (both, or nothing:
-    an ``IngestError`` leaves the database as it was)."""
+    an ``IngestError`` leaves the database as it was). ``check`` sees the stored batch before the
+    commit and refuses it by raising ``IngestError`` (a stream's problems are known only once read)."""
     from gtqa.spec.store import pin_spec, spec_folder
     from gtqa.storage import create_review_job, ingest_batch
 
@@ -110,11 +108,34 @@ def store_batch(
         batch = ingest_batch(
             session, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=source_path
         )
+        if check is not None:
+            check(batch)
         job = create_review_job(session, batch.id, spec_hash=compiled.hash, chunk_size=settings.chunk_size)
     from api.ingest.service import keep_batch_source
 
     keep_batch_source(settings, Path(data.root), batch)  # what a lossless export needs, kept
     return batch, job
+
+
+def refusal(dataset: Path | str, *, strict: bool = False) -> Callable[[BatchRecord], None]:
+    """Refuse a batch with no frame, or, ``strict``, with any input problem (``store_batch``'s
+    ``check``: a stream's problems are known only once it has been read, inside the transaction)."""
+
+    def check(batch: BatchRecord) -> None:
+        from gtqa.storage import IngestError
+
+        if not batch.frame_count:
+            raise IngestError(f"{dataset}: no frame could be read")
+        if strict and batch.problems:
+            raise IngestError(f"{dataset}: {len(batch.problems)} input problems (--strict)")
+
+    return check
+
+
+def _report(problems: Sequence[InputProblem]) -> None:
+    report_problems(problems)
+    if dropped := dropped_counts(problems):
+        warn(f"dropped while reading: {dropped_summary(dropped)}")
 
 
 def enqueue(job_id: int, chunks: int) -> None:

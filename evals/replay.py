@@ -36,10 +36,10 @@ Choices, stated:
   map weights) and in the gate's metric. ``explore=0`` turns the correction off (every weight 1). The
   rounds' remainders are nested, so the weighted sum over-counts the remainder by at most the number of
   rounds: an approximation, not an unbiased estimator, which the cap bounds further.
-* **Gate**: the paired cluster bootstrap of ``evals.harness.stats`` (clusters: the groups) on the
-  weighted AP (``evals.harness.metrics``) of candidate minus current on the judged flags; promoted when
-  the interval's lower bound is at least ``-margin`` (not worse) and the estimate above 0 (better). Fewer
-  than ``min_fit`` decided flags to fit on, or a single class among them, or a fit that fails: no
+* **Gate**: ``gtqa.scoring.gate`` (shared with the service's refit): the paired cluster bootstrap
+  (clusters: the groups) on the weighted AP of candidate minus current on the judged flags; promoted
+  when the interval's lower bound is at least ``-margin`` (not worse) and the estimate above 0 (better).
+  Fewer than ``min_fit`` decided flags to fit on, or a single class among them, or a fit that fails: no
   candidate, the scorer stays.
 * **Precision** of a round: real defects among the flags decided that round (exploration picks
   included: they are what exploring costs). Targets are per flag (``gtqa.scoring.targets``), not the
@@ -55,8 +55,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from evals.harness.metrics import Scored, average_precision
-from evals.harness.stats import cluster_bootstrap, cluster_ids
+from gtqa.scoring.bootstrap import cluster_ids
+from gtqa.scoring.gate import GateRule, gate, weighted_ap
 
 Array = np.ndarray
 # Fit a scorer on (decided fit indices, their outcomes, their weights); return scores for every flag.
@@ -239,15 +239,14 @@ def _refit_and_gate(current: Array, s: _State, learner: Learner, config: ReplayC
         oof, last = _cross_fit(s, judged_folds, learner)
     except ValueError as exc:
         return _Verdict(None, f"fit failed, current scorer kept: {exc}")
+    rule = GateRule(margin=config.margin, n_boot=config.n_boot, seed=config.seed + r)
     groups = [s.groups[int(i)] for i in test]
-    delta, lo, hi = gate_ap(current[test], oof[test], s.y[test], s.weight[test], groups, config, r)
+    result = gate(current[test], oof[test], s.y[test], s.weight[test], groups, rule)
+    delta, lo, hi = result.delta, result.lo, result.hi
     counts: dict[str, Any] = {"judged": len(test), "judged_positives": int(s.y[test].sum())}
-    where = "held-out" if config.gate == "holdout" else "out-of-fold"
-    if lo < -config.margin:
-        reason = f"refused: AP {delta:+.3f} {where}, lower bound {lo:+.3f} below -{config.margin:g}"
-        return _Verdict(None, reason, delta, lo, hi, **counts)
-    if delta <= 0.0:
-        reason = f"refused: not better, AP {delta:+.3f} {where} (CI {lo:+.3f}..{hi:+.3f})"
+    where = "on held-out" if config.gate == "holdout" else "out-of-fold"
+    reason = result.reason.replace("on held-out", where)
+    if not result.promoted:
         return _Verdict(None, reason, delta, lo, hi, **counts)
     if config.gate == "holdout":
         # The fit groups' candidate is the one promoted; it never saw the held-out flags.
@@ -257,7 +256,6 @@ def _refit_and_gate(current: Array, s: _State, learner: Learner, config: ReplayC
             scores, seen = _learn(learner, fit, s), oof
         except ValueError as exc:
             return _Verdict(None, f"fit failed, current scorer kept: {exc}", delta, lo, hi, **counts)
-    reason = f"promoted: AP {delta:+.3f} {where} (CI {lo:+.3f}..{hi:+.3f})"
     return _Verdict(scores, reason, delta, lo, hi, seen, **counts)
 
 
@@ -289,36 +287,5 @@ def _learn(learner: Learner, fit: Array, s: _State) -> Array:
     return np.asarray(learner(fit, s.y[fit], s.weight[fit]), dtype=np.float64)
 
 
-def gate_ap(
-    base: Array,
-    candidate: Array,
-    y: Array,
-    w: Array,
-    groups: Sequence[str],
-    config: ReplayConfig,
-    r: int = 0,
-) -> tuple[float, float, float]:
-    """Weighted AP of candidate minus base on the same flags: estimate and paired cluster-bootstrap
-    interval (95 %); NaN bounds count as a failure of the gate (lower bound -inf)."""
-    first, second = _scored(base, y), _scored(candidate, y)
-
-    def stat(boot: Array) -> tuple[Array, Array]:
-        ww = boot * w
-        return average_precision(first, ww), average_precision(second, ww)
-
-    clusters, n_clusters = cluster_ids(groups)
-    ci = cluster_bootstrap(stat, clusters, n_clusters, n_boot=config.n_boot, seed=config.seed + r)
-    lo = -np.inf if np.isnan(ci.lo) else ci.lo
-    hi = np.inf if np.isnan(ci.hi) else ci.hi
-    return ci.estimate, float(lo), float(hi)
-
-
-def _scored(scores: Array, y: Array) -> Scored:
-    return Scored(score=scores, y=y.astype(np.float64), present=np.ones(len(y), dtype=bool))
-
-
 def _ap(scores: Array, y: Array) -> float | None:
-    if len(y) == 0 or y.sum() == 0:
-        return None
-    value = average_precision(_scored(scores, y), np.ones(len(y)))
-    return float(value)
+    return weighted_ap(scores, y)

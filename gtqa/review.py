@@ -6,16 +6,16 @@ reference path it must agree with, and what benchmarks call when they measure th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gtqa.checks.base import Check
-from gtqa.checks.registry import applicable, select
+from gtqa.checks.registry import applicable, data_features, select
 from gtqa.checks.runner import chunk_scopes, run_checks
-from gtqa.checks.scope import canonical_frames
+from gtqa.checks.scope import canonical_frames, iter_canonical
 from gtqa.checks.stats import DatasetStats, compute_stats
-from gtqa.domain import Dataset, Finding
+from gtqa.domain import Dataset, Finding, Frame, Requirement
 from gtqa.scoring.scorer import PriorScorer, Scorer
 from gtqa.spec import CompiledSpec
 
@@ -33,6 +33,28 @@ class ReviewResult:
 
 def dataset_stats(dataset: Dataset, spec: CompiledSpec) -> DatasetStats:
     return compute_stats(canonical_frames(dataset.frames, spec), spec.is_reviewed)
+
+
+def stream_plan(
+    frames: Iterable[Frame],
+    spec: CompiledSpec,
+    ids: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    *,
+    have: Iterable[Requirement] = (),
+) -> tuple[list[Check[Any]], DatasetStats]:
+    """``plan_checks`` and ``dataset_stats`` in one pass over frames that are never held together (a
+    batch read page by page from storage), with the same results. ``have`` adds what the data offers
+    but the frames do not show (predictions a caller did not load, knowing they exist)."""
+    features: set[Requirement] = set(have)
+
+    def noted(frames: Iterable[Frame]) -> Iterator[Frame]:
+        for frame in frames:
+            features.update(data_features((frame,)))
+            yield frame
+
+    stats = compute_stats(iter_canonical(noted(frames), spec), spec.is_reviewed)
+    return [c for c in select(ids, exclude=exclude) if c.requires <= features], stats
 
 
 def plan_checks(

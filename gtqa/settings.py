@@ -52,6 +52,23 @@ class Settings(BaseSettings):
         description="share of each spot-check stratum (unflagged labels; flags below 2%, and 2-5%) "
         "sampled for audit",
     )
+    second_review_share: float = Field(
+        default=0.05,
+        ge=0.0,
+        le=1.0,
+        description="share of decided items sent, blind, to a second auditor (0: none); chosen by a hash of "
+        "the item id, so the same items every time",
+    )
+    gold_every: int = Field(default=20, ge=1, description="seeded gold items go one every this many items")
+    low_agreement_kappa: float = Field(
+        default=0.6,
+        ge=-1.0,
+        le=1.0,
+        description="an auditor's kappa against the others below this is shown as low agreement",
+    )
+    low_gold_accuracy: float = Field(
+        default=0.8, ge=0.0, le=1.0, description="an auditor's gold accuracy below this is shown as low"
+    )
     review_budget_hours: float | None = Field(
         default=None, gt=0.0, description="auditor hours available for the queue: the backlog stops there"
     )
@@ -130,6 +147,28 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = Field(default=60.0, gt=0, description="how often beat runs the reconciler")
     reconcile_stale_s: float = Field(
         default=300.0, gt=0, description="a pending chunk untouched this long may have lost its message"
+    )
+    # The learning queue (issue 19, workers/learning.py): refit the calibration on the service's audits.
+    refit_every_decisions: int = Field(
+        default=200,
+        ge=0,
+        description="queue a calibration refit after this many decisions per spec and format; 0: off",
+    )
+    refit_min_audits: int = Field(
+        default=100, ge=1, description="a refit needs at least this many decided flags with a known outcome"
+    )
+    refit_holdout: float = Field(
+        default=0.3, gt=0, lt=1, description="share of audited frames held out of every fit to gate on"
+    )
+    refit_margin: float = Field(
+        default=0.02, ge=0, description="a candidate may be at most this much worse in AP (CI lower bound)"
+    )
+    refit_max_weight: float = Field(
+        default=20.0, ge=1, description="cap of a sampled flag's inverse inclusion probability weight"
+    )
+    refit_lease_s: float = Field(default=1800.0, gt=0, description="how long one worker's refit lease holds")
+    reprioritise_chunk: int = Field(
+        default=1000, ge=1, description="pending items re-prioritised per transaction after a promotion"
     )
     # gtqa serve / gtqa demo: a child (API, worker) that dies is restarted after a back-off that doubles
     # from restart_backoff_s up to restart_backoff_max_s, and starts again from restart_backoff_s once

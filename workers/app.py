@@ -32,6 +32,8 @@ from workers import runtime, tasks
 from workers.broker import (
     CONTROL_QUEUE,
     RECONCILE_TASK,
+    REFIT_TASK,
+    REPRIORITISE_TASK,
     REVIEW_QUEUE,
     REVIEW_TASK,
     broker_folder,
@@ -88,7 +90,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_create_missing_queues": False,
         # Queue names only: messages then go through the default exchange straight to the queue, so
         # sending works even after a flushed Redis lost the exchange bindings.
-        "task_routes": {REVIEW_TASK: {"queue": REVIEW_QUEUE}, RECONCILE_TASK: {"queue": CONTROL_QUEUE}},
+        "task_routes": {
+            REVIEW_TASK: {"queue": REVIEW_QUEUE},
+            RECONCILE_TASK: {"queue": CONTROL_QUEUE},
+            REFIT_TASK: {"queue": CONTROL_QUEUE},
+            REPRIORITISE_TASK: {"queue": CONTROL_QUEUE},
+        },
         "task_publish_retry_policy": {"max_retries": 3, "interval_start": 0.2, "interval_step": 0.5},
         "beat_schedule": {
             "reconcile": {

@@ -19,6 +19,8 @@ REVIEW_QUEUE = "gtqa.review"
 CONTROL_QUEUE = "gtqa.control"
 REVIEW_TASK = "gtqa.review_chunk"
 RECONCILE_TASK = "gtqa.reconcile"
+REFIT_TASK = "gtqa.refit_calibration"  # args: spec name, data format
+REPRIORITISE_TASK = "gtqa.reprioritise"  # args: spec name, data format (after a rollback)
 # Processed message files of the filesystem broker are kept this long (for inspection), then pruned.
 PROCESSED_KEEP_S = 3600.0
 # Message files that did not parse (moved to quarantine/ by workers.filebroker) are kept this long.
@@ -42,6 +44,11 @@ def enqueue_chunks(chunk_ids: Iterable[int], *, app: Celery) -> int:
             app.send_task(REVIEW_TASK, args=[chunk_id], producer=producer)
             sent += 1
     return sent
+
+
+def enqueue_learning(task: str, spec_name: str, data_format: str, *, app: Celery) -> None:
+    """Send a refit or a re-prioritisation of (spec name, format) to the control queue."""
+    app.send_task(task, args=[spec_name, data_format], queue=CONTROL_QUEUE)
 
 
 def waiting_messages(app: Celery, queue: str = REVIEW_QUEUE) -> int:

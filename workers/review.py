@@ -45,6 +45,7 @@ from gtqa.storage import (
     renew_chunk_lease,
 )
 from workers.errors import JudgeRateLimitedError, SpecNotAvailableError, is_transient
+from workers.plan import JobPlan
 from workers.runtime import WorkerRuntime
 from workers.source import DbFrameSource
 
@@ -84,12 +85,13 @@ def review_chunk(
     if lease is None:
         return ChunkOutcome(chunk_id, "skipped")
     try:
+        plan = rt.plans.get(lease.job_id)
         with LeaseKeeper(rt, lease):
-            findings = _review(rt, lease)
+            findings = _review(rt, lease, plan)
         last_try = accept_rate_limited or lease.attempts >= rt.settings.chunk_max_attempts
         if not last_try and _rate_limited(findings):
             raise JudgeRateLimitedError(f"the judge was rate limited on chunk {chunk_id}")
-        return _finish(rt, lease, findings)
+        return _finish(rt, lease, findings, plan.calibration_version)
     except LeaseError as exc:
         log.warning("dropping the result of chunk %d: %s", chunk_id, exc)
         return ChunkOutcome(chunk_id, "lost", job_id=lease.job_id)
@@ -98,8 +100,8 @@ def review_chunk(
         raise
 
 
-def _review(rt: WorkerRuntime, lease: ChunkLease) -> list[Finding]:
-    ctx = rt.plans.get(lease.job_id).context(DbFrameSource(rt.reads, lease.batch_id), rt.new_judge())
+def _review(rt: WorkerRuntime, lease: ChunkLease, plan: JobPlan) -> list[Finding]:
+    ctx = plan.context(DbFrameSource(rt.reads, lease.batch_id), rt.new_judge())
     request: ReviewInput = {"frame_ids": list(lease.frame_keys)}
     try:
         out = cast(ReviewOutput, rt.run(rt.graph.ainvoke(request, config=run_config(), context=ctx)))
@@ -115,14 +117,18 @@ def _rate_limited(findings: Sequence[Finding]) -> bool:
     return any(f.judge is not None and f.judge.failure is JudgeFailure.rate_limited for f in findings)
 
 
-def _finish(rt: WorkerRuntime, lease: ChunkLease, findings: Sequence[Finding]) -> ChunkOutcome:
+def _finish(
+    rt: WorkerRuntime, lease: ChunkLease, findings: Sequence[Finding], calibration_version: int | None = None
+) -> ChunkOutcome:
     """Store the findings; a transaction that fails transiently (a deadlock between two finishes of one
     job on PostgreSQL, a dropped connection) is run again rather than the whole review."""
     spec = rt.specs.get(lease.spec_hash)
     for attempt in range(1, FINISH_TRIES + 1):
         try:
             with rt.sessions.begin() as session:
-                stored = finish_chunk(session, lease.id, lease.owner, findings, spec)
+                stored = finish_chunk(
+                    session, lease.id, lease.owner, findings, spec, calibration_version=calibration_version
+                )
                 complete = build_queue_if_complete(rt, session, lease.job_id, spec)
             return ChunkOutcome(lease.id, "done", stored, lease.job_id, complete)
         except DatabaseError as exc:

@@ -10,9 +10,11 @@ from typing import Any
 
 from celery import Celery, Task
 
+from gtqa.storage import current_calibration
 from workers import runtime
-from workers.broker import RECONCILE_TASK, REVIEW_TASK
+from workers.broker import RECONCILE_TASK, REFIT_TASK, REPRIORITISE_TASK, REVIEW_TASK
 from workers.errors import is_transient
+from workers.learning import refit, reprioritise
 from workers.reconcile import reconcile
 from workers.review import review_chunk
 
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 # judge's rate-limited answers as needs_human (workers.review), so a rate-limited judge never fails it.
 MAX_RETRIES = 5
 RECONCILE_SOFT_LIMIT_S, RECONCILE_HARD_LIMIT_S = 120, 180
+# A refit fits LightGBM on every audit of a spec and format, then re-prioritises the pending queue.
+LEARNING_SOFT_LIMIT_S, LEARNING_HARD_LIMIT_S = 1500, 1700
 
 
 def review_chunk_task(self: Task, chunk_id: int) -> dict[str, Any]:
@@ -45,6 +49,21 @@ def reconcile_task(self: Task) -> dict[str, Any]:
     return dataclasses.asdict(reconcile(runtime.current(), self.app))
 
 
+def refit_task(self: Task, spec_name: str, data_format: str) -> dict[str, Any]:
+    """Refit, gate and maybe promote the calibration of (spec name, format) (``workers.learning``); a
+    second message while one refit runs finds the lease taken and does nothing."""
+    owner = f"{self.request.hostname or 'local'}/{self.request.id}"
+    return dataclasses.asdict(refit(runtime.current(), spec_name, data_format, owner=owner))
+
+
+def reprioritise_task(self: Task, spec_name: str, data_format: str) -> dict[str, Any]:
+    """Score the pending queue of (spec name, format) again with the version in use (after a rollback)."""
+    rt = runtime.current()
+    with rt.reads() as session:
+        head = current_calibration(session, spec_name, data_format)
+    return {"moved": reprioritise(rt, spec_name, data_format, head.id if head is not None else None)}
+
+
 def register(app: Celery) -> None:
     """The tasks, by name; their queues come from task_routes (workers.app)."""
     app.task(
@@ -63,3 +82,12 @@ def register(app: Celery) -> None:
         soft_time_limit=RECONCILE_SOFT_LIMIT_S,
         time_limit=RECONCILE_HARD_LIMIT_S,
     )(reconcile_task)
+    for name, body in ((REFIT_TASK, refit_task), (REPRIORITISE_TASK, reprioritise_task)):
+        app.task(
+            name=name,
+            bind=True,
+            acks_late=True,
+            max_retries=0,  # the next trigger (decisions, ops) is the retry
+            soft_time_limit=LEARNING_SOFT_LIMIT_S,
+            time_limit=LEARNING_HARD_LIMIT_S,
+        )(body)

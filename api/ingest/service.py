@@ -1,7 +1,9 @@
 """Ingesting a delivery: read the dataset, refuse what cannot be stored whole, store the batch and its
 review job in one transaction, then hand the job to the workers.
 
-Blocking (file reading, one big transaction): routes call it from a worker thread.
+Blocking (file reading, one big transaction): routes call it from a worker thread. The delivery is
+streamed (``open_dataset``) into the transaction slice by slice, and refused, rolled back, once read
+to its end when it cannot all be stored: the API holds one slice of it at a time, never the whole.
 """
 
 from __future__ import annotations
@@ -19,20 +21,20 @@ from api.ingest.paths import resolve_under
 from api.schemas.batches import BatchOut, IngestOptions, IngestResult, JobOut
 from api.spec_lookup import default_spec, resolve_spec
 from gtqa.checks.registry import UnknownCheckError, select
-from gtqa.domain import Dataset, InputFormatError, InputProblem, ProblemLevel
-from gtqa.formats import load_dataset
+from gtqa.domain import FrameStream, InputFormatError, InputProblem
+from gtqa.formats import open_dataset
 from gtqa.formats.export.snapshot import keep_source
 from gtqa.settings import Settings
 from gtqa.storage import (
     BatchRecord,
     IngestError,
     JobRecord,
+    Screen,
     batch_by_idempotency_key,
     batch_jobs,
     create_review_job,
     ingest_batch,
     mark_finished,
-    unstorable_records,
 )
 
 log = logging.getLogger(__name__)
@@ -94,15 +96,18 @@ def _store(
 ) -> tuple[BatchRecord, JobRecord]:
     try:
         _check_checks(options)
-        dataset = read_dataset(source, options)
+        screen = Screen(read_dataset(source, options), allow_problems=options.allow_problems)
         spec = (
-            resolve_spec(settings, options.spec) if options.spec else default_spec(settings, dataset.format)
+            resolve_spec(settings, options.spec)
+            if options.spec
+            else default_spec(settings, screen.stream.format)
         )
         with sessions.begin() as session:  # the batch and its job, or neither
             batch = ingest_batch(
-                session, dataset, spec, vendor=options.vendor, team=options.team, due_date=options.due_date,
-                source_path=str(source.root), idempotency_key=key,
+                session, screen.stream, spec, vendor=options.vendor, team=options.team,
+                due_date=options.due_date, source_path=str(source.root), idempotency_key=key,
             )  # fmt: skip
+            _check_problems(screen, source)  # an ApiError here rolls the batch back
             job = create_review_job(
                 session,
                 batch.id,
@@ -145,25 +150,21 @@ def enqueue(dispatcher: Dispatcher, job_id: int) -> str | None:
     return None
 
 
-def read_dataset(source: Source, options: IngestOptions) -> Dataset:
+def read_dataset(source: Source, options: IngestOptions) -> FrameStream:
+    """The delivery as a stream of frames (read as the ingest consumes it)."""
     base = source.root if source.root.is_dir() else source.root.parent
     predictions = [resolve_under(source.boundary, base, p, "predictions") for p in options.predictions]
     try:
-        dataset = load_dataset(source.root, options.format, predictions)
+        stream = open_dataset(source.root, options.format, predictions)
     except InputFormatError as exc:
         raise input_problem(exc, source.shown_as) from None
-    if options.dataset:
-        dataset = dataset.model_copy(update={"name": options.dataset})
-    _check_problems(dataset, source, options)
-    return dataset
+    return stream.renamed(options.dataset) if options.dataset else stream
 
 
-def _check_problems(dataset: Dataset, source: Source, options: IngestOptions) -> None:
-    if not dataset.frames:
+def _check_problems(screen: Screen, source: Source) -> None:
+    if not screen.frames:
         raise ApiError(422, "invalid_dataset", "the dataset has no frames")
-    refused = unstorable_records(dataset)
-    if not options.allow_problems:
-        refused += [p for p in dataset.problems if p.level == ProblemLevel.error]
+    refused = screen.refusals()
     if refused:
         details = [_shown(p, source.shown_as) for p in refused[:MAX_REPORTED]]
         message = f"{len(refused)} malformed record(s); nothing was stored (first: {details[0]['where']})"

@@ -21,12 +21,15 @@ class AuditFilter:
     source: AuditSource | None = None
     since: datetime | None = None
     until: datetime | None = None
+    as_auditors_see: bool = (
+        False  # an auditor's own list: blind items' audits under the source they looked like
+    )
 
     def page(self, session: Session, *, limit: int, offset: int) -> list[Audit]:
         return list_audits(
             session, batch_id=self.batch_id, spec_hash=self.spec_hash, auditor=self.auditor,
             verdict=self.verdict, issue_type=self.issue_type, source=self.source, since=self.since,
-            until=self.until, limit=limit, offset=offset,
+            until=self.until, limit=limit, offset=offset, as_auditors_see=self.as_auditors_see,
         )  # fmt: skip
 
     def count(self, session: Session) -> int:
@@ -34,5 +37,5 @@ class AuditFilter:
         return count_audits(
             session, batch_id=self.batch_id, spec_hash=self.spec_hash, auditor=self.auditor,
             verdict=self.verdict, issue_type=self.issue_type, source=self.source, since=self.since,
-            until=self.until,
+            until=self.until, as_auditors_see=self.as_auditors_see,
         )  # fmt: skip

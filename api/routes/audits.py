@@ -41,10 +41,12 @@ def audits(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[Audit]:
-    """Filters combine; ``since`` is inclusive, ``until`` exclusive. An auditor sees only their own."""
+    """Filters combine; ``since`` is inclusive, ``until`` exclusive. An auditor sees only their own, and
+    their second reviews and gold answers under the source the item looked like (queue or spot_check)."""
+    own = user.role == Role.auditor
     where = AuditFilter(
-        batch_id=batch_id, spec_hash=spec_hash, auditor=user.name if user.role == Role.auditor else auditor,
-        verdict=verdict, issue_type=issue_type, source=source, since=since, until=until,
+        batch_id=batch_id, spec_hash=spec_hash, auditor=user.name if own else auditor, verdict=verdict,
+        issue_type=issue_type, source=source, since=since, until=until, as_auditors_see=own,
     )  # fmt: skip
     items = where.page(session, limit=limit, offset=offset)
     return Page(items=items, total=where.count(session), limit=limit, offset=offset)

@@ -12,8 +12,9 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from api.decisions import corrected_label
-from api.deps import AnyUser, Auditor, Operator, ReadSessionDep, SessionDep, SettingsDep
+from api.deps import AnyUser, Auditor, DispatcherDep, Operator, ReadSessionDep, SessionDep, SettingsDep
 from api.errors import errors
+from api.learning import count_for_refit, send_refit
 from api.queries.items import item_image, item_view
 from api.queries.scope import may_see_item
 from api.routes.params import IdPath, IdQuery
@@ -133,17 +134,29 @@ def image(item_id: IdPath, user: AnyUser, session: ReadSessionDep) -> FileRespon
     response_model=Audit,
     responses=errors(404, 409),
 )
-def decision(item_id: IdPath, body: DecisionIn, user: Auditor, session: SessionDep) -> Audit:
+def decision(
+    item_id: IdPath,
+    body: DecisionIn,
+    user: Auditor,
+    session: SessionDep,
+    settings: SettingsDep,
+    dispatcher: DispatcherDep,
+) -> Audit:
     """A defect takes an issue type (the flag's own if omitted) and optionally the corrected label;
-    ``not_defect`` and ``unsure`` take neither."""
+    ``not_defect`` and ``unsure`` take neither. Every GTQA_REFIT_EVERY_DECISIONS-th decision of a spec
+    and format queues a calibration refit. A share of decided items (``second_review_share``) is queued
+    again, blind, for another auditor."""
     with session.begin():
         corrected = (
             corrected_label(item_context(session, item_id), body.corrected) if body.corrected else None
         )
-        return decide(
+        audit = decide(
             session, item_id, user.name, body.verdict, issue_type=body.issue_type, corrected=corrected,
-            comment=body.comment, seconds=body.seconds,
+            comment=body.comment, seconds=body.seconds, second_review_share=settings.second_review_share,
         )  # fmt: skip
+        due = count_for_refit(session, settings, item_id)
+    send_refit(dispatcher, due)
+    return audit
 
 
 @router.post(

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from api.errors import ApiError
-from api.ui import auth, dashboard, review, spec_pages
+from api.ui import auth, calibrations, dashboard, review, spec_pages
 from api.ui.access import PageRoute
 from api.ui.templates import STATIC_TYPES, static_bytes
 
@@ -28,7 +28,7 @@ def static(name: str) -> Response:
     return Response(static_bytes(name), media_type=STATIC_TYPES[name], headers=headers)
 
 
-for _module in (auth, review, dashboard, spec_pages):
+for _module in (auth, review, dashboard, calibrations, spec_pages):
     router.include_router(_module.router)
 router.include_router(_static)
 

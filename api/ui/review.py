@@ -12,12 +12,13 @@ from __future__ import annotations
 import mimetypes
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
 from sqlalchemy.orm import Session
 
 from api.decisions import corrected_label
-from api.deps import ReadSessionDep, SessionDep, SettingsDep
+from api.deps import DispatcherDep, ReadSessionDep, SessionDep, SettingsDep
+from api.learning import count_for_refit, send_refit
 from api.queries.items import item_frame, item_image
 from api.queries.scope import may_see_item
 from api.routes.params import IdPath
@@ -35,6 +36,7 @@ from gtqa.storage import (
     extend_claim,
     held_item,
     item_context,
+    pending_by_job,
     record_frame_edits,
     release,
     review_item,
@@ -43,16 +45,25 @@ from gtqa.storage import (
 from gtqa.storage.types import utcnow
 
 router = APIRouter(route_class=PageRoute)
+# Work one job's items only (the page's queue choice); absent: the whole queue.
+JobQuery = Annotated[int | None, Query(ge=1, description="claim from this review job only")]
 
 
 @router.get("/ui/review", response_class=HTMLResponse, name="review")
-def review_page(request: Request, viewer: AuditorPage, settings: SettingsDep) -> HTMLResponse:
-    return render(request, "review.html", _page_context(viewer, settings))
+def review_page(
+    request: Request, viewer: AuditorPage, reads: ReadSessionDep, settings: SettingsDep, job: JobQuery = None
+) -> HTMLResponse:
+    """The queue, all jobs or one job's (``?job=``): an auditor assigned to one delivery, or one who
+    wants the frames that come with images, works that job's items in queue order."""
+    jobs = pending_by_job(reads)
+    return render(request, "review.html", _page_context(viewer, settings) | {"jobs": jobs, "job": job})
 
 
 def _page_context(viewer: object, settings: Settings) -> dict[str, object]:
     return {
         "viewer": viewer,
+        "jobs": [],
+        "job": None,
         "issue_types": [t.value for t in IssueType],
         "lease_seconds": settings.review_lease_s,
         "min_seconds": settings.review_min_seconds,
@@ -83,13 +94,17 @@ def item_view_json(
 
 @router.post("/ui/api/next", response_model=ReviewPayload)
 def next_item(
-    viewer: AuditorPost, session: SessionDep, reads: ReadSessionDep, settings: SettingsDep
+    viewer: AuditorPost,
+    session: SessionDep,
+    reads: ReadSessionDep,
+    settings: SettingsDep,
+    job: JobQuery = None,
 ) -> ReviewPayload:
-    """The item the auditor holds (a reloaded page), else the next one claimed."""
+    """The item the auditor holds (a reloaded page), else the next one claimed (of ``job`` only, if given)."""
     now = utcnow()
     item_id = held_item(reads, viewer.user.name, now)
     if item_id is None:
-        item_id = _claim(session, viewer.user.name, settings)
+        item_id = _claim(session, viewer.user.name, settings, job)
     return payload(reads, settings, item_id, viewer.user.name, utcnow())
 
 
@@ -101,21 +116,27 @@ def decision(
     session: SessionDep,
     reads: ReadSessionDep,
     settings: SettingsDep,
+    dispatcher: DispatcherDep,
+    job: JobQuery = None,
 ) -> ReviewPayload:
     """Record the decision (with the correction, if any, and the corrections of other labels of the
-    frame, each an audit of its own, in the same transaction), then claim and return the next item."""
+    frame, each an audit of its own, in the same transaction), then claim and return the next item.
+    The decision counts towards the next calibration refit (``api.learning``)."""
     with session.begin():
         ctx = item_context(session, item_id)
         corrected = corrected_label(ctx, body.corrected) if body.corrected else None
         audit = decide(
             session, item_id, viewer.user.name, body.verdict, issue_type=body.issue_type,
             corrected=corrected, comment=body.comment, seconds=body.seconds,
+            second_review_share=settings.second_review_share,
         )  # fmt: skip
         if body.frame_edits:
             frame = item_frame(session, ctx)
             edits = frame_edits(frame.labels, frame.id, item_id, body.frame_edits)
             record_frame_edits(session, item_id, viewer.user.name, edits, of_audit=audit.id)
-    following = _claim(session, viewer.user.name, settings)
+        due = count_for_refit(session, settings, item_id)
+    send_refit(dispatcher, due)
+    following = _claim(session, viewer.user.name, settings, job)
     return payload(reads, settings, following, viewer.user.name, utcnow()).model_copy(
         update={"decided": audit.id}
     )
@@ -129,10 +150,11 @@ def skip_item(
     reads: ReadSessionDep,
     settings: SettingsDep,
     body: Annotated[SkipIn | None, Body()] = None,
+    job: JobQuery = None,
 ) -> ReviewPayload:
     with session.begin():
         skip(session, item_id, viewer.user.name, reason=body.reason if body else "")
-    following = _claim(session, viewer.user.name, settings)
+    following = _claim(session, viewer.user.name, settings, job)
     return payload(reads, settings, following, viewer.user.name, utcnow())
 
 
@@ -159,9 +181,13 @@ def image(item_id: IdPath, viewer: AnyPage, session: ReadSessionDep) -> FileResp
     return FileResponse(path, media_type=media, headers={"Cache-Control": "private, max-age=3600"})
 
 
-def _claim(session: Session, auditor: str, settings: Settings) -> int | None:
+def _claim(session: Session, auditor: str, settings: Settings, job: int | None = None) -> int | None:
     with session.begin():  # committed at once: the claimed row stays locked only for the UPDATE
         item = claim_next(
-            session, auditor, lease_s=settings.review_lease_s, max_held=settings.max_claims_per_auditor
+            session,
+            auditor,
+            lease_s=settings.review_lease_s,
+            job_id=job,
+            max_held=settings.max_claims_per_auditor,
         )
     return item.id if item else None

@@ -27,6 +27,7 @@ from gtqa.storage import (
     batch_record,
     decision_seconds,
     frame_keys_near,
+    is_blind,
     label_audits,
     load_frames,
     pending_items,
@@ -107,6 +108,10 @@ def _around(session: Session, context: ItemContextOut, frame: Frame) -> dict[str
 
 
 def _history(session: Session, context: ItemContextOut, label: Label) -> list[EarlierDecision]:
+    """The label's earlier decisions; none for a blind item (a second review must not show the first
+    decision, and a gold item must look like any item with no history)."""
+    if is_blind(session, context.item.id):
+        return []
     batch = context.item.batch_id
     found = label_audits(session, batch, context.item.frame, label.id)
     return earlier_decisions(found, label, batch)

@@ -14,10 +14,11 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 
 from agents.judge.prompts import PROMPTS_DIR, Prompt, PromptError, available, load_prompt, prompt_ids
-from api.deps import SettingsDep
+from api.deps import ReadSessionDep, SettingsDep
+from api.queries.calibrations import versions_out
 from api.schemas.common import NO_NUL
 from api.spec_lookup import default_spec, known_specs, lookup_spec
-from api.ui.access import PageRoute, ReaderPage
+from api.ui.access import OPS_ROLES, PageRoute, ReaderPage
 from api.ui.templates import render
 from evals.harness.store import RunSummary, list_runs
 from gtqa.scoring.calibration import default_calibration_status
@@ -44,13 +45,16 @@ def specs_page(request: Request, viewer: ReaderPage, settings: SettingsDep) -> H
 
 
 @router.get("/ui/specs/{ref}", response_class=HTMLResponse, name="spec")
-def spec_page(request: Request, ref: SpecRef, viewer: ReaderPage, settings: SettingsDep) -> HTMLResponse:
+def spec_page(
+    request: Request, ref: SpecRef, viewer: ReaderPage, settings: SettingsDep, session: ReadSessionDep
+) -> HTMLResponse:
     spec = lookup_spec(settings, ref)
     versions = _families(settings).get(spec.name, [])
     rules = [(r, json.dumps(r.params.model_dump(mode="json"), indent=1)) for r in spec.rules.values()]
     context = {
         "viewer": viewer, "spec": spec, "rules": rules, "versions": versions, "headline": HEADLINE,
         "calibration": default_calibration_status(spec),
+        "refits": versions_out(session, spec_name=spec.name), "can_roll_back": viewer.user.role in OPS_ROLES,
     }  # fmt: skip
     return render(request, "spec.html", context)
 

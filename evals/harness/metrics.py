@@ -28,12 +28,13 @@ path. Slices (issue type, class, vendor) report every metric but P@K, whose budg
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from evals.harness.records import EvalItem
+from gtqa.scoring.ranked import Scored, average_precision, precision_at_k
+from gtqa.scoring.ranked import ratio as _ratio
 
 Array = np.ndarray
 DEFAULT_THRESHOLD = 0.5
@@ -41,42 +42,15 @@ DEFAULT_BUDGETS = (100, 200)
 N_BINS = 10
 
 
-@dataclass(frozen=True)
-class Scored:
-    """Known items as arrays: score (0 where absent), outcome y in {0, 1}, whether the run has the flag."""
-
-    score: Array
-    y: Array
-    present: Array
-    follows: Array | None = None  # the flag follows another on its object (queued after every leader)
-
-    @classmethod
-    def of(cls, items: Sequence[EvalItem]) -> Scored:
-        known = [i for i in items if i.outcome is not None]
-        return cls(
-            score=np.array([i.score for i in known], dtype=np.float64),
-            y=np.array([i.outcome for i in known], dtype=np.float64),
-            present=np.ones(len(known), dtype=bool),
-            follows=np.array([i.follows for i in known], dtype=bool),
-        )
-
-    @property
-    def rank(self) -> Array:
-        """The queue's ranking key, higher first: leaders by score, then followers by score."""
-        return self.score if self.follows is None else self.score - 2.0 * self.follows
-
-    def cut(self, mask: Array) -> Scored:
-        follows = None if self.follows is None else self.follows[mask]
-        return Scored(score=self.score[mask], y=self.y[mask], present=self.present[mask], follows=follows)
-
-    def __len__(self) -> int:
-        return len(self.y)
-
-
-def _ratio(num: Array, den: Array) -> Array:
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    return np.asarray(np.divide(num, den, out=out, where=den > 0), dtype=np.float64)
+def scored_of(items: Sequence[EvalItem]) -> Scored:
+    """The known items of a run as arrays."""
+    known = [i for i in items if i.outcome is not None]
+    return Scored(
+        score=np.array([i.score for i in known], dtype=np.float64),
+        y=np.array([i.outcome for i in known], dtype=np.float64),
+        present=np.ones(len(known), dtype=bool),
+        follows=np.array([i.follows for i in known], dtype=bool),
+    )
 
 
 def _counts(s: Scored, w: Array, t: float) -> tuple[Array, Array, Array]:
@@ -97,36 +71,6 @@ def recall(s: Scored, w: Array, t: float = DEFAULT_THRESHOLD) -> Array:
 def f1(s: Scored, w: Array, t: float = DEFAULT_THRESHOLD) -> Array:
     tp, raised, positives = _counts(s, w, t)
     return _ratio(2 * tp, raised + positives)
-
-
-def _tie_groups(s: Scored, w: Array) -> tuple[Array, Array]:
-    """Weight and weighted real defects of each group of equal scores among the present items, highest
-    score first: tied flags have no order, so rank-based metrics treat each group as one step."""
-    order = np.flatnonzero(s.present)[np.argsort(-s.rank[s.present], kind="stable")]
-    if len(order) == 0:
-        empty = np.zeros((*w.shape[:-1], 0))
-        return empty, empty
-    ranked = s.rank[order]
-    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-    weight = np.add.reduceat(w[..., order], starts, axis=-1)
-    hits = np.add.reduceat((w * s.y)[..., order], starts, axis=-1)
-    return weight, hits
-
-
-def precision_at_k(s: Scored, w: Array, k: int) -> Array:
-    """A tie group straddling rank K counts by its share of real defects (the mean over tie orders)."""
-    weight, hits = _tie_groups(s, w)
-    before = np.cumsum(weight, axis=-1) - weight
-    take = np.clip(k - before, 0.0, weight)  # how much of each group fits in the budget
-    return np.asarray((take * np.nan_to_num(_ratio(hits, weight))).sum(-1) / k, dtype=np.float64)
-
-
-def average_precision(s: Scored, w: Array) -> Array:
-    """Sum over tie groups of the recall gained times the precision down to the group's end (with no
-    ties: the mean precision at the rank of each real defect)."""
-    weight, hits = _tie_groups(s, w)
-    precision_to = np.nan_to_num(_ratio(np.cumsum(hits, axis=-1), np.cumsum(weight, axis=-1)))
-    return _ratio((hits * precision_to).sum(-1), (w * s.y).sum(-1))
 
 
 def ece(s: Scored, w: Array, n_bins: int = N_BINS) -> Array:
@@ -191,7 +135,7 @@ class RunMetrics(BaseModel):
 
 
 def metric_set(items: Sequence[EvalItem], threshold: float, budgets: Sequence[int] = ()) -> MetricSet:
-    s = Scored.of(items)
+    s = scored_of(items)
     w = np.ones(len(s))
     ranked = sorted(items, key=lambda i: (i.follows, -i.score))
     return MetricSet(

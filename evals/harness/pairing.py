@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from evals.harness.metrics import Scored
 from evals.harness.records import EvalItem, sequence_of
 from evals.harness.stats import cluster_ids
 from gtqa.domain import IssueType
 from gtqa.domain.boxes import iou_matrix
+from gtqa.scoring.ranked import Scored
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,11 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from evals.harness.compare import Comparison
-from evals.harness.metrics import Scored
+from evals.harness.metrics import scored_of
 from evals.harness.pairing import PairedArrays
 from evals.harness.runfile import EvalRun
 from evals.harness.slices import SliceDelta
+from gtqa.scoring.ranked import Scored
 from gtqa.scoring.reliability import reliability_bins
 
 BASE_COLOUR, CAND_COLOUR = "#1f77b4", "#d62728"
@@ -55,7 +56,7 @@ def reliability_figure(base: EvalRun, cand: EvalRun) -> str:
     ax = fig.add_subplot()
     ax.plot([0, 1], [0, 1], color="#888", lw=1, ls="--", label="perfect")
     for name, run, colour in (("base", base, BASE_COLOUR), ("candidate", cand, CAND_COLOUR)):
-        s = Scored.of(run.items)
+        s = scored_of(run.items)
         bins = reliability_bins(s.score, s.y)
         x = [b.mean_predicted for b in bins]
         y = [b.observed for b in bins]

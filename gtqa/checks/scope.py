@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -40,9 +40,16 @@ CONTEXT_FRAMES = 30
 
 def canonical_frames(frames: Sequence[Frame], spec: CompiledSpec) -> tuple[Frame, ...]:
     """The frames with every label's and prediction's class spelt as the spec's taxonomy does."""
+    return tuple(iter_canonical(frames, spec))
+
+
+def iter_canonical(frames: Iterable[Frame], spec: CompiledSpec) -> Iterator[Frame]:
+    """``canonical_frames`` one frame at a time, for a pass over a batch too large to hold."""
     if not spec.aliases:
-        return tuple(frames)
-    return tuple(_canonical(frame, spec) for frame in frames)
+        yield from frames
+        return
+    for frame in frames:
+        yield _canonical(frame, spec)
 
 
 def _canonical(frame: Frame, spec: CompiledSpec) -> Frame:

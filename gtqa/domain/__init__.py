@@ -1,6 +1,6 @@
 """The domain model: frozen value types shared by every layer (see each module for units and frames)."""
 
-from gtqa.domain.audits import Audit, AuditSource
+from gtqa.domain.audits import BLIND_SOURCES, Audit, AuditSource, GoldAnswer
 from gtqa.domain.dataset import (
     Dataset,
     InputFormatError,
@@ -13,9 +13,11 @@ from gtqa.domain.dataset import (
 from gtqa.domain.findings import Finding, IssueType, JudgeOpinion, Severity
 from gtqa.domain.geometry import Box2D, Calibration, Cuboid3D
 from gtqa.domain.labels import Frame, Label, Prediction, SourceRef
+from gtqa.domain.stream import FrameStream
 from gtqa.domain.vocabulary import CheckFamily, JudgeFailure, Requirement, Verdict
 
 __all__ = [
+    "BLIND_SOURCES",
     "Audit",
     "AuditSource",
     "Box2D",
@@ -25,6 +27,8 @@ __all__ = [
     "Dataset",
     "Finding",
     "Frame",
+    "FrameStream",
+    "GoldAnswer",
     "InputFormatError",
     "InputProblem",
     "IssueType",

@@ -22,6 +22,27 @@ class AuditSource(StrEnum):
     queue = "queue"  # decided on a flag of the prioritised review queue
     spot_check = "spot_check"  # a random unflagged label, to estimate what the reviewer misses
     imported = "imported"  # from a past audit file (JSONL, re-check table)
+    # Blind answers that measure the auditors, never the labels: a decided item sent to a second auditor,
+    # and a known-answer (gold) item. Neither changes a label's outcome (the first decision stands).
+    second_review = "second_review"
+    gold = "gold"
+
+
+BLIND_SOURCES = (AuditSource.second_review, AuditSource.gold)
+
+
+class GoldAnswer(BaseModel):
+    """The known answer to a seeded gold item: the label judged (frame and label id), the verdict an
+    auditor should give and, for a defect, its issue type (None: any type counts as right). ``where``
+    names the file and line it was read from, for errors."""
+
+    model_config = ConfigDict(frozen=True)
+
+    frame: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    verdict: Verdict
+    issue_type: IssueType | None = None
+    where: str = ""
 
 
 class Audit(BaseModel):

@@ -16,6 +16,7 @@ from gtqa.domain import (
     Cuboid3D,
     Dataset,
     Frame,
+    FrameStream,
     InputFormatError,
     InputProblem,
     Label,
@@ -103,17 +104,26 @@ def read_label_file(path: Path, frame_id: str, problems: list[InputProblem]) -> 
 
 
 def read_kitti(root: Path, *, frames: Sequence[str] | None = None) -> Dataset:
-    """Read a KITTI object folder. ``frames`` restricts to those ids (else ``frames.txt`` if present,
-    else every ``label_2/*.txt``)."""
+    """Read a KITTI object folder whole (``stream_kitti``, collected)."""
+    return stream_kitti(root, frames=frames).to_dataset()
+
+
+def stream_kitti(root: Path, *, frames: Sequence[str] | None = None) -> FrameStream:
+    """A KITTI object folder, one frame (one label file) at a time. ``frames`` restricts to those ids
+    (else ``frames.txt`` if present, else every ``label_2/*.txt``). The frame ids are listed up front
+    (a short string per frame); a frame's files are read when it is reached."""
     label_dir = root / "label_2"
     if not label_dir.is_dir():
         raise InputFormatError(str(root), 0, "no label_2/ folder: not a KITTI object dataset")
     problems: list[InputProblem] = []
     ids = list(frames) if frames is not None else _frame_ids(root, label_dir, problems)
-    out = [_read_frame(root, frame_id, problems) for frame_id in ids]
-    return Dataset(
-        name=root.name, format="kitti", root=str(root), frames=tuple(out), problems=tuple(problems)
-    )
+    read = (_read_frame(root, frame_id, problems) for frame_id in ids)
+    return FrameStream(root.name, "kitti", str(root), read, problems)
+
+
+def kitti_frame_ids(root: Path) -> list[str]:
+    """The frame ids ``stream_kitti`` would read, without reading any label (problems discarded)."""
+    return _frame_ids(root, root / "label_2", [])
 
 
 def _frame_ids(root: Path, label_dir: Path, problems: list[InputProblem]) -> list[str]:

@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 
-from gtqa.domain import Dataset, Frame, InputFormatError, InputProblem, Label, RecordKind
+from gtqa.domain import Dataset, Frame, FrameStream, InputFormatError, InputProblem, Label, RecordKind
 from gtqa.formats._text import expect_fields, iter_lines
 from gtqa.formats.calib import read_calib
 from gtqa.formats.kitti import format_object_fields, locate_image, parse_object_fields
@@ -25,21 +25,21 @@ def frame_id(sequence: str, index: int) -> str:
 
 
 def read_kitti_tracking(root: Path, *, sequences: Sequence[str] | None = None) -> Dataset:
+    """Read a KITTI tracking folder whole (``stream_kitti_tracking``, collected)."""
+    return stream_kitti_tracking(root, sequences=sequences).to_dataset()
+
+
+def stream_kitti_tracking(root: Path, *, sequences: Sequence[str] | None = None) -> FrameStream:
+    """A KITTI tracking folder, one sequence file at a time: a sequence's frames are built from its one
+    label file (capped at ``MAX_TEXT_FILE_BYTES``), so memory is bounded by the largest sequence, not
+    the folder."""
     label_dir = root / "label_02"
     if not label_dir.is_dir():
         raise InputFormatError(str(root), 0, "no label_02/ folder: not a KITTI tracking dataset")
     problems: list[InputProblem] = []
     seqs = list(sequences) if sequences is not None else sorted(p.stem for p in label_dir.glob("*.txt"))
-    frames: list[Frame] = []
-    for seq in seqs:
-        frames.extend(_read_sequence(root, seq, problems))
-    return Dataset(
-        name=root.name,
-        format="kitti-tracking",
-        root=str(root),
-        frames=tuple(frames),
-        problems=tuple(problems),
-    )
+    frames = (frame for seq in seqs for frame in _read_sequence(root, seq, problems))
+    return FrameStream(root.name, "kitti-tracking", str(root), frames, problems)
 
 
 def _read_sequence(root: Path, seq: str, problems: list[InputProblem]) -> list[Frame]:

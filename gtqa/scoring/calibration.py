@@ -446,3 +446,57 @@ def default_scorer(spec: CompiledSpec, data_format: str) -> ScorerChoice:
     return ScorerChoice(
         CalibratedScorer(model), f"calibration: {path} (fitted on {', '.join(model.formats)})", False
     )
+
+
+def as_fused_prior(stored: Finding) -> Finding:
+    """The fused-priors flag a stored flag was scored from (the calibration's input): a calibrated flag
+    keeps its prior among its features (``_calibrated``), a judged flag its pre-judge score as
+    ``heuristic_score``; which flag follows which is decided again on the new scores."""
+    features = dict(stored.features)
+    prior = features.pop("prior", None)
+    before_judge = stored.heuristic_score if stored.heuristic_score is not None else stored.score
+    return stored.model_copy(
+        update={
+            "score": prior if prior is not None else before_judge,
+            "features": features,
+            "heuristic_score": None,
+            "judge": None,
+            "needs_human": False,
+            "follows": False,
+        }
+    )
+
+
+def rescored(stored: Sequence[Finding], model: CalibrationModel | None) -> list[Finding]:
+    """Stored flags (whole frames: context features) scored again by ``model`` (None: the spec's priors),
+    in the input order. A judge's opinion moves the new score by the same log-odds it moved the old one
+    (the judge's likelihood ratio does not depend on the calibration), and followers are marked again."""
+    priors = [as_fused_prior(f) for f in stored]
+    scored = apply_model(model, priors) if model is not None else priors
+    judged = [_rejudged(new, old) for new, old in zip(scored, stored, strict=True)]
+    slots: dict[tuple[object, ...], list[int]] = {}
+    for i, f in enumerate(judged):
+        slots.setdefault(_identity(f), []).append(i)
+    out = list(judged)
+    for f in mark_followers(judged):  # returns them in review order, followers marked
+        out[slots[_identity(f)].pop(0)] = f
+    return out
+
+
+def _identity(f: Finding) -> tuple[object, ...]:
+    return (f.frame, f.label, f.type, f.check, tuple(f.box), f.score)
+
+
+def _rejudged(new: Finding, old: Finding) -> Finding:
+    if old.heuristic_score is None:
+        return new
+    shift = float(_logit(np.array([old.score]))[0] - _logit(np.array([old.heuristic_score]))[0])
+    score = float(1.0 / (1.0 + np.exp(-(_logit(np.array([new.score]))[0] + shift))))
+    return new.model_copy(
+        update={
+            "score": score,
+            "heuristic_score": new.score,
+            "judge": old.judge,
+            "needs_human": old.needs_human,
+        }
+    )

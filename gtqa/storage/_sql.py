@@ -15,6 +15,8 @@ SYNC: dict[str, Any] = {"synchronize_session": False}
 # when the query's WHERE visibly implies the index's (see models.ReviewItemRow).
 IS_PENDING = ReviewItemRow.status == literal_column("'pending'")
 IS_CLAIMED = ReviewItemRow.status == literal_column("'claimed'")
+# Audit items, not blind ones (second reviews, gold: ``gtqa.storage.blind``), which repeat a subject.
+IS_AUDIT = ReviewItemRow.purpose == literal_column("'audit'")
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -12,13 +12,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Integer, bindparam, cast, distinct, func, select
 from sqlalchemy.orm import Session
 
-from gtqa.domain import AuditSource, Verdict
+from gtqa.domain import BLIND_SOURCES, AuditSource, Verdict
 from gtqa.storage.models import AuditRow, BatchRow, DatasetRow, FindingRow, ReviewItemRow
-from gtqa.storage.records import ItemKind, ItemStatus
+from gtqa.storage.records import ItemKind, ItemPurpose, ItemStatus
+from gtqa.storage.scope import EVERYTHING, QUEUE, Scope, decisions_in, in_range, of_batches
 from gtqa.storage.stats import judge_spend
 from gtqa.storage.types import UTCDateTime
-
-QUEUE = (AuditSource.queue, AuditSource.spot_check)
 
 
 @dataclass
@@ -71,36 +70,45 @@ class BatchFacts:
     flag_seconds: list[float] = field(default_factory=list)  # each timed flag decision
 
 
-def batch_facts(session: Session) -> list[BatchFacts]:
-    """Every batch that has a review queue, with its decisions, progress and judge spend."""
-    batches = {b.id: b for b in _batches(session)}
-    _add_items(session, batches)
-    _add_decisions(session, batches)
-    _add_judge(session, batches)
-    _add_sample(session, batches)
-    _add_seconds(session, batches)
+def batch_facts(session: Session, scope: Scope = EVERYTHING) -> list[BatchFacts]:
+    """Every batch of the scope that has a review queue, with its progress and judge spend (whole) and
+    its queue decisions (those made in the scope's range)."""
+    batches = {b.id: b for b in _batches(session, scope)}
+    _add_items(session, batches, scope)
+    _add_decisions(session, batches, scope)
+    _add_judge(session, batches, scope)
+    _add_sample(session, batches, scope)
+    _add_seconds(session, batches, scope)
     return [batches[k] for k in sorted(batches) if batches[k].items]
 
 
-def _batches(session: Session) -> list[BatchFacts]:
-    query = select(BatchRow, DatasetRow.name).join(DatasetRow, DatasetRow.id == BatchRow.dataset_id)
+def _batches(session: Session, scope: Scope) -> list[BatchFacts]:
+    query = (
+        select(BatchRow, DatasetRow.name)
+        .join(DatasetRow, DatasetRow.id == BatchRow.dataset_id)
+        .where(*of_batches(scope, BatchRow.id))
+    )
     return [
         BatchFacts(b.id, name, b.vendor, b.team, b.label_count, b.due_date, b.created_at)
         for b, name in session.execute(query)
     ]
 
 
-def _add_items(session: Session, batches: dict[int, BatchFacts]) -> None:
+def _add_items(session: Session, batches: dict[int, BatchFacts], scope: Scope) -> None:
     done = ReviewItemRow.status == ItemStatus.decided
     skipped = ReviewItemRow.status == ItemStatus.skipped
     flag_label = func.count(distinct(ReviewItemRow.label_id)).filter(ReviewItemRow.kind == ItemKind.flag)
-    query = select(
-        ReviewItemRow.batch_id,
-        func.count(),
-        func.count().filter(done),
-        func.count().filter(skipped),
-        flag_label,
-    ).group_by(ReviewItemRow.batch_id)
+    query = (
+        select(
+            ReviewItemRow.batch_id,
+            func.count(),
+            func.count().filter(done),
+            func.count().filter(skipped),
+            flag_label,
+        )
+        .where(*of_batches(scope, ReviewItemRow.batch_id))
+        .group_by(ReviewItemRow.batch_id)
+    )
     for batch_id, items, finished, passed_over, flagged in session.execute(query):
         if batch_id in batches:
             facts = batches[batch_id]
@@ -110,20 +118,22 @@ def _add_items(session: Session, batches: dict[int, BatchFacts]) -> None:
                 passed_over,
                 flagged,
             )
-    first = select(AuditRow.batch_id, func.min(AuditRow.created_at)).where(AuditRow.source.in_(QUEUE))
+    first = select(AuditRow.batch_id, func.min(AuditRow.created_at)).where(
+        AuditRow.source.in_(QUEUE), *of_batches(scope, AuditRow.batch_id)
+    )
     for first_batch, at in session.execute(first.group_by(AuditRow.batch_id)):
         if first_batch in batches and at is not None:
             batches[first_batch].first_decision = at
 
 
-def _add_decisions(session: Session, batches: dict[int, BatchFacts]) -> None:
+def _add_decisions(session: Session, batches: dict[int, BatchFacts], scope: Scope) -> None:
     timed = AuditRow.seconds.is_not(None)
     query = (
         select(
             AuditRow.batch_id, AuditRow.source, AuditRow.verdict, func.count(),
             func.count().filter(timed), func.coalesce(func.sum(AuditRow.seconds), 0.0),
         )
-        .where(AuditRow.source.in_(QUEUE), AuditRow.batch_id.is_not(None))
+        .where(*decisions_in(scope), AuditRow.batch_id.is_not(None))
         .group_by(AuditRow.batch_id, AuditRow.source, AuditRow.verdict)
     )  # fmt: skip
     for batch_id, source, verdict, n, n_timed, seconds in session.execute(query):
@@ -136,21 +146,21 @@ def _add_decisions(session: Session, batches: dict[int, BatchFacts]) -> None:
         tally.seconds += float(seconds or 0.0)
 
 
-def _add_judge(session: Session, batches: dict[int, BatchFacts]) -> None:
-    for batch_id, spend in judge_spend(session).items():
+def _add_judge(session: Session, batches: dict[int, BatchFacts], scope: Scope) -> None:
+    for batch_id, spend in judge_spend(session, scope).items():
         if batch_id in batches:
             batches[batch_id].judge_cost_usd += spend.cost_usd
             batches[batch_id].judge_calls += spend.calls
 
 
-def _add_sample(session: Session, batches: dict[int, BatchFacts]) -> None:
+def _add_sample(session: Session, batches: dict[int, BatchFacts], scope: Scope) -> None:
     in_sample = ReviewItemRow.stratum.is_not(None)
     sizes = select(
         ReviewItemRow.batch_id,
         ReviewItemRow.stratum,
         func.sum(1.0 / ReviewItemRow.inclusion_probability),
         func.count(),
-    ).where(in_sample, ReviewItemRow.inclusion_probability > 0)
+    ).where(in_sample, ReviewItemRow.inclusion_probability > 0, *of_batches(scope, ReviewItemRow.batch_id))
     for batch_id, stratum, population, n in session.execute(
         sizes.group_by(ReviewItemRow.batch_id, ReviewItemRow.stratum)
     ):
@@ -165,7 +175,7 @@ def _add_sample(session: Session, batches: dict[int, BatchFacts]) -> None:
             func.count(distinct(AuditRow.item_id)).filter(AuditRow.verdict == Verdict.defect),
         )
         .join(AuditRow, AuditRow.item_id == ReviewItemRow.id)
-        .where(in_sample, AuditRow.source.in_(QUEUE), decided)
+        .where(in_sample, *decisions_in(scope), decided)
         .group_by(ReviewItemRow.batch_id, ReviewItemRow.stratum)
     )
     for batch_id, stratum, audited, defects in session.execute(audits):
@@ -174,9 +184,9 @@ def _add_sample(session: Session, batches: dict[int, BatchFacts]) -> None:
             tally.audited, tally.defects = int(audited), int(defects)
 
 
-def _add_seconds(session: Session, batches: dict[int, BatchFacts]) -> None:
+def _add_seconds(session: Session, batches: dict[int, BatchFacts], scope: Scope) -> None:
     query = select(AuditRow.batch_id, AuditRow.source, AuditRow.seconds).where(
-        AuditRow.source.in_(QUEUE), AuditRow.seconds.is_not(None), AuditRow.batch_id.is_not(None)
+        *decisions_in(scope), AuditRow.seconds.is_not(None), AuditRow.batch_id.is_not(None)
     )
     for batch_id, source, seconds in session.execute(query):
         if batch_id in batches:
@@ -195,9 +205,12 @@ class AuditorFacts:
     seconds: list[float] = field(default_factory=list)
 
 
-def auditor_facts(session: Session) -> list[AuditorFacts]:
-    """Every auditor who made a queue decision, by name."""
-    query = select(AuditRow.auditor, AuditRow.verdict, AuditRow.seconds).where(AuditRow.source.in_(QUEUE))
+def auditor_facts(session: Session, scope: Scope = EVERYTHING) -> list[AuditorFacts]:
+    """Every auditor who made a queue decision (in the scope), by name; their second reviews and gold
+    answers count as work done (throughput, time per item)."""
+    work = [AuditRow.source.in_((*QUEUE, *BLIND_SOURCES)), *of_batches(scope, AuditRow.batch_id)]
+    where = [*work, *in_range(scope, AuditRow.created_at)]
+    query = select(AuditRow.auditor, AuditRow.verdict, AuditRow.seconds).where(*where)
     out: dict[str, AuditorFacts] = {}
     for name, verdict, seconds in session.execute(query):
         facts = out.setdefault(name, AuditorFacts(name))
@@ -208,14 +221,14 @@ def auditor_facts(session: Session) -> list[AuditorFacts]:
     return [out[k] for k in sorted(out)]
 
 
-def vendor_spot_days(session: Session) -> list[tuple[str, date, int, int]]:
+def vendor_spot_days(session: Session, scope: Scope = EVERYTHING) -> list[tuple[str, date, int, int]]:
     """(vendor, UTC day, spot checks of unflagged labels decided defect or not, defects) per vendor and
     day of decision, in vendor then day order."""
     decided = AuditRow.verdict.in_((Verdict.defect, Verdict.not_defect))
     query = (
         select(BatchRow.vendor, AuditRow.created_at, AuditRow.verdict)
         .join(BatchRow, BatchRow.id == AuditRow.batch_id)
-        .where(AuditRow.source == AuditSource.spot_check, decided)
+        .where(*decisions_in(scope), AuditRow.source == AuditSource.spot_check, decided)
     )
     counts: dict[tuple[str, date], list[int]] = {}
     for vendor, at, verdict in session.execute(query):
@@ -225,25 +238,27 @@ def vendor_spot_days(session: Session) -> list[tuple[str, date, int, int]]:
     return [(v, d, n, k) for (v, d), (n, k) in sorted(counts.items())]
 
 
-def waiting_probabilities(session: Session) -> list[float]:
+def waiting_probabilities(session: Session, scope: Scope = EVERYTHING) -> list[float]:
     """The probability of each waiting flag (pending or claimed), in queue order (highest priority first);
     spot checks, which have none, are left out."""
     waiting = ReviewItemRow.status.in_((ItemStatus.pending, ItemStatus.claimed))
     query = (
         select(FindingRow.score)
         .join(ReviewItemRow, ReviewItemRow.finding_id == FindingRow.id)
-        .where(waiting)
+        .where(
+            waiting, ReviewItemRow.purpose == ItemPurpose.audit, *of_batches(scope, ReviewItemRow.batch_id)
+        )
         .order_by(ReviewItemRow.priority.desc(), ReviewItemRow.id.desc())
     )
     return [float(p) for p in session.scalars(query)]
 
 
-def defects_by_type(session: Session) -> dict[int, dict[str, int]]:
+def defects_by_type(session: Session, scope: Scope = EVERYTHING) -> dict[int, dict[str, int]]:
     """Per batch, the queue decisions confirming a defect, by the issue type the auditor chose
     ("not given" when none was)."""
     query = (
         select(AuditRow.batch_id, AuditRow.issue_type, func.count())
-        .where(AuditRow.source.in_(QUEUE), AuditRow.verdict == Verdict.defect, AuditRow.batch_id.is_not(None))
+        .where(*decisions_in(scope), AuditRow.verdict == Verdict.defect, AuditRow.batch_id.is_not(None))
         .group_by(AuditRow.batch_id, AuditRow.issue_type)
     )
     out: dict[int, dict[str, int]] = {}
@@ -255,31 +270,64 @@ def defects_by_type(session: Session) -> dict[int, dict[str, int]]:
 
 @dataclass(frozen=True)
 class Series:
-    """Counts per time bucket: bucket ``i`` covers ``[start + i*size, start + (i+1)*size)``."""
+    """Counts per time bucket: bucket ``i`` covers ``[start + i*size, start + (i+1)*size)``. At the end
+    of each bucket: ``left`` items not yet decided (a skipped item is not decided), ``skipped`` of them
+    set aside by a skip, and ``depth`` = left − skipped, the items waiting (pending or claimed)."""
 
     start: datetime
     size: timedelta
     decisions: list[int]
-    depth: list[int]  # items waiting (pending or claimed) at the end of each bucket
+    depth: list[int]
+    left: list[int]
+    skipped: list[int]
+
+    @property
+    def end(self) -> datetime:
+        return self.start + len(self.decisions) * self.size
 
 
-def activity(session: Session, now: datetime) -> Series:
-    """Throughput and queue depth over time: hourly over two days when the queue is younger than that,
-    else daily over up to 30 days."""
-    first = session.scalar(select(func.min(ReviewItemRow.created_at)))
-    age = now - first if first else timedelta(0)
-    size = timedelta(hours=1) if age <= timedelta(days=2) else timedelta(days=1)
-    count = 48 if size == timedelta(hours=1) else min(30, age.days + 1)
-    end = _ceil(now, size)
-    start = end - count * size
-    decided = _per_bucket(session, AuditRow.created_at, start, size, AuditRow.source.in_(QUEUE))
-    created = _per_bucket(session, ReviewItemRow.created_at, start, size)
-    finished = _per_bucket(session, ReviewItemRow.decided_at, start, size)
-    depth, level = [], _waiting_before(session, start)
+def activity(session: Session, now: datetime, scope: Scope = EVERYTHING) -> Series:
+    """Throughput, queue depth and burndown over time, for the scope's batches: over its date range when
+    it has one (up to now), else hourly over two days when the queue is younger than that, else daily
+    over up to 30 days."""
+    start, size, count = _window(session, now, scope)
+    items = of_batches(scope, ReviewItemRow.batch_id)
+    decided = _per_bucket(session, AuditRow.created_at, start, size, *decisions_in(scope))
+    created = _per_bucket(session, ReviewItemRow.created_at, start, size, *items)
+    done = _per_bucket(session, ReviewItemRow.decided_at, start, size, _DECIDED, *items)
+    skips = _per_bucket(session, ReviewItemRow.decided_at, start, size, _SKIPPED, *items)
+    left, skipped = _before(session, start, scope)
+    out: tuple[list[int], list[int]] = ([], [])
     for i in range(count):
-        level += created.get(i, 0) - finished.get(i, 0)
-        depth.append(level)
-    return Series(start, size, [decided.get(i, 0) for i in range(count)], depth)
+        left += created.get(i, 0) - done.get(i, 0)
+        skipped += skips.get(i, 0)
+        out[0].append(left)
+        out[1].append(skipped)
+    depth = [n - k for n, k in zip(*out, strict=True)]
+    return Series(start, size, [decided.get(i, 0) for i in range(count)], depth, *out)
+
+
+_DECIDED = ReviewItemRow.status == ItemStatus.decided
+_SKIPPED = ReviewItemRow.status == ItemStatus.skipped  # a skip stamps decided_at; a return clears it
+
+
+def _window(session: Session, now: datetime, scope: Scope) -> tuple[datetime, timedelta, int]:
+    """The series' first bucket's start, the bucket size and the number of buckets."""
+    items = of_batches(scope, ReviewItemRow.batch_id)
+    if not scope.dated:
+        first = session.scalar(select(func.min(ReviewItemRow.created_at)).where(*items))
+        age = now - first if first else timedelta(0)
+        size = timedelta(hours=1) if age <= timedelta(days=2) else timedelta(days=1)
+        count = 48 if size == timedelta(hours=1) else min(30, age.days + 1)
+        return _ceil(now, size) - count * size, size, count
+    first = scope.start or session.scalar(select(func.min(ReviewItemRow.created_at)).where(*items))
+    last = min(scope.end, now) if scope.end is not None else now
+    start = first or last
+    span = max(last - start, timedelta(hours=1))
+    sizes = (timedelta(hours=1), timedelta(days=1), timedelta(weeks=1))
+    size = next((s for s in sizes if span / s <= 100), timedelta(days=-(-span.days // 100)))  # ≤ 100 periods
+    start = _floor(start, size)
+    return start, size, max(1, -(-(_ceil(last, size) - start) // size))
 
 
 def _per_bucket(
@@ -300,10 +348,17 @@ def _bucket(session: Session, column: Any, start: datetime, size: timedelta) -> 
     return cast(elapsed / seconds, Integer)  # truncation is the floor here: column >= start
 
 
-def _waiting_before(session: Session, start: datetime) -> int:
-    created = session.scalar(select(func.count()).where(ReviewItemRow.created_at < _at(start))) or 0
-    finished = session.scalar(select(func.count()).where(ReviewItemRow.decided_at < _at(start))) or 0
-    return created - finished
+def _before(session: Session, start: datetime, scope: Scope) -> tuple[int, int]:
+    """Items not decided, and items skipped, as ``start`` began: the series' starting levels."""
+    items = of_batches(scope, ReviewItemRow.batch_id)
+    earlier = ReviewItemRow.decided_at < _at(start)
+    counts = select(
+        func.count().filter(ReviewItemRow.created_at < _at(start)),
+        func.count().filter(earlier, _DECIDED),
+        func.count().filter(earlier, _SKIPPED),
+    ).where(*items)
+    created, done, skipped = session.execute(counts).one()
+    return int(created or 0) - int(done or 0), int(skipped or 0)
 
 
 def _at(moment: datetime) -> Any:
@@ -314,3 +369,8 @@ def _ceil(moment: datetime, size: timedelta) -> datetime:
     epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
     steps = -(-(moment - epoch) // size)
     return epoch + steps * size
+
+
+def _floor(moment: datetime, size: timedelta) -> datetime:
+    epoch = datetime(1970, 1, 1, tzinfo=moment.tzinfo)
+    return epoch + ((moment - epoch) // size) * size

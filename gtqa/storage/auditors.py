@@ -9,11 +9,13 @@ from datetime import datetime
 from sqlalchemy import exists, select, union
 from sqlalchemy.orm import Session
 
-from gtqa.domain import AuditSource
+from gtqa.domain import BLIND_SOURCES, AuditSource
 from gtqa.storage._sql import IS_CLAIMED
 from gtqa.storage.models import AuditRow, ReviewItemRow
 
-QUEUE_SOURCES = (AuditSource.queue, AuditSource.spot_check)
+# Blind items count as any other decision: an auditor's own tally must not tell them which items were
+# second reviews or gold.
+QUEUE_SOURCES = (AuditSource.queue, AuditSource.spot_check, *BLIND_SOURCES)
 
 
 def held_item(session: Session, auditor: str, now: datetime) -> int | None:
@@ -28,8 +30,8 @@ def held_item(session: Session, auditor: str, now: datetime) -> int | None:
 
 
 def decision_seconds(session: Session, auditor: str, since: datetime) -> list[float | None]:
-    """The seconds recorded on each of the auditor's queue decisions (flags and spot checks) made at or
-    after ``since``; None where none was recorded."""
+    """The seconds recorded on each of the auditor's queue decisions (flags, spot checks, blind items)
+    made at or after ``since``; None where none was recorded."""
     query = select(AuditRow.seconds).where(
         AuditRow.auditor == auditor,
         AuditRow.created_at >= since,

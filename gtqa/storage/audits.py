@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, func, insert, select
+from sqlalchemy import ColumnElement, Select, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from gtqa.domain import Audit, AuditSource, IssueType, Verdict
+from gtqa.domain import BLIND_SOURCES, Audit, AuditSource, IssueType, Verdict
 from gtqa.storage.mapping import audit_values, to_audit
 from gtqa.storage.models import AuditRow, BatchRow
 
@@ -27,18 +27,43 @@ def list_audits(
     until: datetime | None = None,
     limit: int | None = None,
     offset: int = 0,
+    as_auditors_see: bool = False,
 ) -> list[Audit]:
-    """Audits matching every filter given, oldest first; ``since`` inclusive, ``until`` exclusive."""
-    query = _filtered(batch_id, spec_hash, auditor, verdict, issue_type, source, since, until)
-    query = query.offset(offset).limit(limit)
-    return [to_audit(row) for row in session.scalars(query)]
+    """Audits matching every filter given, oldest first; ``since`` inclusive, ``until`` exclusive.
+    ``as_auditors_see``: the source as the auditor saw the item (see ``seen_source``), filtered on too."""
+    where = _conditions(
+        batch_id, spec_hash, auditor, verdict, issue_type, source, since, until, as_auditors_see
+    )
+    query = select(AuditRow, seen_source()).where(*where).order_by(AuditRow.created_at, AuditRow.id)
+    rows = session.execute(query.offset(offset).limit(limit)).all()
+    if not as_auditors_see:
+        return [to_audit(row) for row, _ in rows]
+    return [to_audit(row).model_copy(update={"source": AuditSource(seen)}) for row, seen in rows]
+
+
+def seen_source() -> ColumnElement[str]:
+    """An audit's source as its auditor saw the item: a blind item (second review, gold) looked like a
+    flag (it has a flag's check, or is a frame edit, which a queue item's are) or like a spot check. An
+    auditor's own audit list shows this, so that it does not tell them which items were blind."""
+    looked = case((AuditRow.flag_check.is_not(None) | AuditRow.item_id.is_(None), literal("queue")),
+                  else_=literal("spot_check"))  # fmt: skip
+    return case((AuditRow.source.in_(BLIND_SOURCES), looked), else_=AuditRow.source)
 
 
 def export_audits(
-    session: Session, *, spec_hash: str | None = None, batch_id: int | None = None, batch_size: int = 1000
+    session: Session,
+    *,
+    spec_hash: str | None = None,
+    batch_id: int | None = None,
+    batch_size: int = 1000,
+    blind: bool = False,
 ) -> Iterator[Audit]:
-    """Every audit (of one spec, or one batch), oldest first, streamed ``batch_size`` rows at a time."""
+    """Every audit (of one spec, or one batch), oldest first, streamed ``batch_size`` rows at a time.
+    Blind answers (second reviews, gold) only with ``blind``: they measure auditors, and what learns
+    from or applies audits (calibration, evals, corrections) must see each label's first decision only."""
     query = _filtered(batch_id, spec_hash, None, None, None, None, None, None)
+    if not blind:
+        query = query.where(AuditRow.source.not_in(BLIND_SOURCES))
     for row in session.scalars(query.execution_options(yield_per=batch_size)):
         yield to_audit(row)
 
@@ -70,9 +95,12 @@ def count_audits(
     source: AuditSource | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    as_auditors_see: bool = False,
 ) -> int:
     """How many audits ``list_audits`` would list with these filters over all its pages."""
-    where = _conditions(batch_id, spec_hash, auditor, verdict, issue_type, source, since, until)
+    where = _conditions(
+        batch_id, spec_hash, auditor, verdict, issue_type, source, since, until, as_auditors_see
+    )
     return session.scalar(select(func.count(AuditRow.id)).where(*where)) or 0
 
 
@@ -99,6 +127,7 @@ def _conditions(
     source: AuditSource | None,
     since: datetime | None,
     until: datetime | None,
+    as_auditors_see: bool = False,
 ) -> list[ColumnElement[bool]]:
     equal = {
         AuditRow.batch_id: batch_id,
@@ -106,9 +135,10 @@ def _conditions(
         AuditRow.auditor: auditor,
         AuditRow.verdict: verdict,
         AuditRow.issue_type: issue_type,
-        AuditRow.source: source,
     }
     where = [column == value for column, value in equal.items() if value is not None]
+    if source is not None:
+        where.append(seen_source() == source.value if as_auditors_see else AuditRow.source == source)
     if since is not None:
         where.append(AuditRow.created_at >= since)
     if until is not None:
@@ -121,13 +151,17 @@ def label_audits(
 ) -> list[tuple[int | None, Audit]]:
     """The audits of one label (by frame and label key) in any delivery of the batch's dataset, this one
     included, newest first, each with its batch id: what auditors decided and corrected about it before.
-    Found through the audits' batch index (every batch of the dataset), then by frame and label."""
+    Found through the audits' batch index (every batch of the dataset), then by frame and label. Blind
+    answers (second reviews, gold) are left out: they are not the label's outcome."""
     dataset = select(BatchRow.dataset_id).where(BatchRow.id == batch_id).scalar_subquery()
     batches = select(BatchRow.id).where(BatchRow.dataset_id == dataset)
     query = (
         select(AuditRow)
         .where(
-            AuditRow.batch_id.in_(batches), AuditRow.frame_key == frame_key, AuditRow.label_key == label_key
+            AuditRow.batch_id.in_(batches),
+            AuditRow.frame_key == frame_key,
+            AuditRow.label_key == label_key,
+            AuditRow.source.not_in(BLIND_SOURCES),
         )
         .order_by(AuditRow.created_at.desc(), AuditRow.id)
         .limit(limit)

@@ -194,9 +194,12 @@ def finish_chunk(
     findings: Sequence[Finding],
     spec: CompiledSpec,
     *,
+    calibration_version: int | None = None,
     now: datetime | None = None,
 ) -> int:
     """Replace the chunk's findings with ``findings`` and mark it done; the number stored.
+    ``calibration_version``: the service's refitted calibration that scored them (None: the shipped
+    default or the spec's priors).
 
     Each finding's priority is stored with it: its probability x the severity weight of its type and
     the label's class under ``spec`` (``gtqa.scoring.priority``). Findings must be about the chunk's own
@@ -211,7 +214,10 @@ def finish_chunk(
     job = session.get_one(ReviewJobRow, chunk.job_id)
     if spec.hash != job.spec_hash:
         raise ValueError(f"findings under spec {spec.hash[:12]} for a job under spec {job.spec_hash[:12]}")
-    rows = _finding_rows(session, chunk, job, findings, spec)
+    rows = [
+        {**r, "calibration_version": calibration_version}
+        for r in _finding_rows(session, chunk, job, findings, spec)
+    ]
     session.query(FindingRow).filter(FindingRow.chunk_id == chunk_id).delete(**SYNC)
     if rows:
         session.execute(insert(FindingRow), rows)

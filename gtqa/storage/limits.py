@@ -9,7 +9,7 @@ from datetime import UTC
 from functools import cache
 from typing import Any
 
-from gtqa.domain import Audit, Dataset, InputProblem, Label, Prediction
+from gtqa.domain import Audit, Dataset, Frame, FrameStream, InputProblem, Label, Prediction, ProblemLevel
 from gtqa.storage.models import AuditRow, DatasetRow, FrameRow, LabelRow, PredictionRow
 
 # An audit's text fields and the columns that keep them.
@@ -27,18 +27,62 @@ def column_length(model: Any, column: str) -> int:
 
 def unstorable_records(dataset: Dataset) -> list[InputProblem]:
     """One problem per record that cannot be stored as read."""
-    problems = []
-    if len(dataset.name) > column_length(DatasetRow, "name") or "\x00" in dataset.name:
-        problems.append(InputProblem(path=dataset.root, message=f"unusable dataset name {dataset.name!r}"))
+    problems = unstorable_name(dataset.name, dataset.root)
     for frame in dataset.frames:
-        where = frame.image or dataset.root
-        if len(frame.id) > column_length(FrameRow, "key") or "\x00" in frame.id:
-            problems.append(InputProblem(path=where, message=f"frame id too long or not text: {frame.id!r}"))
-        if frame.sequence is not None and len(frame.sequence) > column_length(FrameRow, "sequence"):
-            problems.append(InputProblem(path=where, message=f"sequence name too long: {frame.sequence!r}"))
-        problems.extend(_record_problems(frame.labels, dataset.root))
-        problems.extend(_record_problems(frame.predictions, dataset.root))
+        problems.extend(unstorable_frame(frame, dataset.root))
     return problems
+
+
+def unstorable_name(name: str, root: str) -> list[InputProblem]:
+    if len(name) > column_length(DatasetRow, "name") or "\x00" in name:
+        return [InputProblem(path=root, message=f"unusable dataset name {name!r}")]
+    return []
+
+
+def unstorable_frame(frame: Frame, root: str) -> list[InputProblem]:
+    """One problem per record of ``frame`` (the frame, its labels, its predictions) not storable."""
+    problems = []
+    where = frame.image or root
+    if len(frame.id) > column_length(FrameRow, "key") or "\x00" in frame.id:
+        problems.append(InputProblem(path=where, message=f"frame id too long or not text: {frame.id!r}"))
+    if frame.sequence is not None and len(frame.sequence) > column_length(FrameRow, "sequence"):
+        problems.append(InputProblem(path=where, message=f"sequence name too long: {frame.sequence!r}"))
+    problems.extend(_record_problems(frame.labels, root))
+    problems.extend(_record_problems(frame.predictions, root))
+    return problems
+
+
+class Screen:
+    """A stream passed on to the ingest only while it can all be stored: ``unstorable_records`` and
+    the reading errors, found frame by frame. From the first refusal on no frame is passed on (nothing
+    more is inserted just to be rolled back), but the stream is still read to its end, so every
+    problem is reported, as with a dataset read whole. ``refusals`` is complete once it is exhausted."""
+
+    def __init__(self, stream: FrameStream, *, allow_problems: bool) -> None:
+        self._source, self._allow = stream, allow_problems
+        self._refused = unstorable_name(stream.name, stream.root)
+        self.frames = 0  # frames read, passed on or not
+        self._seen, self._errors = 0, False  # reading problems looked at so far; any error among them
+        self.stream = FrameStream(stream.name, stream.format, stream.root, self._frames(), stream.problems)
+
+    def refusals(self) -> list[InputProblem]:
+        """Records that cannot be stored, then (unless problems are allowed) the reading errors."""
+        errors = [] if self._allow else [p for p in self._source.problems if p.level == ProblemLevel.error]
+        return self._refused + errors
+
+    def _frames(self) -> Iterator[Frame]:
+        for frame in self._source:
+            self.frames += 1
+            self._refused.extend(unstorable_frame(frame, self._source.root))
+            if not self._refused and (self._allow or not self._has_errors()):
+                yield frame
+
+    def _has_errors(self) -> bool:
+        """Whether the reading met an error yet, looking only at the problems new since last time."""
+        problems = self._source.problems
+        new, self._seen = problems[self._seen :], len(problems)
+        self._errors = self._errors or any(p.level == ProblemLevel.error for p in new)
+        return self._errors
 
 
 def unstorable_audit(audit: Audit) -> str | None:

@@ -32,7 +32,15 @@ from sqlalchemy import Enum as SAEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from gtqa.domain import AuditSource, IssueType, Verdict
-from gtqa.storage.records import ChunkStatus, ItemKind, ItemStatus, JobStatus, Role
+from gtqa.storage.records import (
+    CalibrationState,
+    ChunkStatus,
+    ItemKind,
+    ItemPurpose,
+    ItemStatus,
+    JobStatus,
+    Role,
+)
 from gtqa.storage.types import BigId, Json, UTCDateTime, utcnow
 
 # Deterministic constraint names: later migrations (and SQLite batch mode) need to name what they alter.
@@ -275,6 +283,11 @@ class FindingRow(Base):
     follows: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # see Finding
     judge: Mapped[dict[str, Any] | None] = mapped_column(Json())  # a JudgeOpinion dump
     judge_cost_usd: Mapped[float | None] = mapped_column(Float)  # paid for it (0: cached); None: not asked
+    # The refitted calibration that scored it (``calibration_versions``); None: the shipped default
+    # calibration or the spec's priors, as the worker's plan chose.
+    calibration_version: Mapped[int | None] = _fk(
+        "calibration_versions.id", ondelete="SET NULL", nullable=True
+    )
 
     __table_args__ = (
         Index(None, "batch_id", "type", "score"),
@@ -285,9 +298,47 @@ class FindingRow(Base):
     )
 
 
+class CalibrationVersionRow(Base):
+    """A refit of a spec's calibration on the service's own audits, and what the gate said of it. The
+    model is the ``CalibrationModel`` JSON (LightGBM text inside: some hundred kB), with its sha256."""
+
+    __tablename__ = "calibration_versions"
+
+    id: Mapped[int] = _id()
+    spec_name: Mapped[str] = mapped_column(String(120))
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    data_format: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[int | None] = _fk("calibration_versions.id", ondelete="SET NULL", nullable=True)
+    status: Mapped[CalibrationState] = mapped_column(_state(CalibrationState, "calibration_state"))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    n_audits: Mapped[int] = mapped_column(Integer, default=0)
+    evaluation: Mapped[dict[str, Any] | None] = mapped_column(Json())
+    model: Mapped[str | None] = mapped_column(Text)
+    model_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+    promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index(None, "spec_name", "data_format", "created_at"),)
+
+
+class CalibrationHeadRow(Base):
+    """Per (spec name, data format): the version in use (None: the shipped default or the priors), the
+    decisions counted since the last refit started, and the refit lease (one refit at a time)."""
+
+    __tablename__ = "calibration_heads"
+
+    spec_name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    data_format: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version_id: Mapped[int | None] = _fk("calibration_versions.id", ondelete="SET NULL", nullable=True)
+    decisions: Mapped[int] = mapped_column(Integer, default=0)
+    refit_owner: Mapped[str | None] = mapped_column(String(200))
+    refit_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 _PENDING = text("status = 'pending'")
 _CLAIMED = text("status = 'claimed'")
-_SPOT = text("kind = 'spot_check'")
+_AUDIT = text("purpose = 'audit'")
+_SPOT = text("kind = 'spot_check' AND purpose = 'audit'")
 
 
 class ReviewItemRow(Base):
@@ -314,6 +365,13 @@ class ReviewItemRow(Base):
     # the sample included it; both None for an item outside the sample.
     stratum: Mapped[str | None] = mapped_column(String(40))
     inclusion_probability: Mapped[float | None] = mapped_column(Float)
+    # Blind items (``gtqa.storage.blind``): a second review names the item it repeats and the auditor who
+    # decided that one (never handed it); a gold item has its answer in ``gold_answers``.
+    purpose: Mapped[ItemPurpose] = mapped_column(
+        _state(ItemPurpose, "item_purpose"), default=ItemPurpose.audit, server_default=ItemPurpose.audit.value
+    )
+    review_of: Mapped[int | None] = _fk("review_items.id", nullable=True)
+    blind_to: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = _created()
 
     __table_args__ = (
@@ -321,7 +379,10 @@ class ReviewItemRow(Base):
             "(kind = 'flag' AND finding_id IS NOT NULL) OR (kind = 'spot_check' AND label_id IS NOT NULL)",
             name="item_subject",
         ),
-        UniqueConstraint("finding_id"),
+        # One audit item per finding; blind items repeat a finding.
+        Index(
+            "uq_review_items_finding", "finding_id", unique=True, postgresql_where=_AUDIT, sqlite_where=_AUDIT
+        ),
         # The queue: highest priority first among pending items, globally or within one job. Scanned
         # backwards for ORDER BY priority DESC, id DESC; partial, so claimed and decided rows cost nothing.
         Index("ix_review_items_queue", "priority", "id", postgresql_where=_PENDING, sqlite_where=_PENDING),
@@ -346,7 +407,22 @@ class ReviewItemRow(Base):
         Index(None, "label_id"),
         Index(None, "frame_id"),
         Index(None, "batch_id"),
+        Index(None, "review_of"),
     )
+
+
+class GoldAnswerRow(Base):
+    """The known answer of a gold item (a ``gtqa.domain.GoldAnswer``)."""
+
+    __tablename__ = "gold_answers"
+
+    item_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("review_items.id", ondelete="CASCADE"), primary_key=True
+    )
+    verdict: Mapped[Verdict] = mapped_column(_vocab(Verdict))
+    issue_type: Mapped[IssueType | None] = mapped_column(_vocab(IssueType))
+    seeded_by: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = _created()
 
 
 class AuditRow(Base):

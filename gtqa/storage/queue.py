@@ -7,23 +7,28 @@ rows other auditors are locking (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite r
 ``BEGIN IMMEDIATE``, so claims are serialised). Two auditors never get the same item, and an auditor
 whose claim lapsed can no longer decide it. ``decide``, ``skip`` and ``extend_claim`` write through one
 conditional UPDATE that holds only while the claim does.
+
+Blind items (``gtqa.storage.blind``) are claimed like any other, except that a second review never goes
+to the auditor who made the first decision (``blind_to``); their decisions are audits of their own
+source (``second_review``, ``gold``) that change no label's outcome.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Executable, Select, bindparam, func, insert, select, text, union_all, update
+from sqlalchemy import Executable, Select, bindparam, func, insert, or_, select, text, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from gtqa.domain import Audit, AuditSource, Box2D, IssueType, Label, Verdict
 from gtqa.storage._sql import IS_CLAIMED, IS_PENDING, SYNC, rowcount
+from gtqa.storage.blind import chosen_for_second_review, queue_second_review
 from gtqa.storage.errors import ClaimCapError, DecisionError, LeaseError, NotFoundError
 from gtqa.storage.mapping import audit_values, to_finding, to_label
 from gtqa.storage.models import (
@@ -36,7 +41,8 @@ from gtqa.storage.models import (
     ReviewItemRow,
     ReviewJobRow,
 )
-from gtqa.storage.records import FrameEdit, ItemContext, ItemKind, ItemStatus, ReviewItem
+from gtqa.storage.records import FrameEdit, ItemContext, ItemKind, ItemPurpose, ItemStatus, ReviewItem
+from gtqa.storage.scope import EVERYTHING, Scope, of_batches
 from gtqa.storage.types import UTCDateTime, utcnow
 
 
@@ -52,8 +58,9 @@ def claim_next(
 ) -> ReviewItem | None:
     """Claim the highest-priority pending item (of one job, or of all) for ``lease_s`` seconds; None
     when nothing is pending. Commit promptly: the row stays locked until the transaction ends.
-    ``max_held``: ``ClaimCapError`` when the auditor already holds that many live claims (two claims of
-    one auditor racing may both pass: the cap bounds hoarding, it is not a lock).
+    ``max_held``: ``ClaimCapError`` when the auditor already holds that many live claims. With a cap,
+    one auditor's claims are serialised until the transaction ends (``_lock_auditor``), so two claims
+    racing (two tabs, a double click) cannot both pass the count and end one over the cap.
 
     Unless ``durable``, PostgreSQL commits this transaction without waiting for its WAL flush (one disk
     flush, milliseconds, saved per claim). A claim lost in a server crash is harmless: the item is simply
@@ -64,12 +71,27 @@ def claim_next(
     now = now or utcnow()
     if not durable and session.get_bind().dialect.name == "postgresql":
         session.execute(_ASYNC_COMMIT)
+    if max_held is not None:
+        _lock_auditor(session, auditor)
     if max_held is not None and held_by(session, auditor, now=now) >= max_held:
         raise ClaimCapError(f"{auditor} already holds {max_held} items: decide, skip or release one first")
     expires = now + timedelta(seconds=lease_s)
     params = {"q_auditor": auditor, "q_now": now, "q_expires": expires, "q_job": job_id}
     row = session.execute(_claim_statement(job_id is not None), params).one_or_none()
     return None if row is None else ReviewItem(*row)
+
+
+def _lock_auditor(session: Session, auditor: str) -> None:
+    """Make counting an auditor's claims and claiming one step: on PostgreSQL a transaction-scoped
+    advisory lock keyed by the auditor's name (another auditor is not held up, except by a hash
+    collision, which only serialises the two); SQLite's ``BEGIN IMMEDIATE`` already serialises every
+    claim."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_AUDITOR_LOCK, {"auditor": auditor})
+
+
+# Two-key form: the first key is this project's namespace for advisory locks ("gtqa" as an int4).
+_AUDITOR_LOCK = text("SELECT pg_advisory_xact_lock(CAST(1735684449 AS integer), hashtext(:auditor))")
 
 
 def held_by(session: Session, auditor: str, *, now: datetime | None = None) -> int:
@@ -121,6 +143,7 @@ def decide(
     corrected: Label | None = None,
     comment: str = "",
     seconds: float | None = None,
+    second_review_share: float = 0.0,
     now: datetime | None = None,
 ) -> Audit:
     """Record the claimant's decision on an item as an Audit and mark the item decided.
@@ -128,7 +151,8 @@ def decide(
     Only the auditor holding the claim, and only while its lease holds (else ``LeaseError``). A defect
     needs an issue type (a flag's own type if not given); ``not_defect`` and ``unsure`` take neither an
     issue type nor a correction; a correction must be in the item's frame and keep the judged label's id
-    (``DecisionError``).
+    (``DecisionError``). ``second_review_share`` of the items (chosen by a hash of the item id, so the
+    same items every time) are queued again, blind, for a different auditor.
     """
     now = now or utcnow()
     ctx = item_context(session, item_id)
@@ -138,6 +162,8 @@ def decide(
     session.execute(
         insert(AuditRow), {**audit_values(audit), "item_id": item_id, "batch_id": ctx.item.batch_id}
     )
+    if ctx.purpose == ItemPurpose.audit and chosen_for_second_review(item_id, second_review_share):
+        queue_second_review(session, ctx.item, auditor, now)
     return audit
 
 
@@ -170,11 +196,23 @@ def _edit_audit(ctx: ItemContext, auditor: str, edit: FrameEdit, audit_id: str, 
         return Audit(
             id=audit_id, dataset=ctx.dataset, frame=ctx.item.frame_key, label=edit.label, box=edit.box,
             verdict=Verdict.defect, issue_type=edit.issue_type, corrected=edit.corrected, auditor=auditor,
-            spec_hash=ctx.spec_hash, source=AuditSource.queue, created_at=now,
+            spec_hash=ctx.spec_hash, source=_edit_source(ctx), created_at=now,
             comment=f"corrected while deciding item {ctx.item.id}",
         )  # fmt: skip
     except ValidationError as exc:
         raise DecisionError(f"invalid edit of frame {ctx.item.frame_key}: {exc}") from exc
+
+
+def _source(ctx: ItemContext) -> AuditSource:
+    """A blind item's decision is of its own source; else a flag's is a queue decision."""
+    if ctx.purpose != ItemPurpose.audit:
+        return AuditSource(ctx.purpose.value)
+    return AuditSource.queue if ctx.item.kind == ItemKind.flag else AuditSource.spot_check
+
+
+def _edit_source(ctx: ItemContext) -> AuditSource:
+    """Frame edits made on a blind item are blind answers too: they must not correct the labels."""
+    return AuditSource.queue if ctx.purpose == ItemPurpose.audit else AuditSource(ctx.purpose.value)
 
 
 def _check_edit(ctx: ItemContext, audit: Audit) -> None:
@@ -218,7 +256,7 @@ def item_context(session: Session, item_id: int) -> ItemContext:
     row = session.execute(_context_query(), {"q_item": item_id}).one_or_none()
     if row is None:
         raise NotFoundError(f"no review item {item_id}")
-    *columns, finding, label, dataset, spec_hash = row
+    *columns, finding, label, dataset, spec_hash, purpose = row
     item = ReviewItem(*columns)
     return ItemContext(
         item=item,
@@ -226,6 +264,7 @@ def item_context(session: Session, item_id: int) -> ItemContext:
         spec_hash=spec_hash,
         finding=to_finding(finding) if finding is not None else None,
         label=to_label(label, item.frame_key) if label is not None else None,
+        purpose=purpose,
     )
 
 
@@ -238,13 +277,39 @@ def top_pending(session: Session, limit: int, *, job_ids: Sequence[int] | None =
     return [item_context(session, item_id) for item_id in session.scalars(query)]
 
 
-def queue_counts(session: Session, *, job_id: int | None = None) -> dict[ItemStatus, int]:
-    """Items per status (every status present, zeros included)."""
+def queue_counts(
+    session: Session, *, job_id: int | None = None, scope: Scope = EVERYTHING
+) -> dict[ItemStatus, int]:
+    """Items per status (every status present, zeros included), of one job or of the scope's batches."""
     query = select(ReviewItemRow.status, func.count()).group_by(ReviewItemRow.status)
+    query = query.where(*of_batches(scope, ReviewItemRow.batch_id))
     if job_id is not None:
         query = query.where(ReviewItemRow.job_id == job_id)
     counts = {status: n for status, n in session.execute(query)}
     return {status: counts.get(status, 0) for status in ItemStatus}
+
+
+@dataclass(frozen=True, slots=True)
+class JobQueue:
+    """One job's part of the auditors' queue: what the review page offers to work on alone."""
+
+    job_id: int
+    batch_id: int
+    dataset: str
+    pending: int
+
+
+def pending_by_job(session: Session) -> list[JobQueue]:
+    """Every job with pending items, with its batch's dataset name, highest job id first."""
+    query = (
+        select(ReviewItemRow.job_id, ReviewItemRow.batch_id, DatasetRow.name, func.count())
+        .join(BatchRow, BatchRow.id == ReviewItemRow.batch_id)
+        .join(DatasetRow, DatasetRow.id == BatchRow.dataset_id)
+        .where(IS_PENDING)
+        .group_by(ReviewItemRow.job_id, ReviewItemRow.batch_id, DatasetRow.name)
+        .order_by(ReviewItemRow.job_id.desc())
+    )
+    return [JobQueue(job, batch, name, n) for job, batch, name, n in session.execute(query)]
 
 
 def _transition(session: Session, item_id: int, auditor: str, now: datetime, **values: Any) -> None:
@@ -302,7 +367,7 @@ def _audit(
             auditor=auditor,
             seconds=seconds,
             spec_hash=ctx.spec_hash,
-            source=AuditSource.queue if ctx.item.kind == ItemKind.flag else AuditSource.spot_check,
+            source=_source(ctx),
             comment=comment,
             created_at=now,
         )
@@ -366,6 +431,8 @@ def _claim_statement(per_job: bool) -> Executable:
     """One UPDATE claiming the best of two candidates: the highest-priority pending item and the
     highest-priority lapsed claim, each found by its own partial index and locked with SKIP LOCKED."""
     scope = [ReviewItemRow.job_id == bindparam("q_job")] if per_job else []
+    # A second review is never handed to the auditor who made the first decision.
+    scope.append(or_(ReviewItemRow.blind_to.is_(None), ReviewItemRow.blind_to != bindparam("q_auditor")))
     lapsed = [IS_CLAIMED, ReviewItemRow.lease_expires_at <= bindparam("q_now", type_=UTCDateTime())]
     best = union_all(_first(IS_PENDING, *scope), _first(*lapsed, *scope)).subquery("candidates")
     candidate = (
@@ -422,7 +489,14 @@ def _item_query() -> Executable:
 @cache
 def _context_query() -> Executable:
     return (
-        select(*_item_columns(), FindingRow, LabelRow, DatasetRow.name, ReviewJobRow.spec_hash)
+        select(
+            *_item_columns(),
+            FindingRow,
+            LabelRow,
+            DatasetRow.name,
+            ReviewJobRow.spec_hash,
+            ReviewItemRow.purpose,
+        )
         .join(ReviewJobRow, ReviewJobRow.id == ReviewItemRow.job_id)
         .join(BatchRow, BatchRow.id == ReviewJobRow.batch_id)
         .join(DatasetRow, DatasetRow.id == BatchRow.dataset_id)

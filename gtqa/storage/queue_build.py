@@ -15,7 +15,7 @@ from sqlalchemy import delete, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from gtqa.spec import CompiledSpec
-from gtqa.storage._sql import IS_PENDING, SYNC, rowcount
+from gtqa.storage._sql import IS_AUDIT, IS_PENDING, SYNC, rowcount
 from gtqa.storage.errors import NotFoundError
 from gtqa.storage.models import FindingRow, FrameRow, JobChunkRow, LabelRow, ReviewItemRow, ReviewJobRow
 from gtqa.storage.records import ChunkStatus, ItemKind, ItemStatus, QueueBuild
@@ -48,7 +48,8 @@ def build_review_items(
     ``1 / stream_rate``-th item is a spot check from the first claim on (ties with a flag go to the
     spot check), until the sample runs out, so estimates are defined after a few decisions; with
     ``spot_priority`` every spot check gets that priority instead.
-    Rebuilding is safe: pending items are dropped and remade, claimed and decided ones are kept.
+    Rebuilding is safe: pending items are dropped and remade, claimed and decided ones are kept, and so
+    are blind items (second reviews and gold, ``gtqa.storage.blind``), which the sample never picks.
     """
     if not 0.0 <= spot_check_share <= 1.0:
         raise ValueError(f"spot_check_share must be in [0, 1], not {spot_check_share}")
@@ -62,7 +63,9 @@ def build_review_items(
         raise ValueError(f"spec {spec.hash[:12]} is not the job's spec {job.spec_hash[:12]}")
     removed = rowcount(
         session.execute(
-            delete(ReviewItemRow).where(ReviewItemRow.job_id == job_id, IS_PENDING).execution_options(**SYNC)
+            delete(ReviewItemRow)
+            .where(ReviewItemRow.job_id == job_id, IS_PENDING, IS_AUDIT)
+            .execution_options(**SYNC)
         )
     )
     flags = _queue_flags(session, job, now)
@@ -88,7 +91,7 @@ def _queue_flags(session: Session, job: ReviewJobRow, now: datetime) -> int:
         literal(0),
         literal(""),
         literal(now, UTCDateTime()),
-    ).where(FindingRow.job_id == job.id, ~exists().where(ReviewItemRow.finding_id == FindingRow.id))
+    ).where(FindingRow.job_id == job.id, ~exists().where(ReviewItemRow.finding_id == FindingRow.id, IS_AUDIT))
     stmt = insert(ReviewItemRow).from_select(columns, source).execution_options(preserve_rowcount=True)
     return rowcount(session.execute(stmt))
 
@@ -140,7 +143,9 @@ def _slots(
         return [fixed] * len(picks)
     sampled = {p.unit.item for p in picks if p.unit.item is not None}
     rows = session.execute(
-        select(ReviewItemRow.id, ReviewItemRow.priority).where(ReviewItemRow.job_id == job_id, IS_PENDING)
+        select(ReviewItemRow.id, ReviewItemRow.priority).where(
+            ReviewItemRow.job_id == job_id, IS_PENDING, IS_AUDIT
+        )
     )
     flags = sorted((p for i, p in rows if i not in sampled), reverse=True)
     if not flags:
@@ -203,7 +208,7 @@ def _flag_bands(session: Session, job_id: int, bands: Sequence[float]) -> dict[s
     rows = session.execute(
         select(ReviewItemRow.id, ReviewItemRow.label_id, ReviewItemRow.frame_id, FindingRow.score)
         .join(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
-        .where(ReviewItemRow.job_id == job_id, IS_PENDING, FindingRow.score < edges[-1])
+        .where(ReviewItemRow.job_id == job_id, IS_PENDING, IS_AUDIT, FindingRow.score < edges[-1])
         .order_by(ReviewItemRow.id)
     )
     for item, label, frame, score in rows:
@@ -228,7 +233,7 @@ def _spot_pool(session: Session, job: ReviewJobRow, spec: CompiledSpec) -> tuple
     kept = set(
         session.scalars(
             select(ReviewItemRow.label_id).where(
-                ReviewItemRow.job_id == job.id, ReviewItemRow.kind == ItemKind.spot_check
+                ReviewItemRow.job_id == job.id, ReviewItemRow.kind == ItemKind.spot_check, IS_AUDIT
             )
         )
     )

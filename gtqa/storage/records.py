@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from gtqa.domain import Box2D, Finding, InputProblem, IssueType, Label
 
@@ -37,6 +38,25 @@ class ChunkStatus(StrEnum):
 class ItemKind(StrEnum):
     flag = "flag"  # a finding of the reviewer
     spot_check = "spot_check"  # a random unflagged label, to estimate what the reviewer misses
+
+
+class ItemPurpose(StrEnum):
+    """Why an item is in the queue. Blind items (a second review, a gold item) look like any other to
+    the auditor; their decisions measure the auditors and never change a label's outcome."""
+
+    audit = "audit"  # a flag or a spot check, decided once
+    second_review = "second_review"  # a decided item sent, blind, to a different auditor
+    gold = "gold"  # a known-answer item seeded by ops
+
+
+class CalibrationState(StrEnum):
+    """A refit's outcome (``gtqa.storage.calibrations``)."""
+
+    candidate = "candidate"  # fitted, not yet gated
+    promoted = "promoted"  # the gate passed it; current unless rolled back or superseded
+    refused = "refused"  # too few audits, or the gate found it not better (reason says which)
+    rolled_back = "rolled_back"  # was current, an operator rolled it back
+    failed = "failed"  # the fit or the evaluation raised; the current version stayed
 
 
 class ItemStatus(StrEnum):
@@ -150,6 +170,28 @@ class ItemContext:
     spec_hash: str
     finding: Finding | None
     label: Label | None
+    purpose: ItemPurpose = ItemPurpose.audit
+
+
+@dataclass(frozen=True, slots=True)
+class SecondReview:
+    """A pair of blind answers on one item: the first auditor's and the second one's. An answer is the
+    issue type of a defect, else the verdict (``not_defect``, ``unsure``); ``flag_type`` is the flag's
+    issue type (None for a spot check)."""
+
+    first_auditor: str
+    first_answer: str
+    second_auditor: str
+    second_answer: str
+    flag_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class GoldResult:
+    """An auditor's answer on a gold item, scored against the known answer."""
+
+    auditor: str
+    right: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,3 +211,26 @@ class FrameEdit:
     issue_type: IssueType
     box: Box2D
     corrected: Label | None
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationVersion:
+    """One refit of a spec's calibration on one data format (the model itself is read apart: it is large).
+
+    ``evaluation``: the gate's figures (metric, delta, lo, hi, n, clusters); ``precision_before`` and
+    ``precision_after``: the share of real defects among the decided flags scored by the version this
+    one replaced, and by this one (filled as decisions come in, see ``queue_precision``)."""
+
+    id: int
+    spec_name: str
+    spec_hash: str
+    data_format: str
+    parent_id: int | None
+    status: CalibrationState
+    reason: str
+    n_audits: int
+    evaluation: dict[str, Any] | None
+    model_sha256: str | None
+    created_at: datetime
+    promoted_at: datetime | None
+    current: bool = False

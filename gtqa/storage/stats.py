@@ -14,6 +14,7 @@ from gtqa.domain import AuditSource, IssueType, JudgeFailure, JudgeOpinion, Verd
 from gtqa.storage._sql import IS_PENDING
 from gtqa.storage.models import AuditRow, FindingRow, JobChunkRow, ReviewItemRow, ReviewJobRow
 from gtqa.storage.records import ChunkStatus, JobStatus
+from gtqa.storage.scope import EVERYTHING, Scope, in_range, of_batches
 
 # Judge failures that never reached the endpoint.
 NO_CALL = frozenset({JudgeFailure.disabled, JudgeFailure.budget, JudgeFailure.offline})
@@ -60,10 +61,11 @@ class JudgeSpend:
     cost_usd: float = 0.0
 
 
-def judge_spend(session: Session) -> dict[int, JudgeSpend]:
-    """Per batch: the judge's requests and spend recorded with the findings."""
+def judge_spend(session: Session, scope: Scope = EVERYTHING) -> dict[int, JudgeSpend]:
+    """Per batch (of the scope: the judge answers at ingest, so the date range does not apply): the
+    judge's requests and spend recorded with the findings."""
     query = select(FindingRow.batch_id, FindingRow.judge_cost_usd, FindingRow.judge).where(
-        FindingRow.judge_cost_usd.is_not(None)
+        FindingRow.judge_cost_usd.is_not(None), *of_batches(scope, FindingRow.batch_id)
     )
     spend: dict[int, JudgeSpend] = defaultdict(JudgeSpend)
     for batch_id, cost, opinion in session.execute(query):
@@ -90,14 +92,19 @@ class FlagDecisions:
     count: int
 
 
-def flag_decisions(session: Session) -> list[FlagDecisions]:
-    """The auditors' decisions on flags in the queue, counted per the flag's check, its issue type (the
-    finding's: a rejected flag's audit has none) and the verdict."""
+def flag_decisions(session: Session, scope: Scope = EVERYTHING) -> list[FlagDecisions]:
+    """The auditors' decisions on flags in the queue (of the scope's batches, made in its range), counted
+    per the flag's check, its issue type (the finding's: a rejected flag's audit has none) and the
+    verdict."""
     query = (
         select(FindingRow.check, FindingRow.type, AuditRow.verdict, func.count())
         .join(ReviewItemRow, ReviewItemRow.id == AuditRow.item_id)
         .join(FindingRow, FindingRow.id == ReviewItemRow.finding_id)
-        .where(AuditRow.source == AuditSource.queue)
+        .where(
+            AuditRow.source == AuditSource.queue,
+            *of_batches(scope, AuditRow.batch_id),
+            *in_range(scope, AuditRow.created_at),
+        )
         .group_by(FindingRow.check, FindingRow.type, AuditRow.verdict)
     )
     return [FlagDecisions(c, IssueType(t), Verdict(v), n) for c, t, v, n in session.execute(query)]

@@ -84,15 +84,24 @@ def settings(tmp_path: Path, database_url: str, ingest_root: Path) -> Settings:
         max_archive_members=200,
         chunk_size=4,
         spot_check_share=0.0,
+        second_review_share=0.0,  # a test that wants second reviews asks for them
     )
 
 
 class RecordingDispatcher:
     def __init__(self) -> None:
         self.jobs: list[int] = []
+        self.refits: list[tuple[str, str]] = []
+        self.reprioritised: list[tuple[str, str]] = []
 
     def enqueue_job(self, job_id: int) -> None:
         self.jobs.append(job_id)
+
+    def enqueue_refit(self, spec_name: str, data_format: str) -> None:
+        self.refits.append((spec_name, data_format))
+
+    def enqueue_reprioritise(self, spec_name: str, data_format: str) -> None:
+        self.reprioritised.append((spec_name, data_format))
 
 
 @dataclass

@@ -39,6 +39,7 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", f"{V1}/queue"): ALL,
     ("POST", f"{V1}/queue/next"): AUDIT,
     ("POST", f"{V1}/queue/skipped/return"): OPS,
+    ("POST", f"{V1}/queue/gold"): OPS,
     ("GET", f"{V1}/queue/items/{{item_id}}"): ALL,  # auditors: items they hold or decided
     ("GET", f"{V1}/queue/items/{{item_id}}/image"): ALL,
     ("POST", f"{V1}/queue/items/{{item_id}}/decision"): AUDIT,
@@ -56,6 +57,9 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", f"{V1}/specs/{{ref}}"): ALL,
     ("POST", f"{V1}/specs"): SPEC,
     ("GET", f"{V1}/evals/runs"): READ,
+    ("GET", f"{V1}/calibrations"): READ,
+    ("POST", f"{V1}/calibrations/refit"): OPS,
+    ("POST", f"{V1}/calibrations/{{version_id}}/rollback"): OPS,
     ("GET", f"{V1}/metrics/summary"): OPS,
     ("GET", f"{V1}/me"): ALL,
     ("GET", f"{V1}/users"): ADMIN,

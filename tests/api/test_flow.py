@@ -39,6 +39,7 @@ def settings(
         ingest_root=shared_data,
         chunk_size=8,
         spot_check_share=0.05,
+        second_review_share=0.0,
         judge_api_key=None,
         judge_base_url=None,
     )

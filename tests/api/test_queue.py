@@ -3,17 +3,19 @@ can be wrong (unknown verdict, no claim, an expired claim, twice), refused with 
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from api.ui.review_data import payload
 from gtqa.domain import Finding, IssueType
 from gtqa.spec import load_spec
 from gtqa.storage import Role, build_review_items, chunk_ids, claim_chunk, finish_chunk
-from gtqa.storage.models import AuditRow, ReviewItemRow
+from gtqa.storage.models import AuditRow, GoldAnswerRow, ReviewItemRow
 
 V1 = "/api/v1"
 
@@ -262,3 +264,88 @@ def test_ops_return_skipped_items_to_the_queue(api, queued) -> None:
     assert _next(api, "bob")["item"]["id"] == item["id"], "a returned item is claimable again"
     again = api.client.post(f"{V1}/queue/skipped/return", headers=api.as_("ops"))
     assert again.json() == {"returned": 0}
+
+
+def test_a_second_review_is_blind_in_the_api_and_the_review_page(api, queued) -> None:
+    """With every decision sent to a second review: bob gets the item the auditor decided, and neither
+    its API context nor its review page carries the first decision, while the first item's page does."""
+    api.app.state.settings = api.settings.model_copy(update={"second_review_share": 1.0})
+    first = _next(api)["item"]["id"]
+    secret = "the first auditor thinks the box is too small"
+    assert (
+        _decide(api, first, {"verdict": "defect", "issue_type": "bad_box", "comment": secret}).status_code
+        == 201
+    )
+    second = _next(api, "bob")
+    assert second["item"]["id"] != first and second["item"]["frame"] == "000000"
+    assert second["item"]["label"] == "000000:0" and second["item"]["kind"] == "flag"
+    with api.sessions() as session:
+        audit_id = session.scalars(select(AuditRow.id).where(AuditRow.item_id == first)).one()
+        shown = payload(session, api.settings, second["item"]["id"], "bob", datetime.now(UTC))
+        earlier = payload(session, api.settings, first, "ops", datetime.now(UTC))
+    looked = api.client.get(f"{V1}/queue/items/{second['item']['id']}", headers=api.as_("bob")).text
+    for text in (json.dumps(second), looked, shown.model_dump_json()):
+        assert secret not in text and audit_id not in text
+    assert shown.history == [] and [h.comment for h in earlier.history] == [secret]
+    assert _decide(api, second["item"]["id"], {"verdict": "not_defect"}, "bob").status_code == 201
+    audits = api.client.get(f"{V1}/audits?source=second_review", headers=api.as_("ops")).json()
+    assert [(a["auditor"], a["verdict"]) for a in audits["items"]] == [("bob", "not_defect")]
+
+
+def test_ops_seed_gold_items_from_a_csv_and_bad_lines_are_named(api, queued) -> None:
+    csv_ = {"Content-Type": "text/csv", **api.as_("ops")}
+    url = f"{V1}/queue/gold?job_id={queued['job']}"
+    good = "frame,label,verdict,issue_type\n000002,000002:0,defect,bad_box\n000003,000003:1,not_defect,\n"
+    seeded = api.client.post(url, content=good, headers=csv_)
+    assert seeded.status_code == 201, seeded.text
+    ids = seeded.json()["item_ids"]
+    assert seeded.json()["read"] == 2 and len(ids) == 2
+    bad = "frame,label,verdict\n000002,000002:0,defect\n000003,000003:1,maybe\n"
+    refused = api.client.post(url, content=bad, headers=csv_)
+    assert refused.status_code == 422 and "<upload>:3" in refused.json()["error"]["message"]
+    unknown = api.client.post(url, content="frame,label,verdict\n000002,000002:7,defect\n", headers=csv_)
+    assert unknown.status_code == 422 and "<upload>:2" in unknown.json()["error"]["message"]
+    assert api.count(GoldAnswerRow) == 2
+    shown = api.client.get(f"{V1}/queue/items/{ids[0]}", headers=api.as_("ops")).json()
+    assert "gold" not in json.dumps(shown["item"])
+    while (claimed := api.client.post(f"{V1}/queue/next", headers=api.as_("auditor"))).status_code == 200:
+        item = claimed.json()["item"]
+        assert _decide(api, item["id"], {"verdict": "not_defect"}).status_code == 201
+    mine = api.client.get(f"{V1}/audits?limit=50", headers=api.as_("auditor")).json()["items"]
+    assert len(mine) == 5 and {a["source"] for a in mine} == {"queue", "spot_check"}  # gold not told
+    spots = api.client.get(f"{V1}/audits?source=spot_check", headers=api.as_("auditor")).json()["items"]
+    assert sorted(a["label"] for a in spots) == ["000002:0", "000003:1"]  # unflagged: shown as spot checks
+    for source in ("gold", "second_review"):
+        assert api.client.get(f"{V1}/audits?source={source}", headers=api.as_("auditor")).json()["total"] == 0
+    assert api.client.get(f"{V1}/audits?source=gold", headers=api.as_("ops")).json()["total"] == 2
+
+
+def test_the_cli_seeds_gold_from_audit_jsonl_and_names_a_bad_line(
+    api, queued, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli.main import app as cli
+    from gtqa.settings import get_settings
+
+    good = tmp_path / "gold.jsonl"
+    good.write_text('{"id": "g1", "frame": "000002", "label": "000002:0", "verdict": "defect"}\n')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('# known answers\n{"id": "g2", "frame": "000002", "verdict": "unsure"}\n')
+    monkeypatch.setenv("GTQA_DATABASE_URL", api.settings.database_url)
+    monkeypatch.setenv("GTQA_HOME", str(api.settings.home))
+    get_settings.cache_clear()
+    try:
+        seeded = CliRunner().invoke(
+            cli, ["gold", "seed", str(good), "--job", str(queued["job"]), "--no-migrate"]
+        )
+        refused = CliRunner().invoke(
+            cli, ["gold", "seed", str(bad), "--job", str(queued["job"]), "--no-migrate"]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert seeded.exit_code == 0, seeded.output
+    (item_id,) = [int(line) for line in seeded.stdout.split()]
+    with api.sessions() as session:
+        assert session.get_one(GoldAnswerRow, item_id).verdict == "defect"
+    assert refused.exit_code == 2 and f"{bad}:2" in refused.output and "Traceback" not in refused.output

@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evals.harness.metrics import (
-    Scored,
-    average_precision,
-    ece,
-    metric_fn,
-    precision_at_k,
-    run_metrics,
-)
+from evals.harness.metrics import ece, metric_fn, run_metrics, scored_of
 from evals.harness.records import EvalItem
 from evals.ranking import average_precision as ranked_ap
 from gtqa.domain import IssueType
+from gtqa.scoring.ranked import Scored, average_precision, precision_at_k
 from gtqa.scoring.reliability import expected_calibration_error
 
 
@@ -68,7 +62,7 @@ def test_nothing_raised_or_no_defect_is_undefined_not_zero() -> None:
 
 
 def test_agrees_with_the_existing_ranking_metrics_and_reliability() -> None:
-    s = Scored.of(ITEMS)
+    s = scored_of(ITEMS)
     ones = np.ones(len(s))
     ranked = s.y[np.argsort(-s.score, kind="stable")].astype(bool)
     assert float(average_precision(s, ones)) == pytest.approx(ranked_ap(list(ranked), int(s.y.sum())))

@@ -8,8 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from evals.harness.metrics import Scored, precision, recall
+from evals.harness.metrics import precision, recall
 from evals.harness.stats import cluster_bootstrap, holm, mcnemar
+from gtqa.scoring.ranked import Scored
 
 
 def test_mcnemar_exact_on_few_discordant_pairs() -> None:

@@ -279,7 +279,13 @@ def store(
     pages would show without serving them."""
     with new_database(backend, tmp_path, "gtqa_ui") as url:
         upgrade(url)
-        settings = Settings(_env_file=None, home=tmp_path / "home", database_url=url, spot_check_share=0.0)
+        settings = Settings(
+            _env_file=None,
+            home=tmp_path / "home",
+            database_url=url,
+            spot_check_share=0.0,
+            second_review_share=0.0,
+        )
         engine: Engine = make_engine(url, pool_size=2)
         try:
             built = Site("", settings, make_session_factory(engine), load_spec(None))

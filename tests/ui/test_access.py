@@ -43,6 +43,7 @@ RULES: dict[tuple[str, str], frozenset[str] | None] = {
     ("GET", "/ui/dashboard.csv"): OPS,
     ("GET", "/ui/batches/{batch_id}/acceptance"): OPS,
     ("GET", "/ui/batches/{batch_id}/acceptance.csv"): OPS,
+    ("POST", "/ui/calibrations/{version_id}/rollback"): OPS,
     ("GET", "/ui/specs"): READ,
     ("GET", "/ui/specs/{ref}"): READ,
     ("GET", "/ui/prompts"): READ,

@@ -253,8 +253,8 @@ def test_the_dashboard_numbers_are_the_databases(
     statuses = page.locator("#sla .badge").all_inner_texts()
     assert sorted(statuses) == ["on track", "overdue"]  # south is past due; north was ingested just now
 
-    assert page.locator("svg.chart").count() == 5
-    assert page.locator("figure figcaption").count() == 5  # every chart's title is visible
+    assert page.locator("svg.chart").count() == 7  # with the burndown and the vendors over time
+    assert page.locator("figure figcaption").count() == 7  # every chart's title is visible
     assert page.locator("#series tbody tr").count() == 48  # hourly over two days: a young queue
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     page.screenshot(path=str(target / "dashboard.png"), full_page=True)

@@ -1,11 +1,14 @@
-"""Small SVG charts drawn on the server (no script, no library): bars over time, a line over time and
-horizontal bars of shares. Each has a title and a description for screen readers; the numbers are also
-in a table next to it. Colours come from the palette; text is escaped."""
+"""Small SVG charts drawn on the server (no script, no library): bars over time, a line over time,
+a burndown on a time axis and horizontal bars of shares. Each has a title and a description for screen
+readers (the page shows the title too); the numbers are also in a table next to it. Colours come
+from the palette; text is escaped."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from markupsafe import Markup, escape
 
@@ -75,6 +78,104 @@ def share_bars(ident: str, title: str, desc: str, rows: Sequence[tuple[str, floa
         shown = f"{share:.0%}" if share is not None else "—"
         parts.append(_text(label_w + plot_w + 6, y + 15, f"{shown} {note}", "start"))
     return Markup("".join(parts) + "</svg>")
+
+
+def lines_over_time(
+    ident: str,
+    title: str,
+    desc: str,
+    labels: Sequence[str],
+    lines: Sequence[tuple[str, Sequence[float | None]]],
+) -> Markup:
+    """One line per named series over the same periods (None: no value that period, the line joins the
+    periods that have one), told apart by colour and dash, with a legend."""
+    values = [v for _, vs in lines for v in vs if v is not None]
+    top, plot_h, step = _axes(values)
+    body = []
+    for k, (name, vs) in enumerate(lines):
+        colour, dash = (
+            ("chart-1", "chart-2")[k % 2],
+            ("", ' stroke-dasharray="6 3"', ' stroke-dasharray="2 2"')[k // 2 % 3],
+        )
+        points = [
+            (LEFT + (i + 0.5) * step, TOP + plot_h * (1 - v / top), i, v)
+            for i, v in enumerate(vs)
+            if v is not None
+        ]
+        body.append(_polyline([(x, y) for x, y, _, _ in points], colour, dash))
+        body.extend(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{PALETTE[colour]}">'
+            f"<title>{escape(name)}, {escape(labels[i])}: {v:g}</title></circle>"
+            for x, y, i, v in points
+        )
+        ly = TOP + 4 + 13 * k
+        body.append(
+            f'<line x1="{WIDTH - RIGHT - 130}" x2="{WIDTH - RIGHT - 110}" y1="{ly:.1f}" y2="{ly:.1f}" '
+            f'stroke="{PALETTE[colour]}" stroke-width="2"{dash}/>'
+            + _text(WIDTH - RIGHT - 106, ly + 4, _clip(name, 16), "start")
+        )
+    return _frame(ident, title, desc, top, labels, "".join(body))
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """A burndown's data: counts at moments (oldest first) and the moments to mark on its time axis."""
+
+    at: Sequence[datetime]  # the end of each period (the last one: now)
+    left: Sequence[int]  # items not yet decided, skipped ones included
+    skipped: Sequence[int]
+    now: datetime
+    finish: datetime | None  # the estimated finish
+    due: datetime | None  # the end of the due date
+
+
+def burndown(ident: str, title: str, desc: str, t: Timeline) -> Markup:
+    """Items left to decide and, dashed, those skipped, over time; a dotted projection from now to the
+    estimated finish at zero, and the estimated finish and the due date marked as vertical lines. The
+    time axis runs to the later of the two marks, or to three times the past span when the finish is
+    further (its mark then says it lies beyond)."""
+    if not t.at:
+        return _frame(ident, title, desc, 1.0, [], "")
+    t0 = t.at[0]
+    past = max((t.now - t0).total_seconds(), 1.0)
+    marks = [m for m in (t.finish, t.due) if m is not None]
+    t1 = min(max([t.now, *marks]), datetime.fromtimestamp(t0.timestamp() + 3 * past, t0.tzinfo))
+    span, top = max((t1 - t0).total_seconds(), 1.0), nice_max(max(t.left, default=0))
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def xy(moment: datetime, n: float) -> tuple[float, float]:
+        share = min(max((moment - t0).total_seconds() / span, 0.0), 1.0)
+        return LEFT + plot_w * share, TOP + plot_h * (1 - n / top)
+
+    body = [
+        _polyline([xy(m, n) for m, n in zip(t.at, t.left, strict=True)], "chart-2", ""),
+        _polyline(
+            [xy(m, n) for m, n in zip(t.at, t.skipped, strict=True)], "chart-1", ' stroke-dasharray="6 3"'
+        ),
+    ]
+    if t.finish is not None:
+        end = xy(t.finish, 0)
+        body.append(_polyline([xy(t.now, t.left[-1]), end], "muted", ' stroke-dasharray="2 3"'))
+        body.append(_marker(end[0], 22, "est. finish" + (" (beyond) →" if t.finish > t1 else ""), "muted"))
+    if t.due is not None:
+        body.append(_marker(xy(t.due, 0)[0], 10, "due" + (" (beyond) →" if t.due > t1 else ""), "chart-2"))
+    body.append(_marker(xy(t.now, 0)[0], 34, "now", "chart-grid"))
+    fmt = "%d %b %H:%M" if span < 3 * 86400 else "%d %b"
+    labels = [t0.strftime(fmt), t1.strftime(fmt)]  # the ends; now is marked
+    return _frame(ident, title, desc, top, labels, "".join(body))
+
+
+def _polyline(points: Sequence[tuple[float, float]], colour: str, extra: str) -> str:
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
+    return f'<polyline points="{path}" fill="none" stroke="{PALETTE[colour]}" stroke-width="2"{extra}/>'
+
+
+def _marker(x: float, dy: float, label: str, colour: str) -> str:
+    return (
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="{PALETTE[colour]}" '
+        f'stroke-width="1.5" stroke-dasharray="4 2"/>'
+        + _text(min(x, WIDTH - RIGHT) - 3, TOP + dy, label, "end")
+    )
 
 
 def _axes(values: Sequence[float]) -> tuple[float, float, float]:

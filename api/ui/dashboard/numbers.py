@@ -7,17 +7,19 @@ rate), N labels in the reviewed batches, F labels flagged, s seconds to review o
 
 The spot checks are a stratified sample (``gtqa.storage.queue_build``): the miss rate, the defects left
 behind and the hours saved against a full review are ``gtqa.scoring.estimates``' estimators, each with
-its 95% interval and ``n``.
+its 95% interval and ``n``. Auditor agreement is Cohen's kappa on blind second reviews and gold accuracy
+the share of known-answer items answered right (``gtqa.scoring.agreement``).
 """
 
 from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+from gtqa.domain import IssueType
 from gtqa.scoring.acceptance import (
     AcceptancePlan,
     Decision,
@@ -26,8 +28,9 @@ from gtqa.scoring.acceptance import (
     single_sampling_plan,
     sprt,
 )
+from gtqa.scoring.agreement import auditor_agreement, below, category_agreement, gold_accuracy
 from gtqa.scoring.estimates import Estimate, Stratum, defect_rate, defects_total, hours_saved
-from gtqa.storage import UNFLAGGED, AuditorFacts, BatchFacts, Tally
+from gtqa.storage import UNFLAGGED, AuditorFacts, BatchFacts, GoldResult, SecondReview, Tally
 
 Z95 = 1.959964
 
@@ -261,21 +264,76 @@ class AuditorRow:
     median_seconds: float | None  # of the timed decisions
     per_hour: float | None  # timed decisions / their hours
     timed: int
+    kappa: Estimate | None = None  # agreement with the other auditors on second reviews
+    gold: Estimate | None = None  # share of gold items answered right
+    agreement: str = ""  # "low": kappa's interval below the setting; "watch": its point only
+    gold_flag: str = ""  # the same for gold accuracy
 
 
-def auditors(facts: list[AuditorFacts]) -> list[AuditorRow]:
-    """Throughput and time per item per auditor, from their queue decisions."""
+@dataclass(frozen=True)
+class Quality:
+    """What the auditors table compares an auditor's agreement and gold accuracy with, and the share of
+    decided items sent to a second review."""
+
+    low_kappa: float = 0.6
+    low_gold: float = 0.8
+    second_review_share: float = 0.05
+
+
+@dataclass(frozen=True)
+class AuditorQuality:
+    """The settings behind the auditors table, the doubly reviewed items and agreement per issue type."""
+
+    low_kappa: float
+    low_gold: float
+    second_review_share: float
+    pairs: int  # decided second reviews
+    by_type: dict[str, Estimate | None]
+
+
+def auditors(
+    facts: list[AuditorFacts],
+    pairs: Sequence[SecondReview] = (),
+    gold: Sequence[GoldResult] = (),
+    quality: Quality = Quality(),
+) -> list[AuditorRow]:
+    """Throughput and time per item per auditor, from their queue decisions (blind ones included); their
+    kappa against the other auditors on second reviews and their gold accuracy, each flagged when low."""
+    kappas, right = auditor_agreement(pairs), _gold_tally(gold)
+    names = sorted({a.name for a in facts} | set(kappas) | set(right))
+    by_name = {a.name: a for a in facts}
     rows = []
-    for a in facts:
+    for name in names:
+        a = by_name.get(name, AuditorFacts(name))
+        k, g = kappas.get(name), gold_accuracy(*right.get(name, (0, 0)))
         hours_ = sum(a.seconds) / 3600.0
         median = float(statistics.median(a.seconds)) if a.seconds else None
         rows.append(
             AuditorRow(
                 a.name, a.decisions, ratio(a.defects, a.decisions), median,
                 len(a.seconds) / hours_ if hours_ > 0 else None, len(a.seconds),
+                k, g, below(k, quality.low_kappa), below(g, quality.low_gold),
             )
         )  # fmt: skip
     return rows
+
+
+def _gold_tally(results: Sequence[GoldResult]) -> dict[str, tuple[int, int]]:
+    """(right, answered) gold items per auditor."""
+    out: dict[str, tuple[int, int]] = {}
+    for r in results:
+        k, n = out.get(r.auditor, (0, 0))
+        out[r.auditor] = (k + r.right, n + 1)
+    return out
+
+
+def auditor_quality(pairs: Sequence[SecondReview], quality: Quality) -> AuditorQuality:
+    """Per issue type the auditors chose on second reviews, the kappa of calling that type (first answer
+    against second), with the table's settings."""
+    by_type = category_agreement(pairs, [t.value for t in IssueType])
+    return AuditorQuality(
+        quality.low_kappa, quality.low_gold, quality.second_review_share, len(pairs), by_type
+    )
 
 
 @dataclass(frozen=True)
@@ -297,14 +355,54 @@ def sla(batches: list[BatchFacts], now: datetime) -> list[SlaRow]:
 def finish_estimate(b: BatchFacts, now: datetime) -> datetime | None:
     """When the batch's queue will be decided at its pace so far: decided items over the time since its
     first decision, applied to the items left (skipped ones included). None before two decisions."""
-    if b.done >= b.items:
+    return _at_pace(b.items, b.done, b.first_decision, now)
+
+
+def _at_pace(items: int, done: int, first: datetime | None, now: datetime) -> datetime | None:
+    if done >= items:
         return now
-    if b.first_decision is None or b.done < 2:
+    if first is None or done < 2:
         return None
-    elapsed = (now - b.first_decision).total_seconds()
+    elapsed = (now - first).total_seconds()
     if elapsed <= 0:
         return None
-    return now + timedelta(seconds=(b.items - b.done) * elapsed / b.done)
+    return now + timedelta(seconds=(items - done) * elapsed / done)
+
+
+def due_end(due: date, now: datetime) -> datetime:
+    """The end of a due date: the whole due day counts, in UTC."""
+    return datetime.combine(due + timedelta(days=1), time(), tzinfo=now.tzinfo)
+
+
+@dataclass(frozen=True)
+class Burndown:
+    """The scope's queue left to decide, now, with its estimated finish against its due date."""
+
+    items: int
+    left: int  # not decided (skipped included)
+    skipped: int
+    finish: datetime | None  # at the scope's pace since its first decision (``finish_estimate``)
+    due: date | None  # the last due date of the scope's batches (all of them must be done by then)
+    due_end: datetime | None
+    undated: int  # batches of the scope without a due date
+
+    @property
+    def late(self) -> bool | None:
+        if self.finish is None or self.due_end is None:
+            return None
+        return self.finish > self.due_end
+
+
+def burndown(batches: list[BatchFacts], now: datetime) -> Burndown:
+    """The scope's batches taken as one queue: items left, skipped, the finish at their joint pace."""
+    items, done = sum(b.items for b in batches), sum(b.done for b in batches)
+    firsts = [b.first_decision for b in batches if b.first_decision is not None]
+    dues = [b.due_date for b in batches if b.due_date is not None]
+    due, first = max(dues, default=None), min(firsts, default=None)
+    return Burndown(
+        items, items - done, sum(b.skipped for b in batches), _at_pace(items, done, first, now),
+        due, due_end(due, now) if due else None, sum(b.due_date is None for b in batches),
+    )  # fmt: skip
 
 
 def _sla(b: BatchFacts, now: datetime) -> SlaRow:
@@ -312,7 +410,7 @@ def _sla(b: BatchFacts, now: datetime) -> SlaRow:
     finish = finish_estimate(b, now)
     if b.due_date is None:
         return SlaRow(b, progress, None, "done" if progress >= 1 else "no due date", finish)
-    end = datetime.combine(b.due_date + timedelta(days=1), time(), tzinfo=now.tzinfo)
+    end = due_end(b.due_date, now)
     span = (end - b.created_at).total_seconds()
     expected = min(max((now - b.created_at).total_seconds() / span, 0.0), 1.0) if span > 0 else 1.0
     if progress >= 1:

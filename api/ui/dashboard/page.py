@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import asdict
+from datetime import date
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
@@ -14,28 +16,37 @@ from api.exports.csvfile import csv_text
 from api.queries.precision import PrecisionRow
 from api.ui.access import OpsPage, PageRoute
 from api.ui.dashboard import charts
-from api.ui.dashboard.board import Dashboard, build
+from api.ui.dashboard.board import Dashboard, acceptance_of, build
+from api.ui.dashboard.filters import Filter, read_filter
 from api.ui.dashboard.numbers import AcceptanceRow
 from api.ui.templates import render
-from gtqa.storage import ItemStatus, NotFoundError
+from gtqa.storage import ItemStatus, Series, choices
 from gtqa.storage.types import utcnow
 
 router = APIRouter(route_class=PageRoute)
+FilterDep = Annotated[Filter, Depends(read_filter)]
 
 
 @router.get("/ui/dashboard", response_class=HTMLResponse, name="dashboard")
 def dashboard(
-    request: Request, viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep
+    request: Request, viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep, shown: FilterDep
 ) -> HTMLResponse:
-    board = build(session, utcnow(), settings)
-    context = {"viewer": viewer, "d": board, "charts": _charts(board), "waiting": ItemStatus}
+    """The dashboard of the scope the query asks for (``filters``: date range, vendor, team, batch)."""
+    board = build(session, utcnow(), settings, shown.scope)
+    options = choices(session)
+    context = {"viewer": viewer, "d": board, "charts": _charts(board), "waiting": ItemStatus,
+               "unit": period(board.series), "f": shown, "options": options,
+               "scope_text": shown.describe(options)}  # fmt: skip
     return render(request, "dashboard.html", context)
 
 
 @router.get("/ui/dashboard.csv", name="dashboard_csv")
-def dashboard_csv(viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep) -> Response:
-    """Every number of the dashboard, one per line: section, key, metric, value."""
-    rows = csv_rows(build(session, utcnow(), settings))
+def dashboard_csv(
+    viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep, shown: FilterDep
+) -> Response:
+    """Every number of the dashboard (of the same scope), one per line: section, key, metric, value."""
+    rows = csv_rows(build(session, utcnow(), settings, shown.scope))
+    rows = iter([("scope", "", "shown", shown.describe(choices(session))), *rows])
     text = csv_text([("section", "key", "metric", "value"), *rows])
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     headers = {"Content-Disposition": f'attachment; filename="gtqa-dashboard-{stamp}.csv"'}
@@ -49,7 +60,7 @@ def acceptance_report(
     """A batch's acceptance decision, its evidence and its confirmed defects by type: a report for the
     vendor."""
     now = utcnow()
-    row = _acceptance_row(build(session, now, settings), batch_id)
+    row = acceptance_of(session, batch_id, settings)
     return render(request, "acceptance.html", {"viewer": viewer, "r": row, "now": now})
 
 
@@ -58,17 +69,10 @@ def acceptance_report_csv(
     batch_id: int, viewer: OpsPage, session: ReadSessionDep, settings: SettingsDep
 ) -> Response:
     """The same report as CSV: metric, value."""
-    row = _acceptance_row(build(session, utcnow(), settings), batch_id)
+    row = acceptance_of(session, batch_id, settings)
     text = csv_text([("metric", "value"), *acceptance_rows(row)])
     headers = {"Content-Disposition": f'attachment; filename="gtqa-acceptance-{batch_id:06d}.csv"'}
     return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def _acceptance_row(board: Dashboard, batch_id: int) -> AcceptanceRow:
-    for row in board.acceptance:
-        if row.batch.id == batch_id:
-            return row
-    raise NotFoundError(f"no batch {batch_id} with a review queue")
 
 
 def acceptance_rows(r: AcceptanceRow) -> Iterator[tuple[str, object]]:
@@ -105,7 +109,9 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
         key = f"{vd.vendor} {vd.day.isoformat()}"
         yield from (("vendor_day", key, f"defect_rate{_suffix(k)}", v) for k, v in asdict(vd.rate).items())
     for au in d.auditors:
-        yield from (("auditor", au.name, m, _cell(v)) for m, v in asdict(au).items() if m != "name")
+        yield from (("auditor", au.name, m, v) for m, v in _flat(asdict(au)) if m != "name")
+    for t, k in d.quality.by_type.items():
+        yield from (("issue_type_agreement", t, m, v) for m, v in _flat({"kappa": asdict(k) if k else None}))
     for a in d.acceptance:
         yield from (("acceptance", a.key, m, _cell(v)) for m, v in acceptance_rows(a) if m != "batch")
     for r in d.sla:
@@ -118,6 +124,21 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
         start = (d.series.start + i * d.series.size).isoformat()
         yield ("throughput", start, "decisions", n)
         yield ("queue_depth", start, "waiting", depth)
+        yield ("burndown", start, "left", d.series.left[i])
+        yield ("burndown", start, "skipped", d.series.skipped[i])
+    b = d.burndown
+    for metric, value in (("items", b.items), ("left", b.left), ("skipped", b.skipped), ("finish", b.finish),
+                          ("due_date", b.due), ("late", b.late)):  # fmt: skip
+        yield ("burndown", "", metric, _cell(value))
+
+
+def _flat(values: dict[str, object]) -> Iterator[tuple[str, object]]:
+    """Cells of a row: an interval (a dict) as ``name``, ``name_low``, ``name_high``, ``name_n``."""
+    for name, value in values.items():
+        if isinstance(value, dict):
+            yield from ((f"{name}{_suffix(k)}", v) for k, v in value.items())
+        else:
+            yield name, _cell(value)
 
 
 def _suffix(key: str) -> str:
@@ -128,13 +149,20 @@ def _cell(value: object) -> object:
     return "" if value is None else value
 
 
+def period(s: Series) -> str:
+    """The series' period in words: hour, day, week or "N days" (a long date range)."""
+    names = {3600: "hour", 86400: "day", 7 * 86400: "week"}
+    seconds = int(s.size.total_seconds())
+    return names.get(seconds, f"{seconds // 86400} days")
+
+
 def _charts(d: Dashboard) -> dict[str, Markup]:
     s = d.series
     hourly = s.size.total_seconds() < 86400
     labels = [
         (s.start + i * s.size).strftime("%d %b %H:00" if hourly else "%d %b") for i in range(len(s.depth))
     ]
-    unit = "hour" if hourly else "day"
+    unit = period(s)
     return {
         "throughput": charts.bars_over_time(
             "throughput", f"Queue decisions per {unit} (UTC)",
@@ -147,12 +175,44 @@ def _charts(d: Dashboard) -> dict[str, Markup]:
         ),
         "by_check": _precision_chart("by-check", "Agent precision per check", d.by_check),
         "by_type": _precision_chart("by-type", "Agent precision per issue type", d.by_type),
+        "burndown": charts.burndown(
+            "burndown", "Burndown: items left to decide",
+            "Items not yet decided (skipped included) and, dashed, items skipped, at the end of each "
+            f"{unit}; the estimated finish and the due date are marked. The table below has the numbers.",
+            _timeline(d),
+        ),
+        "vendor_days": _vendor_days_chart(d),
         "vendors": charts.share_bars(
             "vendors", "Audit pass rate per vendor (spot checks)",
             "Share of spot-checked labels found correct, per vendor.",
             [(g.key, g.pass_rate, f"n={g.spot_checked}") for g in d.by_vendor],
         ),
     }  # fmt: skip
+
+
+def _vendor_days_chart(d: Dashboard) -> Markup:
+    """Each vendor's spot-check defect rate per UTC day of decision (percent), one line per vendor."""
+    days = sorted({v.day for v in d.vendor_days})
+    rates: dict[str, dict[date, float]] = {}
+    for v in d.vendor_days:
+        rates.setdefault(v.vendor, {})[v.day] = 100.0 * v.rate.value
+    lines = [(vendor, [by_day.get(day) for day in days]) for vendor, by_day in sorted(rates.items())]
+    return charts.lines_over_time(
+        "vendor-days", "Defect rate of each vendor's spot checks per day (%)",
+        "Spot checks of unflagged labels found defective, per cent, per vendor and UTC day of decision; "
+        "the table below has the numbers with their intervals and n.",
+        [day.strftime("%d %b") for day in days], lines,
+    )  # fmt: skip
+
+
+def _timeline(d: Dashboard) -> charts.Timeline:
+    """The burndown's points: each period's end (the last one is now), from the series, from the period
+    before the first item was queued (a burndown starts where its queue does)."""
+    s, b = d.series, d.burndown
+    ends = [min(s.start + (i + 1) * s.size, d.now) for i in range(len(s.left))]
+    first = next((i for i, n in enumerate(s.left) if n or s.skipped[i]), len(ends) - 1)
+    keep = slice(max(first - 1, 0), None)
+    return charts.Timeline(ends[keep], s.left[keep], s.skipped[keep], d.now, b.finish, b.due_end)
 
 
 def _precision_chart(ident: str, title: str, rows: list[PrecisionRow]) -> Markup:

@@ -17,6 +17,8 @@ const leaseSeconds = Number(root.dataset.leaseSeconds) || 900;
 const minSeconds = Number(root.dataset.minSeconds) || 0;
 const pollSeconds = Number(root.dataset.pollSeconds) || 15;
 const readonly = root.dataset.readonly ? Number(root.dataset.readonly) : null;  // /ui/items/<id>: look only
+// The queue chosen on the page (?job=): the next item is claimed from that job only.
+const claimQuery = root.dataset.job ? `?job=${encodeURIComponent(root.dataset.job)}` : "";
 const DRAFT = "gtqa.review.draft.";  // + item id: the unsaved edits of that item
 const DRAFT_DAYS = 7;  // drafts of items never seen again are dropped after this long
 const css = getComputedStyle(document.documentElement);
@@ -93,7 +95,7 @@ function lost(message) {
   $("lost").hidden = false;
 }
 
-const loadNext = () => send("/ui/api/next", {}, "");
+const loadNext = () => send(`/ui/api/next${claimQuery}`, {}, "");
 
 // ---- time on screen -------------------------------------------------------------------------------
 
@@ -139,13 +141,13 @@ function decide(verdict) {
   const note = { defect: "Defect confirmed", not_defect: "Flag rejected", unsure: "Marked unsure" }[verdict] +
     (others.length ? `, ${others.length} other label${others.length > 1 ? "s" : ""} corrected` : "");
   const id = state.item.item.id;
-  send(`/ui/api/items/${id}/decision`, body, note + (body.corrected ? " with a correction" : ""), id);
+  send(`/ui/api/items/${id}/decision${claimQuery}`, body, note + (body.corrected ? " with a correction" : ""), id);
 }
 
 function skipItem() {
   if (!state.item || state.busy || state.lost || readonly || tooSoon()) return;
   const id = state.item.item.id;
-  send(`/ui/api/items/${id}/skip`, {}, "Skipped", id);
+  send(`/ui/api/items/${id}/skip${claimQuery}`, {}, "Skipped", id);
 }
 
 // The correction to send: null when nothing changed, undefined when it cannot be sent yet.
@@ -367,7 +369,7 @@ function emptyQueue() {
   state.imageReady = false;
   draw();
   canvas.setAttribute("aria-label", "No item: the queue is empty");
-  if (!readonly) state.pollTimer = setTimeout(() => { if (!state.item) send("/ui/api/next", {}, ""); }, pollSeconds * 1000);
+  if (!readonly) state.pollTimer = setTimeout(() => { if (!state.item) send(`/ui/api/next${claimQuery}`, {}, ""); }, pollSeconds * 1000);
 }
 
 function pace(p) {
@@ -385,7 +387,16 @@ function loadImage(url) {
   state.imageFailed = false;
   state.image = null;
   $("image-failed").hidden = true;
-  if (!url) return;
+  if (!url) {
+    // A batch delivered without images (labels and detections only): say so, never a silent blank.
+    if (state.item) {
+      $("image-failed").textContent = "This frame came without an image: the boxes are drawn on a blank " +
+        "canvas of the frame's size. Judge only what the boxes and detections show, mark unsure (U) or " +
+        "skip (S); the Queue menu above can take you to a job whose frames have images.";
+      $("image-failed").hidden = false;
+    }
+    return;
+  }
   const img = new Image();
   img.onload = () => { if (state.image === img) { state.imageReady = true; draw(); } };
   img.onerror = () => {

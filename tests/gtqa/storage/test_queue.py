@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from gtqa.domain import AuditSource, Box2D, Dataset, Finding, IssueType, Verdict
 from gtqa.spec import CompiledSpec
 from gtqa.storage import (
+    ClaimCapError,
     DecisionError,
     ItemKind,
     ItemStatus,
@@ -26,6 +27,7 @@ from gtqa.storage import (
     expire_claims,
     extend_claim,
     finish_chunk,
+    held_by,
     ingest_batch,
     item_context,
     queue_counts,
@@ -428,3 +430,27 @@ def test_a_queue_can_be_claimed_per_job(
         assert item is not None and item.job_id == low
         anywhere = claim_next(session, "alice", lease_s=60)
         assert anywhere is not None and anywhere.job_id == high
+
+
+def test_two_claims_of_one_auditor_at_once_cannot_pass_the_cap(
+    sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    _reviewed_job(sessions, spec, make_dataset(frames=4), _one_flag_per_frame)
+    second: list[object] = []
+
+    def claim_again() -> None:
+        try:
+            with sessions.begin() as session:
+                second.append(claim_next(session, "alice", lease_s=60, max_held=1))
+        except ClaimCapError as exc:
+            second.append(exc)
+
+    racer = threading.Thread(target=claim_again)
+    with sessions.begin() as session:
+        assert claim_next(session, "alice", lease_s=60, max_held=1) is not None
+        racer.start()  # counts while the first claim is not committed: it must wait for it
+        racer.join(timeout=1.0)
+    racer.join(timeout=30)
+    assert len(second) == 1 and isinstance(second[0], ClaimCapError), second
+    with sessions() as session:
+        assert held_by(session, "alice") == 1
