@@ -32,18 +32,18 @@ def truth(api) -> dict[str, bool]:
     return truth
 
 
-def _decide(api, truth: dict[str, bool], n: int) -> int:
-    """Decide the top ``n`` items with the truth; how many were real defects."""
+def _decide(api, truth: dict[str, bool], n: int, *, page: bool = False) -> int:
+    """Decide the top ``n`` items with the truth (through the JSON API, or the review page's route);
+    how many were real defects."""
     defects = 0
     for _ in range(n):
         with api.sessions.begin() as session:
             item = claim_next(session, "auditor", lease_s=600)
         assert item is not None and item.label_key is not None
         verdict = "defect" if truth[item.label_key] else "not_defect"
-        response = api.client.post(
-            f"{V1}/queue/items/{item.id}/decision", json={"verdict": verdict}, headers=api.as_("auditor")
-        )
-        assert response.status_code == 201, response.text
+        url = f"/ui/api/items/{item.id}/decision" if page else f"{V1}/queue/items/{item.id}/decision"
+        response = api.client.post(url, json={"verdict": verdict}, headers=api.as_("auditor"))
+        assert response.status_code == (200 if page else 201), response.text
         defects += verdict == "defect"
     return defects
 
@@ -53,7 +53,7 @@ def test_every_nth_decision_queues_a_refit(api, truth: dict[str, bool]) -> None:
     assert api.dispatcher.refits == []
     _decide(api, truth, 1)
     assert api.dispatcher.refits == [("kitti", "kitti")]
-    _decide(api, truth, 3)
+    _decide(api, truth, 3, page=True)  # the review page's decisions count too
     assert api.dispatcher.refits == [("kitti", "kitti")] * 2
 
 

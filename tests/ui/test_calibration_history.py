@@ -110,6 +110,11 @@ def test_the_rollback_form_needs_the_csrf_token(site, history) -> None:
         assert login.status_code == 303
         refused = client.post(f"/ui/calibrations/{promoted}/rollback", data={"csrf": "0" * 64})
         assert refused.status_code == 403
+        rows = set(client.get("/ui/dashboard.csv").text.splitlines())
+    with site.sessions() as session:
+        decided, defects = queue_precision(session, site.spec.name, "kitti")[promoted]
+    assert f"calibration,{promoted},status,promoted" in rows
+    assert f"calibration,{promoted},precision_after,{defects / decided}" in rows
     with site.sessions() as session:
         head = current_calibration(session, site.spec.name, "kitti")
     assert head is not None and head.id == promoted

@@ -130,6 +130,20 @@ def csv_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
     for metric, value in (("items", b.items), ("left", b.left), ("skipped", b.skipped), ("finish", b.finish),
                           ("due_date", b.due), ("late", b.late)):  # fmt: skip
         yield ("burndown", "", metric, _cell(value))
+    yield from _calibration_rows(d)
+
+
+def _calibration_rows(d: Dashboard) -> Iterator[tuple[str, str, str, object]]:
+    """Each calibration version: status, audits, the gate's figures, queue precision before and after."""
+    for v in d.calibrations:
+        key = str(v.id)
+        yield from (("calibration", key, m, x) for m, x in (("spec", v.spec_name), ("format", v.data_format),
+                    ("status", v.status.value), ("current", v.current), ("audits", v.n_audits)))  # fmt: skip
+        for metric in ("delta", "lo", "hi", "n"):
+            yield ("calibration", key, f"gate_{metric}", _cell((v.evaluation or {}).get(metric)))
+        for side, q in (("before", v.precision_before), ("after", v.precision_after)):
+            yield ("calibration", key, f"precision_{side}", _cell(q.precision if q else None))
+            yield ("calibration", key, f"decided_{side}", _cell(q.decided if q else None))
 
 
 def _flat(values: dict[str, object]) -> Iterator[tuple[str, object]]:
