@@ -54,10 +54,11 @@ def queue_second_review(session: Session, first: ReviewItem, auditor: str, now: 
 
 
 def _head_priority(session: Session, item: ReviewItem) -> float:
-    """The highest pending priority of the item's job (the item's own when nothing is pending)."""
-    top = session.scalar(
-        select(func.max(ReviewItemRow.priority)).where(ReviewItemRow.job_id == item.job_id, IS_PENDING)
-    )
+    """The highest pending priority of the whole queue (the item's own when nothing is pending): the
+    head of every auditor's stream, whether they work the whole queue or the item's job only. The head
+    of its own job would leave a second review of a low-ranked job behind every other job's flags,
+    and agreement would stay unmeasured for as long."""
+    top = session.scalar(select(func.max(ReviewItemRow.priority)).where(IS_PENDING))
     return float(top) if top is not None else item.priority
 
 

@@ -112,6 +112,22 @@ def test_a_second_review_never_goes_to_the_auditor_who_decided_first(
     assert (got.frame_key, got.label_key, got.finding_id) == (was.frame_key, was.label_key, was.finding_id)
 
 
+def test_a_second_review_of_a_low_ranked_job_heads_the_whole_queue(
+    sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    low = _job(sessions, spec, make_dataset(frames=3), base=0.1)
+    _job(sessions, spec, make_dataset(frames=3), base=0.5)  # every flag of this job ranks higher
+    with sessions.begin() as session:
+        item = claim_next(session, "alice", lease_s=60, job_id=low)
+        assert item is not None
+        decide(session, item.id, "alice", Verdict.defect, issue_type=None, second_review_share=ALL)
+    with sessions.begin() as session:  # bob works the whole queue: the second review comes first
+        got = claim_next(session, "bob", lease_s=60)
+    assert got is not None
+    with sessions() as session:
+        assert item_context(session, got.id).purpose == ItemPurpose.second_review
+
+
 def test_a_lapsed_second_review_is_still_not_handed_to_the_first_auditor(
     sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
 ) -> None:
