@@ -126,13 +126,22 @@ def _bdd_pedestrian(cls: str) -> Dataset:
     )
 
 
-def _prose_questions(tmp_path: Path, cls: str, *, raw_source: bool) -> list[tuple[str, str | None]]:
-    """The judge's prose-rule findings on the pedestrian, through ``review`` (the CLI and evals) or,
-    ``raw_source``, through a source giving frames as stored (what the workers' ``DbFrameSource`` does)."""
+def _prose_questions(
+    tmp_path: Path, cls: str, *, raw_source: bool
+) -> tuple[list[tuple[str, str | None]], set[str]]:
+    """The judge's prose-rule findings on the pedestrian and the classes its questions showed, through
+    ``review`` (the CLI and evals) or, ``raw_source``, through a source giving frames as stored (what
+    the workers' ``DbFrameSource`` does)."""
     data, spec = _bdd_pedestrian(cls), load_spec(str(shipped_spec_path("bdd")))
     policy = TriagePolicy(low=0.0, high=1.0, one_question_per_label=False, prose_needs_issue=False)
     with respx.mock(assert_all_called=False) as mock:
-        mock.post(COMPLETIONS).mock(side_effect=scripted_responder(lambda data: ("defect", 0.9)))
+        shown: list[str] = []  # the class each question showed the judge
+
+        def answer(request: dict[str, Any]) -> tuple[str, float]:
+            shown.append(request["label"]["class"])
+            return "defect", 0.9
+
+        mock.post(COMPLETIONS).mock(side_effect=scripted_responder(answer))
         judge = build_judge(fake_settings(tmp_path))
         if raw_source:
             ctx = build_context(data, spec, plan_checks(data)[0], judge=judge, triage=policy)
@@ -142,7 +151,7 @@ def _prose_questions(tmp_path: Path, cls: str, *, raw_source: bool) -> list[tupl
         else:
             findings = review(data, spec, judge=judge, triage=policy).findings
         judge.close()
-    return [(f.check, f.label) for f in findings if f.check.startswith("judge:")]
+    return [(f.check, f.label) for f in findings if f.check.startswith("judge:")], set(shown)
 
 
 @pytest.mark.parametrize("raw_source", [False, True])
@@ -150,5 +159,5 @@ def test_an_aliased_class_is_asked_the_prose_rules_of_the_spec_class(
     tmp_path: Path, raw_source: bool
 ) -> None:
     canonical = _prose_questions(tmp_path / "a", "pedestrian", raw_source=raw_source)
-    assert canonical == [("judge:rider-or-pedestrian", "f:0")]
+    assert canonical == ([("judge:rider-or-pedestrian", "f:0")], {"pedestrian"})
     assert _prose_questions(tmp_path / "b", "Pedestrian", raw_source=raw_source) == canonical
