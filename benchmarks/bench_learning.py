@@ -12,8 +12,9 @@ repositories and queued; ``--decide`` of the top items are decided with the synt
 2. one refit through ``workers.learning.refit`` with the production fitter (``fit_calibration``: 5
    boosters x 100 rounds, 5 folds), timed by phase; it promotes, so it re-prioritises every pending flag
    in transactions of ``GTQA_REPRIORITISE_CHUNK`` (1,000) items, each transaction timed;
-3. the same auditor claiming and deciding all through the refit: its claim latency while the refit
-   fits and re-prioritises.
+3. the same auditor, in a process of its own as the API is, claiming and deciding all through the
+   refit: its claim latency while the refit fits and re-prioritises, and which phase each claim slower
+   than 0.25 s overlapped.
 
 Results go to ``benchmarks/out/learning-<stack>.json``.
 """
@@ -21,8 +22,8 @@ Results go to ``benchmarks/out/learning-<stack>.json``.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
-import threading
 import time
 from typing import Any
 
@@ -52,7 +53,6 @@ from gtqa.storage import (
 )
 
 console = Console()
-STARTS: list[float] = []  # each claim's start (perf_counter), to place slow claims in the refit's phases
 
 
 class _Specs:
@@ -106,14 +106,13 @@ def seed(sessions: sessionmaker[Session], spec: CompiledSpec, frames: int, label
     return truth
 
 
-PHASES = ("_audited", "_fit", "_scores", "gate", "reprioritise")
+PHASES = ("audited", "_fit", "_scores", "gate", "reprioritise")
 SLOW_S = 0.25  # a claim slower than this is attributed to the refit phase it overlapped
 
 
 def audit_one(sessions: sessionmaker[Session], truth: dict[str, bool], who: str) -> float:
     """Claim the top item and decide it, each in its own transaction; the claim's seconds."""
     start = time.perf_counter()
-    STARTS.append(start)
     with sessions.begin() as session:
         item = claim_next(session, who, lease_s=600)
     took = time.perf_counter() - start
@@ -123,12 +122,17 @@ def audit_one(sessions: sessionmaker[Session], truth: dict[str, bool], who: str)
     return took
 
 
-def auditor(sessions: sessionmaker[Session], truth: dict[str, bool], stop: threading.Event) -> list[float]:
-    out: list[float] = []
+def auditor(url: str, truth: dict[str, bool], stop: Any, out: Any) -> None:
+    """In a process of its own, as the API's: claim and decide until ``stop``; (start, seconds) per claim."""
+    engine = make_engine(url, pool_size=1)
+    sessions = make_session_factory(engine)
+    samples: list[tuple[float, float]] = []
     while not stop.is_set():
-        out.append(audit_one(sessions, truth, "auditor"))
-        time.sleep(0.05)  # a person is slower; this keeps the sampler from starving the refit
-    return out
+        start = time.perf_counter()  # CLOCK_MONOTONIC: comparable with the refit's process
+        samples.append((start, audit_one(sessions, truth, "auditor")))
+        time.sleep(0.05)  # a person is slower
+    engine.dispose()
+    out.put(samples)
 
 
 def timed_refit(ctx: _Ctx) -> tuple[learning.RefitOutcome, dict[str, Any]]:
@@ -196,20 +200,22 @@ def run(stack: str, url: str, frames: int, labels: int, decided: int) -> dict[st
     truth = seed(sessions, spec, frames, labels)
     seeded = time.perf_counter() - start
     baseline = [audit_one(sessions, truth, "auditor") for _ in range(decided)]
-    STARTS.clear()
     reads = make_session_factory(engine, read_only=True)
     ctx = _Ctx(Settings(_env_file=None, database_url=url), sessions, reads, _Specs(spec))  # type: ignore[call-arg]
-    stop = threading.Event()
-    samples: list[float] = []
-    thread = threading.Thread(target=lambda: samples.extend(auditor(sessions, truth, stop)))
-    thread.start()
+    mp = multiprocessing.get_context("spawn")
+    stop, queue = mp.Event(), mp.Queue()
+    proc = mp.Process(target=auditor, args=(url, truth, stop, queue))
+    proc.start()
+    time.sleep(3.0)  # the auditor's process is up and claiming
     try:
         outcome, timing = timed_refit(ctx)
     finally:
         stop.set()
-        thread.join()
+        pairs: list[tuple[float, float]] = queue.get(timeout=120)
+        proc.join(timeout=60)
     engine.dispose()
-    slow = slow_claims(samples, STARTS[: len(samples)], timing.pop("spans"))
+    starts, samples = [a for a, _ in pairs], [b for _, b in pairs]
+    slow = slow_claims(samples, starts, timing.pop("spans"))
     return {
         **run_info(), "stack": stack, "frames": frames, "flags": frames * labels, "seed_seconds": seeded,
         "decided_before_refit": decided, "claim_baseline": percentiles(baseline),

@@ -19,13 +19,26 @@ def _cell(values: list[float]) -> str:
     return f"{a.mean():.3f} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.3f} [{a.min():.3f}, {a.max():.3f}]"
 
 
+def _gate(rounds: list[dict[str, object]]) -> str:
+    """Mean gate estimate and mean 95 % lower bound over the splits that gated, and the mean number of
+    decided flags judged ("-" where no split gated: not refitted)."""
+    gated = [x for x in rounds if x.get("gate_delta") is not None]
+    if not gated:
+        return "-"
+    delta = np.mean([float(str(x["gate_delta"])) for x in gated])
+    lo = np.mean([float(str(x["gate_lo"])) for x in gated])
+    judged = np.mean([float(str(x.get("gate_flags", 0))) for x in gated])
+    return f"{delta:+.3f} [{lo:+.3f}] ({judged:.0f})"
+
+
 def summarise(label: str, paths: list[Path]) -> str:
     runs = [json.loads(p.read_text())["rounds"] for p in paths]
     lines = [
         f"{label}: {len(runs)} splits (seeds), mean ± sd [min, max]",
         "",
-        "| round | P learning | P static | P diff | AP rest learning | AP rest static | promoted |",
-        "|---|---|---|---|---|---|---|",
+        "| round | P learning | P static | P diff | AP rest learning | AP rest static | promoted "
+        "| gate Δ AP, mean [lo] (judged flags) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for k in range(min(len(r) for r in runs)):
         rs = [r[k] for r in runs]
@@ -35,7 +48,7 @@ def summarise(label: str, paths: list[Path]) -> str:
         lines.append(
             f"| {k + 1} | {_cell([x['precision_learning'] for x in rs])} | "
             f"{_cell([x['precision_static'] for x in rs])} | {_cell(diff)} | {_cell(ap_l)} | {_cell(ap_s)} | "
-            f"{sum(x['promoted'] for x in rs)}/{len(rs)} |"
+            f"{sum(x['promoted'] for x in rs)}/{len(rs)} | {_gate(rs)} |"
         )
     return "\n".join(lines)
 

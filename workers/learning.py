@@ -142,7 +142,7 @@ def refit(
 
 
 @dataclass(frozen=True)
-class _Audited:
+class Audited:
     flags: list[Finding]  # every flag of the audited frames, as the calibration's input
     targets: list[float | None]  # known for decided flags only
     groups: list[str]  # batch:frame
@@ -164,7 +164,7 @@ def _refit(ctx: LearningContext, spec_name: str, data_format: str, fitter: Fitte
         return RefitOutcome("refused", f"no batch of spec {spec_name} on {data_format} data")
     spec = ctx.specs.get(spec_hash)
     parent = current.id if current is not None else None
-    data = _audited(stored, audits, ctx.settings)
+    data = audited(stored, audits, ctx.settings)
     record = _Recorder(ctx, spec, data_format, parent, int(data.known.sum()))
     refusal = _too_little(data, ctx.settings)
     if refusal is not None:
@@ -222,7 +222,9 @@ class _Recorder:
         return RefitOutcome(state.value, reason, version)
 
 
-def _audited(stored: Sequence[LearningFlag], audits: dict[int, list[Audit]], settings: Settings) -> _Audited:
+def audited(stored: Sequence[LearningFlag], audits: dict[int, list[Audit]], settings: Settings) -> Audited:
+    """The flags as the calibration's input, their targets (decided items only), frames, HT weights and
+    held-out marks (see the module docstring)."""
     by_batch: dict[int, list[int]] = {}
     for i, s in enumerate(stored):
         by_batch.setdefault(s.batch_id, []).append(i)
@@ -236,7 +238,7 @@ def _audited(stored: Sequence[LearningFlag], audits: dict[int, list[Audit]], set
     weights = np.array([min(1.0 / p, settings.refit_max_weight) if p else 1.0 for p in pi], dtype=np.float64)
     held = np.array([_held_out(g, settings.refit_holdout) for g in groups], dtype=bool)
     flags = [as_fused_prior(s.finding) for s in stored]
-    return _Audited(flags, targets, groups, weights, held)
+    return Audited(flags, targets, groups, weights, held)
 
 
 def _held_out(group: str, share: float) -> bool:
@@ -245,7 +247,7 @@ def _held_out(group: str, share: float) -> bool:
     return (digest % 10_000) < share * 10_000
 
 
-def _too_little(data: _Audited, settings: Settings) -> str | None:
+def _too_little(data: Audited, settings: Settings) -> str | None:
     known = data.known
     fit, test = known & ~data.held, known & data.held
     n = int(known.sum())
@@ -261,7 +263,7 @@ def _too_little(data: _Audited, settings: Settings) -> str | None:
     return None
 
 
-def _fit(data: _Audited, spec: CompiledSpec, fitter: Fitter) -> CalibrationModel:
+def _fit(data: Audited, spec: CompiledSpec, fitter: Fitter) -> CalibrationModel:
     """Fit on the fit frames' flags (all of them: context), targets of the decided ones."""
     idx = np.flatnonzero(~data.held)
     return fitter(

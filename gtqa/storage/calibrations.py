@@ -220,7 +220,8 @@ class LearningFlag:
 
 
 def decided_frames(session: Session, spec_name: str, data_format: str) -> list[int]:
-    """Frames (ids) of this spec name and format where a flag was decided, in id order."""
+    """Frames (ids) of this spec name and format where a flag was decided, in id order. Audit items only:
+    a blind second review or a gold item measures the auditors, never a label's outcome."""
     query = (
         select(ReviewItemRow.frame_id)
         .join(BatchRow, BatchRow.id == ReviewItemRow.batch_id)

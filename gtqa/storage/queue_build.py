@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import pairwise
+from itertools import pairwise, zip_longest
 
 import numpy as np
 from sqlalchemy import delete, exists, insert, literal, select, update
@@ -115,17 +115,23 @@ class _Pick:
 def _sample(
     strata: dict[str, tuple[list[_Unit], int]], share: float, rng: np.random.Generator
 ) -> list[_Pick]:
-    """``share`` of each stratum (counting the sampled items an earlier build kept), in random order."""
-    picks: list[_Pick] = []
+    """``share`` of each stratum (counting the sampled items an earlier build kept), in stream order:
+    the strata take turns (unflagged labels first: the miss rate rests on them), each stratum's picks in
+    random order. Taking turns does not change what was sampled, only when each pick is reached, and
+    within a stratum the picks reached first are a uniform random subset of its sample, so estimates
+    from the decided ones stay unbiased; what it buys is every stratum's first audits within the
+    first few spot checks, where a random order let the large bands of low-probability flags take the
+    first ones and left the miss rate undefined."""
+    turns: list[list[_Pick]] = []
     for name, (pool, kept) in strata.items():
         population = len(pool) + kept
         wanted = min(int(share * population + 0.5) - kept, len(pool))
         if wanted <= 0:
             continue
-        chosen = sorted(rng.choice(len(pool), size=wanted, replace=False).tolist())
+        chosen = rng.choice(len(pool), size=wanted, replace=False).tolist()  # a random order
         pi = (kept + wanted) / population
-        picks.extend(_Pick(pool[i], name, pi) for i in chosen)
-    return [picks[i] for i in rng.permutation(len(picks)).tolist()] if picks else []
+        turns.append([_Pick(pool[i], name, pi) for i in chosen])
+    return [p for group in zip_longest(*turns) for p in group if p is not None]
 
 
 def _slots(

@@ -22,24 +22,32 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from gtqa.scoring.calibration import CalibrationModel
+from gtqa.domain import Audit, Finding, IssueType, Verdict
+from gtqa.scoring.calibration import CalibratedScorer, CalibrationModel
+from gtqa.scoring.scorer import PriorScorer
 from gtqa.settings import Settings
-from gtqa.spec import CompiledSpec, load_spec
+from gtqa.spec import CompiledSpec, compile_text, load_spec
 from gtqa.storage import (
     CalibrationState,
+    ItemStatus,
+    LearningFlag,
     calibration_versions,
     claim_next,
     current_calibration,
     decide,
+    decided_frames,
+    frames_flags,
     make_engine,
     make_session_factory,
     upgrade,
 )
 from gtqa.storage.models import FindingRow, ReviewItemRow
 from tests.workers.learning_world import queue_synthetic, quick_fitter
-from workers.learning import refit, roll_back
+from workers.learning import audited, refit, roll_back
+from workers.plan import scorer_and_version
 
 REPO = Path(__file__).resolve().parents[2]
+_BLIND = ReviewItemRow.purpose == "second_review"
 FRAMES, LABELS = 60, 5
 
 
@@ -244,3 +252,79 @@ def test_two_workers_racing_to_refit_fit_once(world: World) -> None:
     assert sorted(outcomes.values()) == sorted(["busy", "promoted"]), outcomes
     with world.reads() as session:
         assert len(calibration_versions(session)) == 1
+
+
+def test_a_spec_change_the_version_depends_on_makes_it_not_apply(world: World) -> None:
+    _audit(world, 120)
+    outcome = refit(world, "kitti", "kitti", owner="w1", fitter=quick_fitter())
+    assert outcome.status == "promoted", outcome.reason
+    text = Path(world.spec.path).read_text(encoding="utf-8")
+    unrelated = compile_text(
+        text.replace("A parked bicycle with nobody", "A parked bike with nobody"), world.spec.path
+    )
+    changed = compile_text(
+        text.replace("size_outlier: {p_low: 0.1, p_high: 0.7}", "size_outlier: {p_low: 0.2, p_high: 0.7}"),
+        world.spec.path,
+    )
+    assert changed.hash != world.spec.hash
+    with world.reads() as session:
+        scorer, version = scorer_and_version(session, world.spec, "kitti")
+        assert version == outcome.version_id and isinstance(scorer, CalibratedScorer)
+        assert unrelated.hash != world.spec.hash  # a prose edit keeps it
+        assert scorer_and_version(session, unrelated, "kitti")[1] == outcome.version_id
+        scorer, version = scorer_and_version(session, changed, "kitti")
+    assert version is None and isinstance(scorer, PriorScorer)  # the priors, as default_scorer would
+
+
+def test_spot_checked_flags_weigh_their_inverse_inclusion_probability() -> None:
+    settings = Settings(refit_max_weight=20.0, refit_holdout=0.3)
+    flag = _flag_for_weights()
+
+    def stored(i: int, pi: float | None, status: ItemStatus | None) -> LearningFlag:
+        f = flag.model_copy(update={"label": f"000001:{i}"})
+        return LearningFlag(f, i, 1, "h", 1, status, pi, None)
+
+    flags = [
+        stored(0, None, ItemStatus.decided),  # reached by the queue's order: stands for itself
+        stored(1, 0.1, ItemStatus.decided),  # sampled from a band at 10 %: stands for 10
+        stored(2, 0.01, ItemStatus.decided),  # at 1 %: 100, capped
+        stored(3, None, ItemStatus.pending),  # context only
+    ]
+    fine = [
+        Audit(id=str(i), frame="000001", label=f"000001:{i}", verdict=Verdict.not_defect) for i in range(4)
+    ]
+    data = audited(flags, {1: fine}, settings)
+    assert data.weights.tolist() == [1.0, 10.0, 20.0, 1.0]
+    assert data.targets == [0.0, 0.0, 0.0, None]  # a flag whose item is not decided teaches nothing
+
+
+def _flag_for_weights() -> Finding:
+    return Finding(
+        frame="000001", label="000001:0", type=IssueType.bad_box, score=0.5, raw=0.5, box=(0, 0, 10, 10),
+        check="size_outlier", message="", features={"size_outlier.x": 0.5}, cls="Car",
+    )  # fmt: skip
+
+
+def test_blind_second_reviews_neither_teach_nor_move(world: World) -> None:
+    """Every decision sends its item to a blind second review (main's ``second_review_share``): those
+    items repeat a flag, measure the auditors, and must not count as audits nor be re-prioritised."""
+    for _ in range(120):
+        with world.sessions.begin() as session:
+            item = claim_next(session, "alice", lease_s=600)
+            assert item is not None and item.label_key is not None
+            verdict = "defect" if world.truth[item.label_key] else "not_defect"
+            decide(session, item.id, "alice", verdict, second_review_share=1.0)
+    with world.reads() as session:
+        flags = frames_flags(session, decided_frames(session, world.spec.name, "kitti"))
+        blind = dict(session.execute(select(ReviewItemRow.id, ReviewItemRow.priority).where(_BLIND)).all())
+    assert len(blind) == 120
+    assert len({f.id for f in flags}) == len(flags)  # one row per flag, not one per item
+
+    outcome = refit(world, "kitti", "kitti", owner="w1", fitter=quick_fitter())
+
+    assert outcome.status == "promoted", outcome.reason
+    with world.reads() as session:
+        (version,) = calibration_versions(session)
+        after = dict(session.execute(select(ReviewItemRow.id, ReviewItemRow.priority).where(_BLIND)).all())
+    assert version.n_audits == 120
+    assert after == blind

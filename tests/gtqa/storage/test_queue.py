@@ -180,6 +180,27 @@ def test_each_spot_check_stores_its_stratum_and_inclusion_probability(
     assert build.spot_checks == 40
 
 
+def test_every_stratum_has_a_spot_check_among_the_first_and_unflagged_labels_come_first(
+    sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
+) -> None:
+    def flags(key: str) -> list[Finding]:  # per frame: two flags in each low band, one above, no tie
+        scores = (0.4, 0.01, 0.011, 0.03, 0.031)
+        return [_flag(key, f"{key}:{i}", score=s + int(key) / 1e5) for i, s in enumerate(scores)]
+
+    _reviewed_job(sessions, spec, make_dataset(frames=40, labels=6), flags, share=0.25, seed=11)
+    claimed = []
+    with sessions.begin() as session:
+        while (item := claim_next(session, "alice", lease_s=60)) is not None:
+            claimed.append(item.id)
+    with sessions() as session:
+        stratum = {i: s for i, s in session.execute(select(ReviewItemRow.id, ReviewItemRow.stratum))}
+    sampled = [stratum[i] for i in claimed if stratum[i] is not None]
+    # 40 frames of 6 labels, 5 flagged: a quarter of 40 unflagged labels and of each band's 80 flags.
+    # The strata take turns, unflagged first, though each band outnumbers the unflagged labels two to one.
+    assert sampled[:6] == ["unflagged", "flags 0%-2%", "flags 2%-5%"] * 2
+    assert Counter(sampled) == {"unflagged": 10, "flags 0%-2%": 20, "flags 2%-5%": 20}
+
+
 def test_another_seed_picks_other_spot_checks(
     sessions: Sessions, spec: CompiledSpec, make_dataset: DatasetFactory
 ) -> None:
