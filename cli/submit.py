@@ -82,7 +82,8 @@ def submit(
         batch, job = store_batch(settings, data, compiled, delivery, strict=strict)
     except IngestError as exc:
         _report(data.problems, exc)
-        raise fail(f"{dataset}: {exc}{' (--strict)' if strict else ''}{NOT_IMPORTED}") from None
+        why = " (--strict)" if strict and data.problems else ""  # the reading's problems refused it
+        raise fail(f"{dataset}: {exc}{why}{NOT_IMPORTED}") from None
     _report(data.problems)
     note(
         f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
