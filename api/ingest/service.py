@@ -1,5 +1,8 @@
 """Ingesting a delivery: read the dataset, refuse what cannot be stored whole, store the batch and its
-review job in one transaction, then hand the job to the workers.
+review job in one transaction, then hand the job to the workers. The storing is
+``gtqa.storage.store_delivery``, the path ``gtqa submit`` takes too; this module adds what is the
+API's: paths kept under the ingest root, the client's idempotency key and checks, 422s naming the
+client's own file names, and the unpacked upload folder removed when nothing was stored.
 
 Blocking (file reading, one big transaction): routes call it from a worker thread. The delivery is
 streamed (``open_dataset``) into the transaction slice by slice, and refused, rolled back, once read
