@@ -15,7 +15,7 @@ from agents.state import JudgeTask, JudgeTaskInput, ReviewInput, ReviewState
 from agents.triage import flag_key, plan_tasks
 from gtqa.checks.base import CheckParams, label_finding
 from gtqa.checks.runner import run_checks
-from gtqa.checks.scope import ReviewScope
+from gtqa.checks.scope import ReviewScope, canonical_frames
 from gtqa.domain import Finding, IssueType, JudgeOpinion, Verdict
 from gtqa.scoring import mark_followers, review_order
 from gtqa.scoring.judge_fusion import fuse_judge
@@ -27,9 +27,14 @@ FUSE_NODE = "fuse"
 
 
 def load_frames(state: ReviewInput, runtime: Runtime[ReviewContext]) -> ReviewState:
+    """The chunk's frames and their context, every class spelt as the spec spells it: triage matches
+    a prose rule's ``applies_to`` and the judge is shown ``label.cls``, so an aliased label (a BDD
+    file's ``Pedestrian`` for the spec's ``pedestrian``) must not miss its rules. Frames a source
+    gives already canonical (``build_context``'s) are passed on as they are, not copied."""
     ctx = runtime.context
-    frames = ctx.source.frames(state["frame_ids"])
-    return {"frames": frames, "context": ctx.source.context(frames, ctx.context_frames)}
+    frames = list(canonical_frames(ctx.source.frames(state["frame_ids"]), ctx.spec))
+    context = list(canonical_frames(ctx.source.context(frames, ctx.context_frames), ctx.spec))
+    return {"frames": frames, "context": context}
 
 
 def check_frames(state: ReviewState, runtime: Runtime[ReviewContext]) -> ReviewState:

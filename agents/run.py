@@ -18,6 +18,7 @@ from agents.graph import ReviewGraph, build_graph, run_config
 from agents.judge import Judge, JudgeSummary
 from agents.state import ReviewInput, ReviewOutput
 from gtqa.checks.base import Check
+from gtqa.checks.scope import canonical_frames
 from gtqa.domain import Dataset
 from gtqa.review import Progress, ReviewResult, dataset_stats, plan_checks
 from gtqa.scoring import review_order
@@ -45,10 +46,13 @@ def build_context(
     judge: Judge | None = None,
     triage: TriagePolicy | None = None,
 ) -> ReviewContext:
+    # Spelt as the spec spells classes once (as ``review_dataset`` does): the statistics and every
+    # chunk the graph loads share these frames instead of copying them again.
+    canonical = dataset.model_copy(update={"frames": canonical_frames(dataset.frames, spec)})
     return ReviewContext(
-        source=DatasetSource(dataset),
+        source=DatasetSource(canonical),
         spec=spec,
-        stats=dataset_stats(dataset, spec),
+        stats=dataset_stats(canonical, spec),
         checks=checks,
         scorer=scorer or PriorScorer(),
         judge=judge,

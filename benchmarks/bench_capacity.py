@@ -4,7 +4,7 @@ ingest of a 100,000-frame batch, and what each stored row costs the database.
     .venv/bin/python benchmarks/bench_capacity.py claims [--items 1000000] [--base 20000]
         [--auditors 20] [--claims 100] [--processes 2] [--think-ms 0] [--url ADMIN_URL] [--keep]
     .venv/bin/python benchmarks/bench_capacity.py ingest [--frames 100000] [--root /tmp/gtqa-capacity-kitti]
-        [--url ADMIN_URL] [--keep]
+        [--path submit|batch] [--url ADMIN_URL] [--keep]
 
 ``claims``: a fresh PostgreSQL database is seeded through the real repositories as
 ``bench_queue.py`` does, with ``--base`` pending items (one finding per label, a job's queue built
@@ -17,7 +17,8 @@ and the plan of the claim's candidate search is recorded.
 ``ingest``: a synthetic KITTI object folder of ``--frames`` label files (no images, no calibration)
 is written under ``--root`` once (the label files of ``../shared/data/kitti_object`` in turn, the
 lines kept as they are), then a child process streams it (``gtqa.formats.open_dataset``) into
-``ingest_batch``, stored 1,000 frames at a time in one transaction, as ``gtqa submit`` does; the child
+``store_delivery`` (``--path submit``: what ``gtqa submit`` and the API's ingest do) or ``ingest_batch``
+alone (``--path batch``), stored 1,000 frames at a time in one transaction; the child
 reports the time and its peak RSS (``ru_maxrss``), so the figure is the ingest's alone. Another child
 then computes a worker's plan of the batch (``review.stream_plan`` over ``storage.iter_frames``).
 
@@ -32,6 +33,7 @@ import multiprocessing
 import os
 import resource
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -181,23 +183,30 @@ def write_kitti(root: Path, frames: int) -> float:
     return time.perf_counter() - start
 
 
-def _ingest_child(url: str, root: str, out: Any) -> None:
-    """``gtqa submit``'s path: the folder streamed (``open_dataset``) into ``ingest_batch``, which
-    stores it a slice of 1,000 frames at a time in one transaction."""
+def _ingest_child(url: str, root: str, path: str, out: Any) -> None:
+    """``gtqa submit``'s path (``path="submit"``: ``store_delivery``, which screens the stream for what
+    the database cannot store, stores it a slice of 1,000 frames at a time with its review job in one
+    transaction, and keeps the label files), or ``ingest_batch`` alone (``"batch"``, §18's figure)."""
     from gtqa.formats import open_dataset
-    from gtqa.storage import ingest_batch
+    from gtqa.storage import ingest_batch, store_delivery
 
     try:
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
         stream = open_dataset(Path(root), "kitti")
         engine = make_engine(url)
-        with make_session_factory(engine).begin() as session:
-            batch = ingest_batch(session, stream, load_spec(None))
+        sessions = make_session_factory(engine)
+        if path == "submit":
+            with tempfile.TemporaryDirectory() as home:
+                batch, _ = store_delivery(sessions, stream, load_spec(None), home=Path(home), chunk_size=64)
+        else:
+            with sessions.begin() as session:
+                batch = ingest_batch(session, stream, load_spec(None))
         t1 = time.perf_counter()
         engine.dispose()
         out.put(
             {
+                "path": path,
                 "frames": batch.frame_count,
                 "labels": batch.label_count,
                 "ingest_s": t1 - t0,
@@ -206,6 +215,26 @@ def _ingest_child(url: str, root: str, out: Any) -> None:
                 "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         )
+    except Exception as exc:  # noqa: BLE001 - reported by the parent
+        out.put({"error": repr(exc)})
+
+
+def _screen_child(root: str, out: Any) -> None:
+    """CPU seconds to read the folder as a stream, then to read it through ``Screen`` (what
+    ``store_delivery`` adds to ``ingest_batch``: the unstorable-record check on every frame)."""
+    from gtqa.formats import open_dataset
+    from gtqa.storage import Screen
+
+    try:
+        figures: dict[str, float] = {}
+        for name in ("read_cpu_s", "read_screened_cpu_s", "read_cpu_s_again"):
+            stream = open_dataset(Path(root), "kitti")
+            frames = Screen(stream, allow_problems=True).stream if name == "read_screened_cpu_s" else stream
+            c0 = _cpu_s()
+            for _ in frames:
+                pass
+            figures[name] = _cpu_s() - c0
+        out.put(figures)
     except Exception as exc:  # noqa: BLE001 - reported by the parent
         out.put({"error": repr(exc)})
 
@@ -262,8 +291,8 @@ def ingest(args: argparse.Namespace, console: Console) -> dict[str, Any]:
     written_s = write_kitti(root, args.frames)
     with fresh_database("postgresql", args.url, args.keep, prefix="gtqa_capacity") as url:
         upgrade(url)
-        console.print("reading and ingesting in a child process …")
-        figures = _in_child(_ingest_child, url, str(root))
+        console.print(f"reading and ingesting ({args.path}) in a child process …")
+        figures = _in_child(_ingest_child, url, str(root), args.path)
         console.print("reading the batch back as a worker's plan does, in another child …")
         figures |= _in_child(_plan_read_child, url)
         engine = make_engine(url)
@@ -283,6 +312,9 @@ def ingest(args: argparse.Namespace, console: Console) -> dict[str, Any]:
         "load_average": os.getloadavg(),
         "sizes": sizes,
     }
+    if args.path == "submit":
+        console.print("reading the folder with and without the Screen, in another child …")
+        result |= _in_child(_screen_child, str(root))
     console.print({k: v for k, v in result.items() if k not in ("sizes", "run")})
     return result
 
@@ -302,13 +334,18 @@ def main(argv: list[str] | None = None) -> int:
     i = sub.add_parser("ingest")
     i.add_argument("--frames", type=int, default=100_000)
     i.add_argument("--root", default="/tmp/gtqa-capacity-kitti")
+    i.add_argument(
+        "--path", choices=("submit", "batch"), default="submit", help="store_delivery or ingest_batch"
+    )
     for p in (c, i):
         p.add_argument("--url", default=BENCH_POSTGRES_URL)
         p.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
     args = parser.parse_args(argv)
     console = Console()
     result = claims(args, console) if args.what == "claims" else ingest(args, console)
-    suffix = f"-{args.items}-think{args.think_ms:g}" if args.what == "claims" else f"-{args.frames}"
+    suffix = (
+        f"-{args.items}-think{args.think_ms:g}" if args.what == "claims" else f"-{args.frames}-{args.path}"
+    )
     write_json(OUT / f"capacity-{args.what}{suffix}.json", result)
     return 0
 

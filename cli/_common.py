@@ -21,7 +21,7 @@ from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec, SpecError, load_spec, shipped_spec_path
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+    from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATE_HELP = "migrate the database first (default: only the embedded SQLite one)"
 
@@ -77,13 +77,22 @@ def chosen_spec_or_exit(path: Path | None, data_format: str | None) -> tuple[Com
 def session_scope(settings: Settings, *, read_only: bool = False) -> Iterator[Session]:
     """One session on an engine of its own (one connection, disposed of at the end): a transaction that
     commits when the block ends without an error, or, ``read_only``, a read that never writes."""
+    with (
+        session_factory(settings, read_only=read_only) as sessions,
+        sessions() if read_only else sessions.begin() as session,
+    ):
+        yield session
+
+
+@contextmanager
+def session_factory(settings: Settings, *, read_only: bool = False) -> Iterator[sessionmaker[Session]]:
+    """Sessions on an engine of its own (one connection, disposed of at the end), for a callee that
+    owns its transactions (``store_delivery``)."""
     from gtqa.storage import engine_from_settings, make_session_factory
 
     engine = engine_from_settings(settings, pool_size=1)
     try:
-        sessions = make_session_factory(engine, read_only=read_only)
-        with sessions() if read_only else sessions.begin() as session:
-            yield session
+        yield make_session_factory(engine, read_only=read_only)
     finally:
         engine.dispose()
 

@@ -180,9 +180,9 @@ def _read_tokens(path: Path) -> dict[str, str]:
 
 def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int | None:
     """The job reviewing ``target``: a new batch, or the one already ingested from there under this spec."""
-    from cli.submit import enqueue, refusal, store_batch
+    from cli.submit import enqueue, store_batch
     from gtqa.formats import open_dataset
-    from gtqa.storage import IngestError, JobStatus, batch_jobs, list_batches
+    from gtqa.storage import Delivery, IngestError, JobStatus, batch_jobs, list_batches
 
     source = str(target.path.resolve())
     with session_scope(settings, read_only=True) as session:
@@ -200,10 +200,10 @@ def _submit(settings: Settings, compiled: CompiledSpec, target: Target) -> int |
         error(input_error(exc, NOT_IMPORTED))
         return None
     try:
-        batch, new = store_batch(settings, data, compiled, source_path=source, check=refusal(source))
+        batch, new = store_batch(settings, data, compiled, Delivery(source_path=source))
     except IngestError as exc:
         report_problems(data.problems)
-        error(f"{exc}{NOT_IMPORTED}")
+        error(f"{source}: {exc}{NOT_IMPORTED}")
         return None
     report_problems(data.problems)
     note(

@@ -8,7 +8,7 @@ compose file's ``migrate`` service), and the command refuses to start on an old 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -20,16 +20,23 @@ from cli._common import (
     PredictionsOpt,
     predictions_per_dataset,
     prepare_database,
-    session_scope,
+    session_factory,
     spec_or_exit,
 )
 from cli.voice import fail, fail_input, note, report_problems, warn
-from gtqa.domain import Dataset, FrameStream, InputFormatError, InputProblem, dropped_counts, dropped_summary
+from gtqa.domain import (
+    FrameStream,
+    InputFormatError,
+    InputProblem,
+    ProblemLevel,
+    dropped_counts,
+    dropped_summary,
+)
 from gtqa.settings import Settings, get_settings
 from gtqa.spec import CompiledSpec
 
 if TYPE_CHECKING:
-    from gtqa.storage import BatchRecord, JobRecord
+    from gtqa.storage import BatchRecord, Delivery, IngestError, JobRecord
 
 
 NOT_IMPORTED = " (not imported)"
@@ -59,7 +66,7 @@ def submit(
     Records a reader cannot read are skipped and reported (kept with the batch as its input problems),
     or, with --strict, make the whole dataset refused; a dataset with no readable frame is refused."""
     from gtqa.formats import open_dataset
-    from gtqa.storage import IngestError
+    from gtqa.storage import Delivery, IngestError
 
     settings = get_settings()
     due_date = _due(due)
@@ -71,13 +78,12 @@ def submit(
     compiled = spec_or_exit(spec, data.format)
     prepare_database(settings, migrate)
     try:
-        batch, job = store_batch(
-            settings, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=str(dataset),
-            check=refusal(dataset, strict=strict),
-        )  # fmt: skip
+        delivery = Delivery(vendor=vendor, team=team, due_date=due_date, source_path=str(dataset))
+        batch, job = store_batch(settings, data, compiled, delivery, strict=strict)
     except IngestError as exc:
-        _report(data.problems)
-        raise fail(f"{exc}{NOT_IMPORTED}") from None
+        _report(data.problems, exc)
+        why = " (--strict)" if strict and data.problems else ""  # the reading's problems refused it
+        raise fail(f"{dataset}: {exc}{why}{NOT_IMPORTED}") from None
     _report(data.problems)
     note(
         f"batch {batch.id}: {batch.dataset}, {batch.frame_count} frames, {batch.label_count} labels "
@@ -87,53 +93,27 @@ def submit(
 
 
 def store_batch(
-    settings: Settings,
-    data: Dataset | FrameStream,
-    compiled: CompiledSpec,
-    *,
-    vendor: str = "",
-    team: str = "",
-    due_date: date | None = None,
-    source_path: str = "",
-    check: Callable[[BatchRecord], None] | None = None,
+    settings: Settings, data: FrameStream, compiled: CompiledSpec, delivery: Delivery, *, strict: bool = False
 ) -> tuple[BatchRecord, JobRecord]:
-    """Ingest ``data`` as one batch and create its review job, in one transaction (both, or nothing:
-    an ``IngestError`` leaves the database as it was). ``check`` sees the stored batch before the
-    commit and refuses it by raising ``IngestError`` (a stream's problems are known only once read)."""
-    from gtqa.spec.store import pin_spec, spec_folder
-    from gtqa.storage import create_review_job, ingest_batch
+    """Store ``data`` as one batch with its review job (``store_delivery``: both or nothing; an
+    ``IngestError`` leaves the database as it was). Records a reader skipped are kept with the batch
+    as its problems or, ``strict``, make the whole dataset refused, as any unstorable record does."""
+    from gtqa.storage import store_delivery
 
-    pin_spec(compiled, spec_folder(settings.home))  # kept, so that workers can resolve the job's spec by hash
-    with session_scope(settings) as session:
-        batch = ingest_batch(
-            session, data, compiled, vendor=vendor, team=team, due_date=due_date, source_path=source_path
-        )
-        if check is not None:
-            check(batch)
-        job = create_review_job(session, batch.id, spec_hash=compiled.hash, chunk_size=settings.chunk_size)
-    from api.ingest.service import keep_batch_source
-
-    keep_batch_source(settings, Path(data.root), batch)  # what a lossless export needs, kept
-    return batch, job
+    with session_factory(settings) as sessions:
+        return store_delivery(
+            sessions, data, compiled, home=settings.home, chunk_size=settings.chunk_size, delivery=delivery,
+            refuse=ProblemLevel.warning if strict else None,
+        )  # fmt: skip
 
 
-def refusal(dataset: Path | str, *, strict: bool = False) -> Callable[[BatchRecord], None]:
-    """Refuse a batch with no frame, or, ``strict``, with any input problem (``store_batch``'s
-    ``check``: a stream's problems are known only once it has been read, inside the transaction)."""
+def _report(problems: Sequence[InputProblem], refused: IngestError | None = None) -> None:
+    """The reading's problems, then those only the refusal knows (records that cannot be stored)."""
+    from gtqa.storage import RefusedDeliveryError
 
-    def check(batch: BatchRecord) -> None:
-        from gtqa.storage import IngestError
-
-        if not batch.frame_count:
-            raise IngestError(f"{dataset}: no frame could be read")
-        if strict and batch.problems:
-            raise IngestError(f"{dataset}: {len(batch.problems)} input problems (--strict)")
-
-    return check
-
-
-def _report(problems: Sequence[InputProblem]) -> None:
     report_problems(problems)
+    if isinstance(refused, RefusedDeliveryError):
+        report_problems([p for p in refused.problems if p not in problems])
     if dropped := dropped_counts(problems):
         warn(f"dropped while reading: {dropped_summary(dropped)}")
 

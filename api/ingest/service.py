@@ -1,5 +1,8 @@
 """Ingesting a delivery: read the dataset, refuse what cannot be stored whole, store the batch and its
-review job in one transaction, then hand the job to the workers.
+review job in one transaction, then hand the job to the workers. The storing is
+``gtqa.storage.store_delivery``, the path ``gtqa submit`` takes too; this module adds what is the
+API's: paths kept under the ingest root, the client's idempotency key and checks, 422s naming the
+client's own file names, and the unpacked upload folder removed when nothing was stored.
 
 Blocking (file reading, one big transaction): routes call it from a worker thread. The delivery is
 streamed (``open_dataset``) into the transaction slice by slice, and refused, rolled back, once read
@@ -21,20 +24,19 @@ from api.ingest.paths import resolve_under
 from api.schemas.batches import BatchOut, IngestOptions, IngestResult, JobOut
 from api.spec_lookup import default_spec, resolve_spec
 from gtqa.checks.registry import UnknownCheckError, select
-from gtqa.domain import FrameStream, InputFormatError, InputProblem
+from gtqa.domain import FrameStream, InputFormatError, InputProblem, ProblemLevel
 from gtqa.formats import open_dataset
-from gtqa.formats.export.snapshot import keep_source
 from gtqa.settings import Settings
 from gtqa.storage import (
     BatchRecord,
+    Delivery,
     IngestError,
     JobRecord,
-    Screen,
+    RefusedDeliveryError,
     batch_by_idempotency_key,
     batch_jobs,
-    create_review_job,
-    ingest_batch,
     mark_finished,
+    store_delivery,
 )
 
 log = logging.getLogger(__name__)
@@ -74,13 +76,12 @@ def ingest(
     key: str | None = None,
 ) -> IngestResult:
     try:
-        batch, job = _store(settings, sessions, source, options, key)
+        batch, job = _store(settings, sessions, source, options, key)  # its source files kept
     except IngestError:
         again = replay(sessions, key)  # a concurrent request with the same key won the unique index
         if again is None:
             raise
         return again
-    keep_batch_source(settings, source.root, batch)
     error = enqueue(dispatcher, job.id)  # after the commit: a worker must find the job
     return IngestResult(
         batch=BatchOut.of(batch), job=JobOut.of(job), enqueued=error is None, enqueue_error=error
@@ -96,47 +97,30 @@ def _store(
 ) -> tuple[BatchRecord, JobRecord]:
     try:
         _check_checks(options)
-        screen = Screen(read_dataset(source, options), allow_problems=options.allow_problems)
-        spec = (
-            resolve_spec(settings, options.spec)
-            if options.spec
-            else default_spec(settings, screen.stream.format)
-        )
-        with sessions.begin() as session:  # the batch and its job, or neither
-            batch = ingest_batch(
-                session, screen.stream, spec, vendor=options.vendor, team=options.team,
-                due_date=options.due_date, source_path=str(source.root), idempotency_key=key,
+        stream = read_dataset(source, options)
+        spec = resolve_spec(settings, options.spec) if options.spec else default_spec(settings, stream.format)
+        try:
+            stored = store_delivery(
+                sessions, stream, spec, home=settings.home, chunk_size=settings.chunk_size,
+                delivery=_delivery(source, options, key),
+                refuse=None if options.allow_problems else ProblemLevel.error,
             )  # fmt: skip
-            _check_problems(screen, source)  # an ApiError here rolls the batch back
-            job = create_review_job(
-                session,
-                batch.id,
-                spec_hash=spec.hash,
-                chunk_size=settings.chunk_size,
-                options=_job_options(options),
-            )
+        except RefusedDeliveryError as exc:
+            raise _refusal(exc, source) from None
         if source.owned is not None:
             mark_finished(source.owned)
-        return batch, job
+        return stored
     except BaseException:
         if source.owned is not None:
             shutil.rmtree(source.owned, ignore_errors=True)
         raise
 
 
-def kept_sources(settings: Settings) -> Path:
-    """Where the label files of every ingested delivery are kept, content-addressed (``<home>/sources``)."""
-    return settings.home / "sources"
-
-
-def keep_batch_source(settings: Settings, root: Path, batch: BatchRecord) -> None:
-    """Keep the files a lossless export of the batch needs. A failure is logged, not fatal: the batch is
-    stored, and its export still works while the delivery's folder exists (it refuses, never degrades,
-    once neither is there)."""
-    try:
-        keep_source(root, batch.format, kept_sources(settings), str(batch.id))
-    except OSError:
-        log.exception("could not keep the source files of batch %d", batch.id)
+def _delivery(source: Source, options: IngestOptions, key: str | None) -> Delivery:
+    return Delivery(
+        vendor=options.vendor, team=options.team, due_date=options.due_date, source_path=str(source.root),
+        idempotency_key=key, job_options=_job_options(options),
+    )  # fmt: skip
 
 
 def enqueue(dispatcher: Dispatcher, job_id: int) -> str | None:
@@ -161,14 +145,12 @@ def read_dataset(source: Source, options: IngestOptions) -> FrameStream:
     return stream.renamed(options.dataset) if options.dataset else stream
 
 
-def _check_problems(screen: Screen, source: Source) -> None:
-    if not screen.frames:
-        raise ApiError(422, "invalid_dataset", "the dataset has no frames")
-    refused = screen.refusals()
-    if refused:
-        details = [_shown(p, source.shown_as) for p in refused[:MAX_REPORTED]]
-        message = f"{len(refused)} malformed record(s); nothing was stored (first: {details[0]['where']})"
-        raise ApiError(422, "invalid_dataset", message, details=details)
+def _refusal(exc: RefusedDeliveryError, source: Source) -> ApiError:
+    if not exc.problems:
+        return ApiError(422, "invalid_dataset", "the dataset has no frames")
+    details = [_shown(p, source.shown_as) for p in exc.problems[:MAX_REPORTED]]
+    message = f"{len(exc.problems)} malformed record(s); nothing was stored (first: {details[0]['where']})"
+    return ApiError(422, "invalid_dataset", message, details=details)
 
 
 def _shown(problem: InputProblem, prefix: str) -> dict[str, object]:

@@ -13,14 +13,13 @@ from starlette.background import BackgroundTask
 from api.deps import Operator, Reader, ReadSessionDep, ReadSessionsDep, SettingsDep
 from api.errors import ApiError, errors
 from api.exports import tables
-from api.ingest.service import kept_sources
 from api.routes.params import FilterDep, IdPath, IdQuery
 from api.routing import api_router
 from api.schemas.common import NO_NUL
 from gtqa.domain import InputFormatError
 from gtqa.formats.export.corrections import scratch_folder, write_corrected
 from gtqa.formats.export.snapshot import kept_or_given
-from gtqa.storage import export_audits, load_dataset
+from gtqa.storage import export_audits, kept_sources, load_dataset
 
 router: APIRouter = api_router("exports")
 
@@ -95,7 +94,7 @@ def corrected_labels(
     audits = list(export_audits(session, batch_id=batch_id))
     folder = scratch_folder()
     try:
-        readable = kept_or_given(dataset, kept_sources(settings), str(batch_id), folder / "source")
+        readable = kept_or_given(dataset, kept_sources(settings.home), str(batch_id), folder / "source")
         archive = write_corrected(readable, audits, folder)
     except InputFormatError as exc:
         shutil.rmtree(folder, ignore_errors=True)

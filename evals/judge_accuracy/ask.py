@@ -43,6 +43,7 @@ from evals.judge_accuracy.measure import (
     fit_fusion_accuracy,
     weighted_accuracy,
 )
+from gtqa.checks.scope import canonical_frames
 from gtqa.domain import Dataset, Finding
 from gtqa.scoring.scorer import Scorer
 from gtqa.settings import Settings
@@ -158,8 +159,11 @@ async def _ask(
 ) -> list[JudgeResult | None]:
     if not judge.enabled:
         return [None] * len(flags)
-    tasks = {t.key: t for t in plan_tasks(flags, subset.frames, spec, _ASK_ALL) if t.finding is not None}
     ctx = build_context(subset, spec, [], judge=judge)
+    # Spelt as the graph's questions are (its frames are canonical: ``agents.nodes.load_frames``), so the
+    # judge is measured on the question it is asked in review, the spec's class name and not an alias.
+    frames = canonical_frames(subset.frames, spec)
+    tasks = {t.key: t for t in plan_tasks(flags, frames, spec, _ASK_ALL) if t.finding is not None}
     keys = list(tasks)
     results = await judge.ajudge_many([judge_request(tasks[k], ctx) for k in keys])
     by_key = dict(zip(keys, results, strict=True))

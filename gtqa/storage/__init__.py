@@ -55,6 +55,13 @@ from gtqa.storage.calibrations import (
     rescore_pending,
     roll_back_calibration,
 )
+from gtqa.storage.delivery import (
+    Delivery,
+    RefusedDeliveryError,
+    keep_batch_source,
+    kept_sources,
+    store_delivery,
+)
 from gtqa.storage.engine import engine_from_settings, make_engine, make_session_factory
 from gtqa.storage.errors import (
     ClaimCapError,
@@ -179,6 +186,7 @@ __all__ = [
     "ChunkStatus",
     "ClaimCapError",
     "DecisionError",
+    "Delivery",
     "ExpiredLeases",
     "FindingFilter",
     "FlagDecisions",
@@ -197,6 +205,7 @@ __all__ = [
     "LeaseError",
     "NotFoundError",
     "QueueBuild",
+    "RefusedDeliveryError",
     "Rescored",
     "ReviewItem",
     "Role",
@@ -270,6 +279,8 @@ __all__ = [
     "jobs_by_status",
     "jobs_of_chunks",
     "judge_spend",
+    "keep_batch_source",
+    "kept_sources",
     "label_audits",
     "latest_spec_hash",
     "list_audits",
@@ -305,6 +316,7 @@ __all__ = [
     "set_active",
     "skip",
     "stale_pending_chunks",
+    "store_delivery",
     "stream_findings",
     "sweep_unfinished",
     "top_pending",

@@ -4,6 +4,8 @@ The judge's endpoint is mocked with respx at the HTTP level and answers from a f
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -11,14 +13,15 @@ from typing import Any
 import pytest
 import respx
 
-from agents.context import TriagePolicy
+from agents.context import DatasetSource, TriagePolicy
+from agents.graph import build_graph, run_config
 from agents.judge import build_judge
 from agents.judge.testing import FAKE_BASE_URL, fake_settings, scripted_responder
-from agents.run import review
+from agents.run import build_context, review
 from gtqa.domain import Box2D, Cuboid3D, Dataset, Frame, IssueType, Label
 from gtqa.formats import load_dataset
-from gtqa.review import review_dataset
-from gtqa.spec import load_spec
+from gtqa.review import plan_checks, review_dataset
+from gtqa.spec import load_spec, shipped_spec_path
 
 COMPLETIONS = f"{FAKE_BASE_URL}/chat/completions"
 
@@ -113,3 +116,48 @@ def test_no_endpoint_means_heuristics_only_said_once(
         f.model_dump() for f in review_dataset(data, spec).findings
     ]
     assert sum("heuristics only" in r.message for r in caplog.records) == 1
+
+
+def _bdd_pedestrian(cls: str) -> Dataset:
+    """One BDD pedestrian, spelt ``cls`` (the BDD spec's ``pedestrian``, or its alias ``Pedestrian``)."""
+    label = Label(id="f:0", frame="f", cls=cls, box=Box2D(x1=400, y1=150, x2=402, y2=152))
+    return Dataset(
+        name="t", format="bdd", root=".", frames=(Frame(id="f", width=1280, height=720, labels=(label,)),)
+    )
+
+
+def _prose_questions(
+    tmp_path: Path, cls: str, *, raw_source: bool
+) -> tuple[list[tuple[str, str | None]], set[str]]:
+    """The judge's prose-rule findings on the pedestrian and the classes its questions showed, through
+    ``review`` (the CLI and evals) or, ``raw_source``, through a source giving frames as stored (what
+    the workers' ``DbFrameSource`` does)."""
+    data, spec = _bdd_pedestrian(cls), load_spec(str(shipped_spec_path("bdd")))
+    policy = TriagePolicy(low=0.0, high=1.0, one_question_per_label=False, prose_needs_issue=False)
+    with respx.mock(assert_all_called=False) as mock:
+        shown: list[str] = []  # the class each question showed the judge
+
+        def answer(request: dict[str, Any]) -> tuple[str, float]:
+            shown.append(request["label"]["class"])
+            return "defect", 0.9
+
+        mock.post(COMPLETIONS).mock(side_effect=scripted_responder(answer))
+        judge = build_judge(fake_settings(tmp_path))
+        if raw_source:
+            ctx = build_context(data, spec, plan_checks(data)[0], judge=judge, triage=policy)
+            ctx = dataclasses.replace(ctx, source=DatasetSource(data))
+            out = asyncio.run(build_graph().ainvoke({"frame_ids": ["f"]}, config=run_config(), context=ctx))
+            findings = out["findings"]
+        else:
+            findings = review(data, spec, judge=judge, triage=policy).findings
+        judge.close()
+    return [(f.check, f.label) for f in findings if f.check.startswith("judge:")], set(shown)
+
+
+@pytest.mark.parametrize("raw_source", [False, True])
+def test_an_aliased_class_is_asked_the_prose_rules_of_the_spec_class(
+    tmp_path: Path, raw_source: bool
+) -> None:
+    canonical = _prose_questions(tmp_path / "a", "pedestrian", raw_source=raw_source)
+    assert canonical == ([("judge:rider-or-pedestrian", "f:0")], {"pedestrian"})
+    assert _prose_questions(tmp_path / "b", "Pedestrian", raw_source=raw_source) == canonical

@@ -3,6 +3,7 @@ loopback OpenAI-compatible server (a real HTTP server on 127.0.0.1 in a thread) 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ from evals.judge_accuracy.measure import (
 from gtqa.domain import Audit, Box2D, Dataset, Frame, IssueType, Label, Verdict
 from gtqa.formats.audits import write_audits
 from gtqa.scoring.scorer import PriorScorer
-from gtqa.spec import load_spec
+from gtqa.spec import load_spec, shipped_spec_path
 
 N_FRAMES = 8
 
@@ -252,3 +253,21 @@ def test_the_cost_counts_the_questions_the_configured_triage_asks(tmp_path: Path
     assert (
         usual.questions_per_label == 0 and measure_judge(_config(tmp_path), trusted).questions_per_label > 0
     )
+
+
+@respx.mock
+def test_the_judge_is_measured_on_the_spec_class_name_not_the_files_alias(tmp_path: Path) -> None:
+    """Under the BDD spec the fixture's ``Pedestrian`` is an alias of ``pedestrian``: the question asked
+    must spell it as the reviewer graph does (``agents.nodes.load_frames``), or the measured accuracy
+    is not that of the questions asked in review."""
+    shown: list[str] = []
+
+    def answer(data: dict[str, Any]) -> tuple[str, float]:
+        label = data["label"]
+        shown.extend([label["class"], *(n["class"] for n in label["neighbours"])])
+        return "defect", 0.9
+
+    respx.post(f"{FAKE_BASE_URL}/chat/completions").mock(side_effect=scripted_responder(answer))
+    config = dataclasses.replace(_config(tmp_path), spec=load_spec(str(shipped_spec_path("bdd"))))
+    measure_judge(config, fake_settings(tmp_path))
+    assert shown and set(shown) == {"pedestrian"}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from api.ui.dashboard.numbers import Interval
+from api.ui.dashboard.numbers import wilson as dashboard_wilson
 from evals.judge_accuracy.measure import wilson as report_wilson
 from gtqa.checks.base import ramp
 from gtqa.domain.boxes import iou, iou_matrix
@@ -44,3 +46,8 @@ def test_the_judge_report_uses_the_one_wilson_interval() -> None:
     assert report_wilson(7, 9) == (round(lo, 6), round(hi, 6))
     assert report_wilson(0, 0) == (None, None)
     assert wilson(1.0, 20)[1] == 1.0 and 0.8 < wilson(1.0, 20)[0] < 0.9
+
+
+@pytest.mark.parametrize(("k", "n"), [(0, 7), (3, 10), (10, 10), (1, 1000)])
+def test_the_dashboard_uses_the_one_wilson_interval(k: int, n: int) -> None:
+    assert dashboard_wilson(k, n) == Interval(k / n, *wilson(k / n, n)) and dashboard_wilson(0, 0) is None

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select
 
-from gtqa.storage.models import BatchRow, JobChunkRow
+from gtqa.storage.limits import column_length
+from gtqa.storage.models import BatchRow, JobChunkRow, LabelRow
 from workers.app import create_app
 from workers.broker import REVIEW_QUEUE, waiting_messages
 
@@ -54,6 +55,20 @@ def test_unreadable_records_are_skipped_and_reported_or_refused_with_strict(embe
     with stack.sessions() as session:
         batch = session.scalars(select(BatchRow)).one()
     assert (batch.label_count, len(batch.problems)) == (1, 1)
+
+
+def test_a_record_the_database_cannot_store_is_refused_with_its_file_and_line(embedded_stack, tmp_path):
+    """The CLI takes the API's path (``store_delivery``): a class name longer than its column is refused
+    with file:line and nothing is stored (SQLite would have kept it; PostgreSQL raised a DataError)."""
+    stack = embedded_stack
+    labels = tmp_path / "kitti" / "label_2"
+    labels.mkdir(parents=True)
+    cls = "C" * (column_length(LabelRow, "cls") + 1)
+    line = "0.00 0 -1.58 100.00 150.00 200.00 220.00 1.5 1.6 3.9 1.0 1.6 20.0 -1.5"
+    (labels / "000001.txt").write_text(f"Car {line}\n{cls} {line}\n", encoding="utf-8")
+    refused = stack.gtqa("submit", str(tmp_path / "kitti"), "--format", "kitti")
+    assert refused.returncode == 2 and "000001.txt:2" in refused.stderr and "not imported" in refused.stderr
+    assert _batches(stack) == 0 and not list(stack.home.glob("broker/queue/*.msg"))
 
 
 def test_a_bad_due_date_is_refused(embedded_stack, tracking):

@@ -13,13 +13,13 @@ the share of known-answer items answered right (``gtqa.scoring.agreement``).
 
 from __future__ import annotations
 
-import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from gtqa.domain import IssueType
+from gtqa.scoring import estimates
 from gtqa.scoring.acceptance import (
     AcceptancePlan,
     Decision,
@@ -32,8 +32,6 @@ from gtqa.scoring.agreement import auditor_agreement, below, category_agreement,
 from gtqa.scoring.estimates import Estimate, Stratum, defect_rate, defects_total, hours_saved
 from gtqa.storage import UNFLAGGED, AuditorFacts, BatchFacts, GoldResult, SecondReview, Tally
 
-Z95 = 1.959964
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -43,13 +41,12 @@ class Interval:
 
 
 def wilson(k: int, n: int) -> Interval | None:
-    """The share k/n with its 95% Wilson score interval (sensible for small n and shares near 0)."""
+    """The share k/n with its 95% Wilson score interval (sensible for small n and shares near 0): the
+    estimators' own (``gtqa.scoring.estimates.wilson``), so the page and the estimates agree."""
     if n == 0:
         return None
-    p, z2 = k / n, Z95 * Z95
-    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
-    half = Z95 * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+    low, high = estimates.wilson(k / n, n)
+    return Interval(k / n, low, high)
 
 
 def ratio(a: float, b: float) -> float | None:
