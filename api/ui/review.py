@@ -105,7 +105,7 @@ def next_item(
     item_id = held_item(reads, viewer.user.name, now)
     if item_id is None:
         item_id = _claim(session, viewer.user.name, settings, job)
-    return payload(reads, settings, item_id, viewer.user.name, utcnow())
+    return payload(reads, settings, item_id, viewer.user.name, utcnow(), job)
 
 
 @router.post("/ui/api/items/{item_id}/decision", response_model=ReviewPayload)
@@ -137,7 +137,7 @@ def decision(
         due = count_for_refit(session, settings, item_id)
     send_refit(dispatcher, due)
     following = _claim(session, viewer.user.name, settings, job)
-    return payload(reads, settings, following, viewer.user.name, utcnow()).model_copy(
+    return payload(reads, settings, following, viewer.user.name, utcnow(), job).model_copy(
         update={"decided": audit.id}
     )
 
@@ -155,7 +155,7 @@ def skip_item(
     with session.begin():
         skip(session, item_id, viewer.user.name, reason=body.reason if body else "")
     following = _claim(session, viewer.user.name, settings, job)
-    return payload(reads, settings, following, viewer.user.name, utcnow())
+    return payload(reads, settings, following, viewer.user.name, utcnow(), job)
 
 
 @router.post("/ui/api/items/{item_id}/extend", response_model=ClaimOut)

@@ -41,7 +41,7 @@ class Pace(BaseModel):
     decisions: int = Field(description="the auditor's queue decisions in the last 12 hours")
     per_hour: float | None = Field(description="3600 x those decisions / the seconds recorded on them")
     median_seconds: float | None = Field(description="median seconds per decision, same decisions")
-    pending: int = Field(description="items waiting in the queue")
+    pending: int = Field(description="items waiting in the queue worked (all, or the chosen job's)")
 
 
 class ReviewPayload(BaseModel):
@@ -64,20 +64,26 @@ class ReviewPayload(BaseModel):
     )
 
 
-def pace(session: Session, auditor: str, now: datetime) -> Pace:
+def pace(session: Session, auditor: str, now: datetime, job: int | None = None) -> Pace:
     seconds = decision_seconds(session, auditor, now - PACE_WINDOW)
     timed = [s for s in seconds if s is not None]
     return Pace(
         decisions=len(seconds),
         per_hour=3600.0 * len(timed) / sum(timed) if timed and sum(timed) > 0 else None,
         median_seconds=statistics.median(timed) if timed else None,
-        pending=pending_items(session),
+        pending=pending_items(session, job_id=job),
     )
 
 
 def payload(
-    session: Session, settings: Settings, item_id: int | None, auditor: str, now: datetime
+    session: Session,
+    settings: Settings,
+    item_id: int | None,
+    auditor: str,
+    now: datetime,
+    job: int | None = None,
 ) -> ReviewPayload:
+    """What the review page shows of ``item_id``; ``job``: the queue the auditor works (its pending count)."""
     context, spec_of = None, cache(partial(job_spec_or_none, settings))  # looked up once per request
     frames: dict[str, Frame] = {}
     if item_id is not None:
@@ -86,7 +92,7 @@ def payload(
         context=context,
         classes=_classes(spec_of(context.spec_hash), context) if context else [],
         lease_expires_at=context.item.lease_expires_at if context else None,
-        pace=pace(session, auditor, now),
+        pace=pace(session, auditor, now, job),
         why=why(context) if context else None,
     )
     if context is None:

@@ -35,9 +35,13 @@ def audits_by_verdict(session: Session) -> dict[str, int]:
     return {**out, "total": sum(out.values())}
 
 
-def pending_items(session: Session) -> int:
-    """Review items waiting in the queue (read through the partial index of pending items)."""
-    return session.scalar(select(func.count()).select_from(ReviewItemRow).where(IS_PENDING)) or 0
+def pending_items(session: Session, *, job_id: int | None = None) -> int:
+    """Review items waiting in the queue, or in one job's part of it (read through the partial indexes
+    of pending items)."""
+    query = select(func.count()).select_from(ReviewItemRow).where(IS_PENDING)
+    if job_id is not None:
+        query = query.where(ReviewItemRow.job_id == job_id)
+    return session.scalar(query) or 0
 
 
 def chunk_seconds(session: Session, last: int = 1000) -> list[float]:

@@ -35,6 +35,7 @@ def test_the_page_offers_each_job_with_its_pending_items(site) -> None:
     assert f'data-job="{second.job_id}"' in page
     assert f'<option value="{second.job_id}" selected>job {second.job_id} · second (batch' in page
     assert "6 pending" in page and "4 pending" in page and "all jobs (10 pending)" in page
+    assert f"left in job {second.job_id}'s queue" in page
 
 
 def test_claims_decisions_and_skips_stay_in_the_chosen_job(site) -> None:
@@ -42,8 +43,11 @@ def test_claims_decisions_and_skips_stay_in_the_chosen_job(site) -> None:
     chosen = site.seed(name="second", frames=6)
     query = f"?job={chosen.job_id}"
     with _auditor(site) as (client, csrf):
-        shown = client.post(f"/ui/api/next{query}", json={}, headers=csrf).json()["context"]["item"]
+        first = client.post(f"/ui/api/next{query}", json={}, headers=csrf).json()
+        shown = first["context"]["item"]
         assert shown["job_id"] == chosen.job_id
+        # What is left is the chosen job's 6 (5 once the claim shows in the page's read), not the queue's 10.
+        assert first["pace"]["pending"] in (5, 6)
         seen = {shown["id"]}
         for n in range(4):
             if n % 2:
