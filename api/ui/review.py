@@ -14,6 +14,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse
+from pydantic import AfterValidator, BeforeValidator
 from sqlalchemy.orm import Session
 
 from api.decisions import corrected_label
@@ -45,8 +46,26 @@ from gtqa.storage import (
 from gtqa.storage.types import utcnow
 
 router = APIRouter(route_class=PageRoute)
-# Work one job's items only (the page's queue choice); absent: the whole queue.
-JobQuery = Annotated[int | None, Query(ge=1, description="claim from this review job only")]
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _job_id(value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise ValueError("a job id is 1 or more")
+    return value
+
+
+# Work one job's items only (the page's queue choice); absent or empty (the menu's "all jobs", which a
+# form submits as ``job=``): the whole queue.
+JobQuery = Annotated[
+    int | None,
+    BeforeValidator(_blank_is_none),
+    AfterValidator(_job_id),
+    Query(description="claim from this review job only; empty: the whole queue"),
+]
 
 
 @router.get("/ui/review", response_class=HTMLResponse, name="review")

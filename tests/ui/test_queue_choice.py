@@ -36,6 +36,12 @@ def test_the_page_offers_each_job_with_its_pending_items(site) -> None:
     assert f'<option value="{second.job_id}" selected>job {second.job_id} · second (batch' in page
     assert "6 pending" in page and "4 pending" in page and "all jobs (10 pending)" in page
     assert f"left in job {second.job_id}'s queue" in page
+    with _auditor(site) as (client, _):  # the menu's "all jobs" submits an empty job: the whole queue
+        whole = client.get("/ui/review?job=")
+    assert whole.status_code == 200 and "data-job=" not in whole.text and "left in the queue" in whole.text
+    with _auditor(site) as (client, _):
+        assert client.get("/ui/review?job=0").status_code == 422
+        assert client.get("/ui/review?job=x").status_code == 422
 
 
 def test_claims_decisions_and_skips_stay_in_the_chosen_job(site) -> None:
