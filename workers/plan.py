@@ -160,6 +160,9 @@ class JobPlan:
     triage: TriagePolicy = field(default_factory=TriagePolicy)
     calibration_version: int | None = None  # the service's refit that scores its flags; None: default
     data_format: str = ""
+    # The version in use when the scorer was chosen (it differs from calibration_version when that
+    # version does not apply under the job's spec): the plan is re-chosen only when the head moves.
+    head_version: int | None = None
 
     def context(self, source: FrameSource, judge: Judge | None) -> ReviewContext:
         return ReviewContext(
@@ -198,10 +201,11 @@ class PlanCache:
         if plan is not None:
             with self._reads() as session:
                 head = current_calibration(session, plan.spec.name, plan.data_format)
-                if (head.id if head is not None else None) == plan.calibration_version:
+                head_id = head.id if head is not None else None
+                if head_id == plan.head_version:
                     return plan
                 scorer, version = scorer_and_version(session, plan.spec, plan.data_format)
-            plan = replace(plan, scorer=scorer, calibration_version=version)
+            plan = replace(plan, scorer=scorer, calibration_version=version, head_version=head_id)
         else:
             plan = self._make(job_id)
         with self._lock:
@@ -216,6 +220,7 @@ class PlanCache:
             spec = self._specs.get(job.spec_hash)
             only, exclude = _ids(job.options.get("checks")), _ids(job.options.get("exclude"))
             batch = batch_record(session, job.batch_id)
+            head = current_calibration(session, spec.name, batch.format)
             scorer, version = scorer_and_version(session, spec, batch.format)
             # Predictions are not read (26 a frame in KITTI tracking), only whether there are any.
             have = [Requirement.predictions] if has_predictions(session, job.batch_id) else []
@@ -229,6 +234,7 @@ class PlanCache:
             triage=self._triage,
             calibration_version=version,
             data_format=batch.format,
+            head_version=head.id if head is not None else None,
         )
 
 
